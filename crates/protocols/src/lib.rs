@@ -1,0 +1,18 @@
+//! Checked views over the headers the labs decode, and the lab's text layouts.
+//!
+//! # Layout
+//! - [`error`]: the one error type ([`ParseError`]): which layer, how many
+//!   bytes were needed and how many were there, or which field was invalid.
+//! - One module per protocol, each a zero-copy view over `&[u8]` whose
+//!   constructor checks every length it later relies on, so no accessor can
+//!   panic: [`ethernet`], [`arp`], [`ipv4`], [`ipv6`], [`icmp`], [`icmpv6`],
+//!   [`tcp`], [`udp`], [`http`].
+//! - [`pyrepr`]: Python's `repr(bytes)`, byte for byte, and its inverse.
+//!
+//! This crate does no I/O: binaries read sockets and files, then hand bytes
+//! (or text) to it.
+
+pub mod error;
+pub mod pyrepr;
+
+pub use error::{Layer, ParseError};

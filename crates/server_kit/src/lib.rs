@@ -1,0 +1,21 @@
+//! The plumbing every lab server and client shares, written once.
+//!
+//! # Layout
+//! - [`shutdown`]: a cloneable [`Shutdown`] token. Ctrl-C (or a test) triggers
+//!   it; servers blocked in `accept`/`recv_from` are woken by a connection or a
+//!   datagram to themselves, so they stop promptly without polling.
+//! - [`bind`]: binding with the labs' port rule (the default port, or the next
+//!   free one; an explicit `--port` is taken as is) and the stderr ready line
+//!   `<binary>: en écoute sur <addr>` that tests and scripts read.
+//! - [`lines`]: bounded line reads, so a peer can never make us buffer an
+//!   endless line.
+//! - [`cli`]: how a binary ends: exit code 0/1, one clear stderr line, and a
+//!   closed stdout pipe treated as success.
+
+pub mod bind;
+pub mod cli;
+pub mod lines;
+pub mod shutdown;
+
+pub use bind::{announce, bind_tcp, bind_udp, BindError, PortChoice, UdpOptions};
+pub use shutdown::Shutdown;

@@ -1,0 +1,111 @@
+//! Bounded line reads: a peer decides what it sends, not how much we buffer.
+
+use std::io::{self, BufRead};
+
+/// What [`read_line_bounded`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineRead {
+    /// A whole line is in the buffer, its `\n` (and any `\r`) removed.
+    Line,
+    /// The stream ended; the buffer holds what came after the last `\n`
+    /// (possibly nothing).
+    Eof,
+    /// The line is longer than `max` bytes. The buffer holds a prefix of it;
+    /// the reader stands somewhere inside the line (or just after it), so a
+    /// caller should answer with an error and close, or skip to the next `\n`.
+    TooLong,
+}
+
+/// Reads one `\n`-terminated line of at most `max` bytes (terminator, `\n`
+/// or `\r\n`, not counted) into `buf`, which is cleared first.
+pub fn read_line_bounded<R: BufRead + ?Sized>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<LineRead> {
+    buf.clear();
+    // One byte more than `max` leaves room for the `\r` of a `\r\n`.
+    let limit = max.saturating_add(1);
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(LineRead::Eof);
+        }
+        let room = limit - buf.len();
+        match available.iter().position(|&b| b == b'\n') {
+            Some(end) if end <= room => {
+                buf.extend_from_slice(&available[..end]);
+                reader.consume(end + 1);
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+                return Ok(if buf.len() > max {
+                    LineRead::TooLong
+                } else {
+                    LineRead::Line
+                });
+            }
+            _ if available.len() > room => {
+                buf.extend_from_slice(&available[..room]);
+                reader.consume(room);
+                return Ok(LineRead::TooLong);
+            }
+            _ => {
+                let n = available.len();
+                buf.extend_from_slice(available);
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::BufReader;
+
+    fn lines(input: &[u8], max: usize, capacity: usize) -> Vec<(LineRead, Vec<u8>)> {
+        let mut reader = BufReader::with_capacity(capacity, input);
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        loop {
+            let r = read_line_bounded(&mut reader, &mut buf, max).unwrap();
+            out.push((r, buf.clone()));
+            if r != LineRead::Line {
+                return out;
+            }
+        }
+    }
+
+    #[test]
+    fn splits_lines_and_strips_crlf() {
+        for capacity in [1, 2, 3, 64] {
+            let got = lines(b"ab\r\ncd\n\nrest", 10, capacity);
+            assert_eq!(
+                got,
+                vec![
+                    (LineRead::Line, b"ab".to_vec()),
+                    (LineRead::Line, b"cd".to_vec()),
+                    (LineRead::Line, b"".to_vec()),
+                    (LineRead::Eof, b"rest".to_vec()),
+                ],
+                "capacity {capacity}"
+            );
+        }
+    }
+
+    #[test]
+    fn stops_at_the_limit() {
+        for capacity in [1, 4, 64] {
+            assert_eq!(lines(b"abcd\n", 4, capacity)[0], (LineRead::Line, b"abcd".to_vec()));
+            assert_eq!(lines(b"abcd\r\n", 4, capacity)[0], (LineRead::Line, b"abcd".to_vec()));
+            let (read, prefix) = lines(b"abcde\n", 4, capacity).remove(0);
+            assert_eq!(read, LineRead::TooLong);
+            assert!(b"abcde".starts_with(&prefix) && prefix.len() <= 5);
+        }
+    }
+}

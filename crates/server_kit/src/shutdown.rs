@@ -1,0 +1,194 @@
+//! Cooperative shutdown for blocking servers.
+//!
+//! Blocking `std::net` calls cannot be cancelled, so a server registers a
+//! *waker* that unblocks it (a connection to its own listener, a datagram to
+//! its own socket) and checks [`Shutdown::is_triggered`] each time it wakes.
+//! This keeps the hot loops free of timeouts and polling.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+type Waker = Box<dyn FnOnce() + Send>;
+
+/// A shutdown signal shared by a server's threads (clone it freely).
+#[derive(Clone, Default)]
+pub struct Shutdown {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    triggered: AtomicBool,
+    wakers: Mutex<Vec<Waker>>,
+    // Lets a main thread sleep until the signal (`wait`).
+    done: Mutex<bool>,
+    done_cv: Condvar,
+}
+
+impl fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shutdown")
+            .field("triggered", &self.is_triggered())
+            .finish()
+    }
+}
+
+impl Shutdown {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Triggers Ctrl-C (and SIGTERM) handling for this token. Only one
+    /// handler may exist per process, so binaries call this once, in `main`.
+    pub fn install_ctrlc(&self) -> Result<(), ctrlc::Error> {
+        let token = self.clone();
+        ctrlc::set_handler(move || token.trigger())
+    }
+
+    /// Asks every thread to stop and runs the registered wakers (once).
+    pub fn trigger(&self) {
+        if self.inner.triggered.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let wakers = std::mem::take(&mut *lock(&self.inner.wakers));
+        for wake in wakers {
+            wake();
+        }
+        *lock(&self.inner.done) = true;
+        self.inner.done_cv.notify_all();
+    }
+
+    pub fn is_triggered(&self) -> bool {
+        self.inner.triggered.load(Ordering::SeqCst)
+    }
+
+    /// Blocks until the signal, or until `timeout` if given; returns whether
+    /// the signal came.
+    pub fn wait(&self, timeout: Option<Duration>) -> bool {
+        let mut done = lock(&self.inner.done);
+        match timeout {
+            None => {
+                while !*done {
+                    done = self.inner.done_cv.wait(done).unwrap_or_else(|e| e.into_inner());
+                }
+                true
+            }
+            Some(t) => {
+                let (done, _) = self
+                    .inner
+                    .done_cv
+                    .wait_timeout_while(done, t, |d| !*d)
+                    .unwrap_or_else(|e| e.into_inner());
+                *done
+            }
+        }
+    }
+
+    /// Runs `wake` when the signal comes (at once if it already came).
+    pub fn on_trigger(&self, wake: impl FnOnce() + Send + 'static) {
+        let mut wakers = lock(&self.inner.wakers);
+        if self.is_triggered() {
+            drop(wakers);
+            wake();
+        } else {
+            wakers.push(Box::new(wake));
+        }
+    }
+
+    /// On trigger, opens `connections` connections to a TCP listener bound at
+    /// `addr`, so that as many threads blocked in `accept` wake up.
+    pub fn wake_tcp_listener(&self, addr: SocketAddr, connections: usize) {
+        let target = reachable(addr);
+        self.on_trigger(move || {
+            for _ in 0..connections {
+                // The listener may already be gone: nothing left to wake.
+                let _ = TcpStream::connect_timeout(&target, Duration::from_millis(200));
+            }
+        });
+    }
+
+    /// On trigger, sends one empty datagram to a UDP socket bound at `addr`,
+    /// so the thread blocked in `recv_from` on it wakes up.
+    pub fn wake_udp_socket(&self, addr: SocketAddr) {
+        let target = reachable(addr);
+        self.on_trigger(move || {
+            let local: SocketAddr = match target.ip() {
+                IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+                IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+            };
+            if let Ok(socket) = UdpSocket::bind(local) {
+                let _ = socket.send_to(&[], target);
+            }
+        });
+    }
+}
+
+/// An address we can connect to: a wildcard bind is reached via loopback.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
+        _ => addr,
+    }
+}
+
+/// A poisoned lock only means another thread panicked while holding it; the
+/// data (a flag, a list of closures) is still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::thread;
+
+    #[test]
+    fn trigger_wakes_a_blocked_accept() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let shutdown = Shutdown::new();
+        shutdown.wake_tcp_listener(listener.local_addr().unwrap(), 1);
+        let token = shutdown.clone();
+        let server = thread::spawn(move || {
+            let _ = listener.accept();
+            token.is_triggered()
+        });
+        thread::sleep(Duration::from_millis(50));
+        shutdown.trigger();
+        assert!(server.join().unwrap());
+    }
+
+    #[test]
+    fn trigger_wakes_a_blocked_recv() {
+        let socket = UdpSocket::bind("[::1]:0").unwrap();
+        let shutdown = Shutdown::new();
+        shutdown.wake_udp_socket(socket.local_addr().unwrap());
+        let token = shutdown.clone();
+        let server = thread::spawn(move || {
+            let mut buf = [0u8; 16];
+            let _ = socket.recv_from(&mut buf);
+            token.is_triggered()
+        });
+        thread::sleep(Duration::from_millis(50));
+        shutdown.trigger();
+        assert!(server.join().unwrap());
+    }
+
+    #[test]
+    fn wait_returns_on_trigger_and_times_out_otherwise() {
+        let shutdown = Shutdown::new();
+        assert!(!shutdown.wait(Some(Duration::from_millis(10))));
+        let token = shutdown.clone();
+        let waiter = thread::spawn(move || token.wait(None));
+        shutdown.trigger();
+        assert!(waiter.join().unwrap());
+        // A waker registered late runs at once.
+        let (tx, rx) = std::sync::mpsc::channel();
+        shutdown.on_trigger(move || tx.send(()).unwrap());
+        rx.recv_timeout(Duration::from_secs(1)).unwrap();
+    }
+}
