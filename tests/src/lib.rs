@@ -1,2 +1,166 @@
-//! Helpers for the end-to-end tests in `tests/tests/`: start a workspace
-//! binary, read its port from the ready line, and stop it.
+//! Helpers for the end-to-end tests in `tests/tests/`: build and find a
+//! workspace binary, start a server from it, read its address from the ready
+//! line (`<binary>: en écoute sur <addr>`), and stop it with SIGINT as Ctrl-C
+//! would.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// The workspace's root folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Path to a workspace binary, built first (once per test process) so that a
+/// test never runs a stale one. Binaries of other packages are not built by
+/// `cargo test` for this package, hence the explicit build.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps")
+        .to_path_buf();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if built.insert(name.to_string()) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace_root())
+            .args(["build", "--quiet", "--bin", name]);
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "cargo build --bin {name} failed");
+    }
+    profile_dir.join(name)
+}
+
+/// A running server process, killed when dropped.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    /// The addresses of its ready lines, in order (one per socket).
+    pub addrs: Vec<SocketAddr>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts `binary` with `args` and waits for `ready_lines` ready lines
+    /// (one per bound socket). stdout is discarded; use
+    /// [`Server::start_with`] to capture it.
+    pub fn start(binary: &str, args: &[&str], ready_lines: usize) -> Server {
+        let mut cmd = Command::new(self::binary(binary));
+        cmd.args(args).stdout(Stdio::null());
+        Self::start_with(cmd, binary, ready_lines)
+    }
+
+    /// Starts a prepared command (stdout as the caller set it; stderr is
+    /// captured here) and waits for its ready lines.
+    pub fn start_with(mut cmd: Command, binary: &str, ready_lines: usize) -> Server {
+        cmd.stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {binary}: {e}"));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let prefix = format!("{binary}: en écoute sur ");
+        let sink = Arc::clone(&lines);
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.strip_prefix(&prefix) {
+                    let addr = rest.split(' ').next().unwrap_or_default();
+                    if let Ok(addr) = addr.parse::<SocketAddr>() {
+                        let _ = tx.send(addr);
+                    }
+                }
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        });
+        let mut addrs = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while addrs.len() < ready_lines {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(addr) => addrs.push(addr),
+                Err(_) => {
+                    let _ = child.kill();
+                    let log = lines.lock().unwrap_or_else(|e| e.into_inner()).join("\n");
+                    panic!("{binary} printed no ready line; stderr:\n{log}");
+                }
+            }
+        }
+        Server {
+            child,
+            addrs,
+            stderr: lines,
+        }
+    }
+
+    /// The first (or only) bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    /// What the server wrote on stderr so far.
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The child process, e.g. to take its stdout.
+    pub fn child_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    /// Sends SIGINT (what Ctrl-C sends) and waits up to 10 s for the exit.
+    pub fn interrupt(mut self) -> ExitStatus {
+        let pid = Pid::from_raw(self.child.id() as i32);
+        kill(pid, Signal::SIGINT).expect("send SIGINT");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait server") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop within 10 s of SIGINT");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether a program is on PATH (for tests that need a real peer).
+pub fn have_program(name: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether we run as root (live capture, network namespaces).
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
