@@ -12,7 +12,20 @@
 //! This crate does no I/O: binaries read sockets and files, then hand bytes
 //! (or text) to it.
 
+pub mod arp;
+pub mod checksum;
 pub mod error;
+pub mod ethernet;
+pub mod http;
+pub mod icmp;
+pub mod icmpv6;
+pub mod ipv4;
+pub mod ipv6;
+pub mod layout;
+pub mod linux_sll;
 pub mod pyrepr;
+pub mod tcp;
+pub mod udp;
+pub mod unpack;
 
 pub use error::{Layer, ParseError};
