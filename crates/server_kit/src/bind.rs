@@ -57,7 +57,9 @@ impl fmt::Display for BindError {
             write!(f, " (ni sur les {} ports suivants)", self.tried - 1)?;
         }
         match self.source.kind() {
-            io::ErrorKind::AddrInUse => f.write_str(" : port déjà utilisé (choisissez-en un autre avec --port)"),
+            io::ErrorKind::AddrInUse => {
+                f.write_str(" : port déjà utilisé (choisissez-en un autre avec --port)")
+            }
             io::ErrorKind::PermissionDenied => {
                 f.write_str(" : permission refusée (les ports < 1024 demandent les droits root)")
             }
@@ -106,7 +108,11 @@ pub struct UdpOptions {
 }
 
 /// Binds a UDP socket by the port rule.
-pub fn bind_udp(ip: IpAddr, choice: PortChoice, options: &UdpOptions) -> Result<UdpSocket, BindError> {
+pub fn bind_udp(
+    ip: IpAddr,
+    choice: PortChoice,
+    options: &UdpOptions,
+) -> Result<UdpSocket, BindError> {
     bind_first(ip, choice, |addr| {
         let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
         if options.shared_port {
@@ -158,7 +164,11 @@ fn bind_first<S>(
         let addr = SocketAddr::new(ip, 0);
         (addr, io::Error::from(io::ErrorKind::AddrInUse))
     });
-    Err(BindError { addr, tried, source })
+    Err(BindError {
+        addr,
+        tried,
+        source,
+    })
 }
 
 /// Prints the ready line on stderr: `<binary>: en écoute sur <addr>`, with
@@ -205,7 +215,12 @@ mod tests {
         let port = taken.local_addr().unwrap().port();
         assert!(bind_udp(LOOPBACK, PortChoice::Exact(port), &UdpOptions::default()).is_err());
         if port < u16::MAX {
-            let next = bind_udp(LOOPBACK, PortChoice::DefaultOrNext(port), &UdpOptions::default()).unwrap();
+            let next = bind_udp(
+                LOOPBACK,
+                PortChoice::DefaultOrNext(port),
+                &UdpOptions::default(),
+            )
+            .unwrap();
             assert_ne!(next.local_addr().unwrap().port(), port);
         }
     }

@@ -11,11 +11,15 @@
 //!   endless line.
 //! - [`cli`]: how a binary ends: exit code 0/1, one clear stderr line, and a
 //!   closed stdout pipe treated as success.
+//! - [`writer`]: per-client bounded writer queues for hub-style servers, so
+//!   one slow client never stalls the others.
 
 pub mod bind;
 pub mod cli;
 pub mod lines;
 pub mod shutdown;
+pub mod writer;
 
 pub use bind::{announce, bind_tcp, bind_udp, BindError, PortChoice, UdpOptions};
 pub use shutdown::Shutdown;
+pub use writer::{ClientWriter, SendError};

@@ -101,8 +101,14 @@ mod tests {
     #[test]
     fn stops_at_the_limit() {
         for capacity in [1, 4, 64] {
-            assert_eq!(lines(b"abcd\n", 4, capacity)[0], (LineRead::Line, b"abcd".to_vec()));
-            assert_eq!(lines(b"abcd\r\n", 4, capacity)[0], (LineRead::Line, b"abcd".to_vec()));
+            assert_eq!(
+                lines(b"abcd\n", 4, capacity)[0],
+                (LineRead::Line, b"abcd".to_vec())
+            );
+            assert_eq!(
+                lines(b"abcd\r\n", 4, capacity)[0],
+                (LineRead::Line, b"abcd".to_vec())
+            );
             let (read, prefix) = lines(b"abcde\n", 4, capacity).remove(0);
             assert_eq!(read, LineRead::TooLong);
             assert!(b"abcde".starts_with(&prefix) && prefix.len() <= 5);

@@ -72,7 +72,11 @@ impl Shutdown {
         match timeout {
             None => {
                 while !*done {
-                    done = self.inner.done_cv.wait(done).unwrap_or_else(|e| e.into_inner());
+                    done = self
+                        .inner
+                        .done_cv
+                        .wait(done)
+                        .unwrap_or_else(|e| e.into_inner());
                 }
                 true
             }

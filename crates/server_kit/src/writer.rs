@@ -1,0 +1,181 @@
+//! Per-client bounded writer queues, for hub-style (chat) servers.
+//!
+//! A hub thread owns a server's state and must never block on a socket: one
+//! client that stops reading would otherwise stall everyone. So each client
+//! gets a writer thread fed by a bounded queue; the hub only ever calls
+//! [`ClientWriter::send`], which fails at once when the queue is full, and the
+//! hub then drops that client (IRC's "SendQ exceeded").
+//!
+//! ```mermaid
+//! flowchart LR
+//!     R1[reader thread, client 1] -- events --> H[hub thread: owns all state]
+//!     R2[reader thread, client 2] -- events --> H
+//!     H -- "try_send (never blocks)" --> Q1[(bounded queue 1)] --> W1[writer thread 1] --> S1[socket 1]
+//!     H -- "try_send (never blocks)" --> Q2[(bounded queue 2)] --> W2[writer thread 2] --> S2[socket 2]
+//! ```
+//!
+//! The writer coalesces whatever is queued into one `write` call, so a busy
+//! client costs one system call per burst rather than one per message.
+
+use std::fmt;
+use std::io::Write;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+
+/// A message shared by every recipient's queue (fan-out without copies).
+pub type Message = Arc<[u8]>;
+
+/// Why a message could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The client is not reading fast enough: its queue is full.
+    QueueFull,
+    /// The writer thread has ended (the connection is closed).
+    Closed,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::QueueFull => "file d'envoi pleine (SendQ exceeded)",
+            SendError::Closed => "connexion fermée",
+        })
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// The hub's handle on one client's writer thread. Dropping it lets the
+/// writer flush what is queued and end.
+#[derive(Debug, Clone)]
+pub struct ClientWriter {
+    queue: Sender<Message>,
+}
+
+impl ClientWriter {
+    /// Starts a writer thread over `sink` with room for `capacity` queued
+    /// messages. The thread ends when every `ClientWriter` clone is dropped
+    /// (after writing what was queued) or when a write fails.
+    pub fn spawn<W: Write + Send + 'static>(
+        sink: W,
+        capacity: usize,
+    ) -> (ClientWriter, JoinHandle<()>) {
+        let (queue, rx) = bounded(capacity.max(1));
+        let handle = thread::spawn(move || drain(sink, rx));
+        (ClientWriter { queue }, handle)
+    }
+
+    /// Queues a message without ever blocking.
+    pub fn send(&self, message: Message) -> Result<(), SendError> {
+        self.queue.try_send(message).map_err(|e| match e {
+            TrySendError::Full(_) => SendError::QueueFull,
+            TrySendError::Disconnected(_) => SendError::Closed,
+        })
+    }
+}
+
+/// Most bytes coalesced into one write: enough to amortise the system call,
+/// small enough to keep memory per client modest.
+const COALESCE_LIMIT: usize = 64 * 1024;
+
+fn drain<W: Write>(mut sink: W, rx: Receiver<Message>) {
+    let mut batch = Vec::with_capacity(4096);
+    while let Ok(first) = rx.recv() {
+        batch.clear();
+        batch.extend_from_slice(&first);
+        while batch.len() < COALESCE_LIMIT {
+            match rx.try_recv() {
+                Ok(next) => batch.extend_from_slice(&next),
+                Err(_) => break,
+            }
+        }
+        if sink.write_all(&batch).and_then(|()| sink.flush()).is_err() {
+            // The peer is gone; the hub learns it from `send` -> Closed.
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{self, Read};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Mutex;
+
+    /// A sink that records each write call separately.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<Vec<u8>>>>);
+
+    impl Write for Recorder {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn delivers_in_order_and_flushes_on_drop() {
+        let sink = Recorder::default();
+        let (writer, handle) = ClientWriter::spawn(sink.clone(), 100);
+        for i in 0..50u8 {
+            writer.send(Arc::from(vec![i])).unwrap();
+        }
+        drop(writer);
+        handle.join().unwrap();
+        let all: Vec<u8> = sink.0.lock().unwrap().concat();
+        assert_eq!(all, (0..50).collect::<Vec<u8>>());
+    }
+
+    #[test]
+    fn a_client_that_never_reads_fills_its_queue_without_blocking_the_sender() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let stalled = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, _) = listener.accept().unwrap();
+        let (writer, handle) = ClientWriter::spawn(server_side, 16);
+        let chunk: Message = Arc::from(vec![b'x'; 64 * 1024]);
+        // The socket buffers fill, the writer blocks in write, the queue fills:
+        // `send` must then report QueueFull instead of blocking.
+        let mut full = false;
+        for _ in 0..10_000 {
+            if writer.send(Arc::clone(&chunk)) == Err(SendError::QueueFull) {
+                full = true;
+                break;
+            }
+        }
+        assert!(full, "queue never reported full");
+        // Once the peer goes away the writer thread ends.
+        drop(stalled);
+        drop(writer);
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn a_closed_peer_is_reported_as_closed() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, _) = listener.accept().unwrap();
+        let (writer, handle) = ClientWriter::spawn(server_side, 4);
+        writer.send(Arc::from(&b"salut\n"[..])).unwrap();
+        let mut got = [0u8; 6];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"salut\n");
+        drop(peer);
+        // Writes to a reset connection fail; the thread ends and sends fail.
+        let mut closed = false;
+        for _ in 0..1000 {
+            if writer.send(Arc::from(&b"x"[..])) == Err(SendError::Closed) {
+                closed = true;
+                break;
+            }
+            thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert!(closed, "writer never noticed the closed peer");
+        handle.join().unwrap();
+    }
+}
