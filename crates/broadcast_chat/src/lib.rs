@@ -1,1 +1,183 @@
-//! Not written yet.
+//! `broadcast_chat`: the LAN chat of lab 1, by UDP broadcast.
+//!
+//! # Layout
+//! - [`envoyer`]: reads lines and broadcasts each as `NAME: line`
+//!   (SO_BROADCAST, default destination `255.255.255.255:5556`).
+//! - [`Listener`] / [`ecouter`]: prints every datagram received on the port,
+//!   one line each. Listeners set SO_REUSEADDR and SO_REUSEPORT, so unlike
+//!   the sheet's design several of them can run on one machine: the kernel
+//!   gives each a copy of every broadcast datagram.
+//!
+//! ```mermaid
+//! sequenceDiagram
+//!     participant E as broadcast_chat envoyer --nom pr
+//!     participant L as LAN (255.255.255.255:5556)
+//!     participant A as ecouter (machine A)
+//!     participant B as ecouter (machine B)
+//!     E->>L: "pr: bonjour"
+//!     L->>A: "pr: bonjour"
+//!     L->>B: "pr: bonjour"
+//! ```
+
+use std::io::{self, BufRead, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+
+use server_kit::lines::{read_line_bounded, LineRead};
+use server_kit::{BindError, PortChoice, Shutdown, UdpOptions};
+
+pub const BINARY: &str = "broadcast_chat";
+pub const DEFAULT_PORT: u16 = 5556;
+/// The limited broadcast address: every machine of the local network.
+pub const DEFAULT_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::BROADCAST);
+/// Largest UDP payload over IPv4.
+pub const MAX_DATAGRAM: usize = 65_507;
+
+/// `NAME: line`, as the sheet asks ("the user's name, a colon and a space").
+pub fn format_line(name: &str, line: &[u8]) -> Vec<u8> {
+    let mut datagram = Vec::with_capacity(name.len() + 2 + line.len());
+    datagram.extend_from_slice(name.as_bytes());
+    datagram.extend_from_slice(b": ");
+    datagram.extend_from_slice(line);
+    datagram
+}
+
+/// Sends each line of `input` to `dest` as `NAME: line`, until end of input.
+/// Returns how many datagrams were sent.
+pub fn envoyer(name: &str, dest: SocketAddr, input: &mut impl BufRead) -> io::Result<u64> {
+    let local: IpAddr = match dest {
+        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let options = UdpOptions {
+        broadcast: dest.is_ipv4(),
+        ..UdpOptions::default()
+    };
+    let socket =
+        server_kit::bind_udp(local, PortChoice::Exact(0), &options).map_err(io::Error::other)?;
+    let max = MAX_DATAGRAM - name.len() - 2;
+    let mut line = Vec::new();
+    let mut sent = 0;
+    loop {
+        match read_line_bounded(input, &mut line, max)? {
+            LineRead::Eof if line.is_empty() => return Ok(sent),
+            LineRead::TooLong => {
+                eprintln!("{BINARY}: ligne trop longue pour un datagramme ({max} octets au plus), non envoyée");
+                while read_line_bounded(input, &mut line, max)? == LineRead::TooLong {}
+                continue;
+            }
+            LineRead::Line | LineRead::Eof => {}
+        }
+        socket
+            .send_to(&format_line(name, &line), dest)
+            .map_err(|e| explain_send(e, dest))?;
+        sent += 1;
+    }
+}
+
+/// Sending to a broadcast address needs SO_BROADCAST (we set it) and a route;
+/// say which when it fails.
+fn explain_send(e: io::Error, dest: SocketAddr) -> io::Error {
+    // Linux errno values (io::ErrorKind::NetworkUnreachable needs Rust 1.83).
+    const EACCES: i32 = 13;
+    const ENETUNREACH: i32 = 101;
+    let hint = match e.raw_os_error() {
+        Some(ENETUNREACH) => " (aucune route : la machine n'a pas de réseau vers cette adresse)",
+        Some(EACCES) => " (diffusion refusée : SO_BROADCAST manquant ?)",
+        _ => "",
+    };
+    io::Error::new(
+        e.kind(),
+        format!("envoi vers {dest} impossible : {e}{hint}"),
+    )
+}
+
+/// A bound listener.
+#[derive(Debug)]
+pub struct Listener {
+    socket: UdpSocket,
+}
+
+impl Listener {
+    /// Binds `ip:port` with SO_REUSEADDR + SO_REUSEPORT. To receive
+    /// broadcasts, `ip` must be the wildcard (or the broadcast address).
+    pub fn bind(ip: IpAddr, port: u16) -> Result<Listener, BindError> {
+        let options = UdpOptions {
+            shared_port: true,
+            ..UdpOptions::default()
+        };
+        let socket = server_kit::bind_udp(ip, PortChoice::Exact(port), &options)?;
+        Ok(Listener { socket })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// Prints every datagram as a line on `out` until `shutdown`.
+    pub fn listen(&self, shutdown: &Shutdown, out: &mut impl Write) -> io::Result<()> {
+        let addr = self.local_addr()?;
+        // The waker's datagram must reach this socket: via loopback for a
+        // wildcard bind (and 127.255.255.255, unlike 255.255.255.255, is
+        // delivered to loopback).
+        shutdown.wake_udp_socket(addr);
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = match self.socket.recv(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if shutdown.is_triggered() {
+                return Ok(());
+            }
+            out.write_all(&buf[..n])?;
+            out.write_all(b"\n")?;
+            out.flush()?;
+        }
+    }
+}
+
+/// Binds, prints the ready line, prints datagrams on stdout until `shutdown`.
+pub fn ecouter(ip: IpAddr, port: u16, shutdown: Shutdown) -> Result<(), server_kit::cli::BoxError> {
+    let listener = Listener::bind(ip, port)?;
+    server_kit::announce(BINARY, listener.local_addr()?, None);
+    listener.listen(&shutdown, &mut io::stdout().lock())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    #[test]
+    fn lines_get_the_name_prefix() {
+        assert_eq!(format_line("pr", b"salut"), b"pr: salut");
+        assert_eq!(format_line("pr", b""), b"pr: ");
+    }
+
+    #[test]
+    fn two_listeners_on_one_port_both_get_a_loopback_broadcast() {
+        let a = Listener::bind(Ipv4Addr::UNSPECIFIED.into(), 0).unwrap();
+        let port = a.local_addr().unwrap().port();
+        let b = Listener::bind(Ipv4Addr::UNSPECIFIED.into(), port).unwrap();
+        let shutdown = Shutdown::new();
+        let spawn = |l: Listener| {
+            let token = shutdown.clone();
+            thread::spawn(move || {
+                let mut out = Vec::new();
+                l.listen(&token, &mut out).unwrap();
+                String::from_utf8(out).unwrap()
+            })
+        };
+        let (ha, hb) = (spawn(a), spawn(b));
+        let dest = SocketAddr::from(([127, 255, 255, 255], port));
+        let sent = envoyer("pr", dest, &mut io::Cursor::new("bonjour\nça va ?")).unwrap();
+        assert_eq!(sent, 2);
+        thread::sleep(std::time::Duration::from_millis(200));
+        shutdown.trigger();
+        for h in [ha, hb] {
+            assert_eq!(h.join().unwrap(), "pr: bonjour\npr: ça va ?\n");
+        }
+    }
+}

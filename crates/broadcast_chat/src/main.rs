@@ -1,1 +1,67 @@
-fn main() {}
+//! `broadcast_chat envoyer --nom NOM [--adresse 255.255.255.255] [--port 5556]`
+//! `broadcast_chat ecouter [--bind 0.0.0.0] [--port 5556]`
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+
+use broadcast_chat::{BINARY, DEFAULT_ADDRESS, DEFAULT_PORT};
+use clap::{Parser, Subcommand};
+use server_kit::cli::BoxError;
+use server_kit::Shutdown;
+
+/// Tchat sur le réseau local par diffusion UDP (TP 1, exercice 3) : lancez
+/// `ecouter` dans un terminal et `envoyer` dans un autre.
+#[derive(Debug, Parser)]
+#[command(name = BINARY, version)]
+struct Args {
+    #[command(subcommand)]
+    role: Role,
+}
+
+#[derive(Debug, Subcommand)]
+enum Role {
+    /// Lit des lignes au clavier et diffuse chacune sous la forme `NOM: ligne`.
+    Envoyer {
+        /// Votre nom, ajouté au début de chaque ligne.
+        #[arg(long)]
+        nom: String,
+        /// Adresse de destination (diffusion générale par défaut).
+        #[arg(long, default_value_t = DEFAULT_ADDRESS)]
+        adresse: IpAddr,
+        /// Port UDP de destination.
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+    },
+    /// Affiche chaque message diffusé sur le port.
+    Ecouter {
+        /// Adresse d'écoute : 0.0.0.0 pour recevoir les diffusions.
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+        bind: IpAddr,
+        /// Port UDP.
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+    },
+}
+
+fn run(args: Args) -> Result<(), BoxError> {
+    match args.role {
+        Role::Envoyer { nom, adresse, port } => {
+            broadcast_chat::envoyer(
+                &nom,
+                SocketAddr::new(adresse, port),
+                &mut io::stdin().lock(),
+            )?;
+            Ok(())
+        }
+        Role::Ecouter { bind, port } => {
+            let shutdown = Shutdown::new();
+            shutdown.install_ctrlc()?;
+            broadcast_chat::ecouter(bind, port, shutdown)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    server_kit::cli::finish(BINARY, run(Args::parse()))
+}

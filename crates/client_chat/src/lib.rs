@@ -1,1 +1,409 @@
-//! Not written yet.
+//! `client_chat`: the UDP chat client of lab 18.
+//!
+//! # Layout
+//! - [`connect`]: resolves `--serveur` (IPv4, IPv6 or a host name) and
+//!   returns a *connected* UDP socket. Connecting matters: the kernel then
+//!   keeps only the server's datagrams for us, and reports an ICMP "port
+//!   unreachable" as `ECONNREFUSED` on the next receive, which is how a
+//!   server that is down gets one clear line instead of a silent hang.
+//! - [`une_fois`]: the 18.1 client (one datagram, one answer).
+//! - [`chat`]: the chat itself: prompt for the name, register, then a
+//!   sender thread (stdin lines to the server) and the receiver on the
+//!   calling thread (datagrams to stdout), as the sheet's two threads.
+//!
+//! ```mermaid
+//! sequenceDiagram
+//!     participant U as stdin
+//!     participant S as sender thread
+//!     participant R as receiver (main thread)
+//!     participant Srv as serveur_chat
+//!     R->>Srv: __new_name__:NAME
+//!     Srv-->>R: \n***NAME*** vient de rentrer sur le chat !\n (within 3 s)
+//!     U->>S: a line
+//!     S->>Srv: __message__:line
+//!     Srv-->>R: [other] : text
+//!     U->>S: quit (or end of input)
+//!     S->>Srv: __quit__
+//!     Srv-->>R: __quit__
+//!     Note over R: exit 0
+//! ```
+
+use std::fmt;
+use std::io::{self, BufRead, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use server_kit::lines::{read_line_bounded, LineRead};
+
+/// The binary's name, for its error lines.
+pub const BINARY: &str = "client_chat";
+pub const DEFAULT_PORT: u16 = 5005;
+/// How long the server has to answer the registration (and a `__quit__`).
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+pub const TAG_NEW_NAME: &str = "__new_name__:";
+pub const TAG_MESSAGE: &str = "__message__:";
+pub const TAG_QUIT: &str = "__quit__";
+/// The server's limit on names, checked here too so a typo is caught at once.
+pub const MAX_NAME_CHARS: usize = 32;
+/// Largest UDP payload over IPv4.
+pub const MAX_DATAGRAM: usize = 65_507;
+/// How often the receiver looks at the quit flag while waiting.
+const POLL: Duration = Duration::from_millis(200);
+
+/// What can go wrong, each with its one-line French message.
+#[derive(Debug)]
+pub enum ClientError {
+    /// The name did not resolve.
+    Resolve(String, io::Error),
+    /// ICMP port unreachable: nothing listens on that port.
+    Refused(SocketAddr),
+    /// No answer in time.
+    NoAnswer(SocketAddr, &'static str),
+    /// Input ended before a name was given.
+    NoName,
+    Io(io::Error),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Resolve(host, e) => {
+                write!(f, "adresse du serveur {host:?} introuvable : {e}")
+            }
+            ClientError::Refused(addr) => write!(
+                f,
+                "le serveur {addr} est injoignable (port UDP fermé : aucun serveur n'y écoute)"
+            ),
+            ClientError::NoAnswer(addr, what) => write!(
+                f,
+                "pas de réponse du serveur {addr} {what} en {} s",
+                ANSWER_TIMEOUT.as_secs()
+            ),
+            ClientError::NoName => f.write_str("entrée terminée avant qu'un nom soit saisi"),
+            ClientError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ClientError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for ClientError {
+    fn from(e: io::Error) -> Self {
+        ClientError::Io(e)
+    }
+}
+
+/// Resolves `host:port` and returns a UDP socket connected to the first
+/// address (bound to an ephemeral port of the same family).
+pub fn connect(host: &str, port: u16) -> Result<UdpSocket, ClientError> {
+    let server = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| ClientError::Resolve(host.to_string(), e))?
+        .next()
+        .ok_or_else(|| ClientError::Resolve(host.to_string(), io::ErrorKind::NotFound.into()))?;
+    let local: IpAddr = match server {
+        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let socket = UdpSocket::bind((local, 0))?;
+    socket.connect(server)?;
+    Ok(socket)
+}
+
+/// Waits up to `timeout` for one datagram; `what` says what we waited for.
+fn receive_within(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    timeout: Duration,
+    what: &'static str,
+) -> Result<usize, ClientError> {
+    let server = socket.peer_addr()?;
+    socket.set_read_timeout(Some(timeout))?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match socket.recv(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) => match e.kind() {
+                io::ErrorKind::ConnectionRefused => return Err(ClientError::Refused(server)),
+                io::ErrorKind::Interrupted => {}
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                    if Instant::now() >= deadline {
+                        return Err(ClientError::NoAnswer(server, what));
+                    }
+                }
+                _ => return Err(e.into()),
+            },
+        }
+    }
+}
+
+/// Writes one datagram as text, then a newline (Python's `print`).
+fn print_datagram(out: &mut impl Write, datagram: &[u8]) -> io::Result<()> {
+    out.write_all(String::from_utf8_lossy(datagram).as_bytes())?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// Exercise 18.1: sends `text`, prints the answer.
+pub fn une_fois(socket: &UdpSocket, text: &str, out: &mut impl Write) -> Result<(), ClientError> {
+    socket
+        .send(text.as_bytes())
+        .map_err(|e| refused(socket, e))?;
+    let mut buf = vec![0u8; 1 << 16];
+    let n = receive_within(socket, &mut buf, ANSWER_TIMEOUT, "à la requête")?;
+    print_datagram(out, &buf[..n])?;
+    Ok(())
+}
+
+/// A refused send (an earlier ICMP error surfacing) reads as "server down".
+fn refused(socket: &UdpSocket, e: io::Error) -> ClientError {
+    match (e.kind(), socket.peer_addr()) {
+        (io::ErrorKind::ConnectionRefused, Ok(addr)) => ClientError::Refused(addr),
+        _ => ClientError::Io(e),
+    }
+}
+
+/// Flags shared with a Ctrl-C handler.
+#[derive(Debug, Default)]
+pub struct Signals {
+    /// Set by the chat once registered: before that, there is nothing to
+    /// leave and Ctrl-C may simply end the program.
+    pub registered: AtomicBool,
+    /// Set to leave the chat (`__quit__`, wait for the answer, exit 0).
+    pub quit: AtomicBool,
+}
+
+/// The trimmed name if the server will accept it.
+pub fn valid_name(line: &str) -> Option<&str> {
+    let name = line.trim();
+    let n = name.chars().count();
+    ((1..=MAX_NAME_CHARS).contains(&n) && !name.chars().any(char::is_control)).then_some(name)
+}
+
+/// Prompts on `out` until `input` gives a valid name.
+fn ask_name(input: &mut impl BufRead, out: &mut impl Write) -> Result<String, ClientError> {
+    let mut line = Vec::new();
+    loop {
+        out.write_all(b"Enter your name : ")?;
+        out.flush()?;
+        let read = read_line_bounded(input, &mut line, 4 * MAX_NAME_CHARS)?;
+        if read == LineRead::Eof && line.is_empty() {
+            return Err(ClientError::NoName);
+        }
+        match std::str::from_utf8(&line).ok().and_then(valid_name) {
+            Some(name) if read != LineRead::TooLong => return Ok(name.to_string()),
+            _ => {
+                eprintln!("{BINARY}: le nom doit faire de 1 à {MAX_NAME_CHARS} caractères, sans caractère de contrôle");
+                if read == LineRead::TooLong {
+                    skip_rest_of_line(input, &mut line)?;
+                }
+                if read == LineRead::Eof {
+                    return Err(ClientError::NoName);
+                }
+            }
+        }
+    }
+}
+
+fn skip_rest_of_line(input: &mut impl BufRead, scratch: &mut Vec<u8>) -> io::Result<()> {
+    while read_line_bounded(input, scratch, 1 << 16)? == LineRead::TooLong {}
+    Ok(())
+}
+
+/// The chat: asks the name on `out`, registers, then runs the sender on a
+/// thread reading `input` and the receiver here, printing to `out`.
+/// Returns once the server acknowledged our `__quit__` (after `quit`, end of
+/// input, or [`Signals::quit`] set, e.g. by Ctrl-C).
+pub fn chat<I, O>(
+    socket: UdpSocket,
+    mut input: I,
+    out: &mut O,
+    signals: &Signals,
+) -> Result<(), ClientError>
+where
+    I: BufRead + Send + 'static,
+    O: Write,
+{
+    let quit_now = &signals.quit;
+    let name = ask_name(&mut input, out)?;
+    socket
+        .send(format!("{TAG_NEW_NAME}{name}").as_bytes())
+        .map_err(|e| refused(&socket, e))?;
+    let mut buf = vec![0u8; 1 << 16];
+    let n = receive_within(&socket, &mut buf, ANSWER_TIMEOUT, "à l'inscription")?;
+    print_datagram(out, &buf[..n])?;
+    signals.registered.store(true, Ordering::SeqCst);
+
+    // Set once `__quit__` is sent: from then on the receiver gives the server
+    // ANSWER_TIMEOUT to acknowledge it.
+    let quit_sent = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let socket = socket.try_clone()?;
+        let quit_sent = Arc::clone(&quit_sent);
+        thread::Builder::new()
+            .name("sender".into())
+            .spawn(move || send_lines(&socket, &mut input, &quit_sent))?
+    };
+    let received = receive_until_quit(&socket, &mut buf, out, &quit_sent, quit_now);
+    // The sender is done unless we stop on Ctrl-C or an error, in which case
+    // it may be blocked reading stdin, which no one can interrupt: the
+    // process exit ends it.
+    if sender.is_finished() {
+        if let Ok(Err(e)) = sender.join() {
+            received?;
+            return Err(e);
+        }
+    }
+    received
+}
+
+/// The sender: each line as `__message__:LINE`, `quit` or end of input as
+/// `__quit__`.
+fn send_lines(
+    socket: &UdpSocket,
+    input: &mut impl BufRead,
+    quit_sent: &AtomicBool,
+) -> Result<(), ClientError> {
+    let mut line = Vec::new();
+    let max = MAX_DATAGRAM - TAG_MESSAGE.len();
+    loop {
+        let read = read_line_bounded(input, &mut line, max)?;
+        match read {
+            LineRead::Eof if line.is_empty() => break,
+            LineRead::TooLong => {
+                eprintln!("{BINARY}: ligne trop longue pour un datagramme ({max} octets au plus), non envoyée");
+                skip_rest_of_line(input, &mut line)?;
+                continue;
+            }
+            _ => {}
+        }
+        if line == b"quit" {
+            break;
+        }
+        if std::str::from_utf8(&line).is_err() {
+            eprintln!("{BINARY}: ligne qui n'est pas de l'UTF-8, non envoyée");
+        } else {
+            let mut datagram = Vec::with_capacity(TAG_MESSAGE.len() + line.len());
+            datagram.extend_from_slice(TAG_MESSAGE.as_bytes());
+            datagram.extend_from_slice(&line);
+            socket.send(&datagram).map_err(|e| refused(socket, e))?;
+        }
+        if read == LineRead::Eof {
+            break;
+        }
+    }
+    send_quit(socket, quit_sent)
+}
+
+fn send_quit(socket: &UdpSocket, quit_sent: &AtomicBool) -> Result<(), ClientError> {
+    if quit_sent.swap(true, Ordering::SeqCst) {
+        return Ok(());
+    }
+    socket
+        .send(TAG_QUIT.as_bytes())
+        .map_err(|e| refused(socket, e))?;
+    Ok(())
+}
+
+/// The receiver: prints every datagram until the server's `__quit__`.
+fn receive_until_quit(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    out: &mut impl Write,
+    quit_sent: &AtomicBool,
+    quit_now: &AtomicBool,
+) -> Result<(), ClientError> {
+    let server = socket.peer_addr()?;
+    socket.set_read_timeout(Some(POLL))?;
+    let mut quit_deadline: Option<Instant> = None;
+    loop {
+        if quit_now.load(Ordering::SeqCst) {
+            send_quit(socket, quit_sent)?;
+        }
+        if quit_deadline.is_none() && quit_sent.load(Ordering::SeqCst) {
+            quit_deadline = Some(Instant::now() + ANSWER_TIMEOUT);
+        }
+        match socket.recv(buf) {
+            Ok(n) if &buf[..n] == TAG_QUIT.as_bytes() => return Ok(()),
+            Ok(n) => print_datagram(out, &buf[..n])?,
+            Err(e) => match e.kind() {
+                io::ErrorKind::ConnectionRefused => return Err(ClientError::Refused(server)),
+                io::ErrorKind::Interrupted
+                | io::ErrorKind::WouldBlock
+                | io::ErrorKind::TimedOut => {
+                    if quit_deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(ClientError::NoAnswer(server, "au __quit__"));
+                    }
+                }
+                _ => return Err(e.into()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_like_the_server_does() {
+        assert_eq!(valid_name("  pr \r"), Some("pr"));
+        assert_eq!(valid_name(&"é".repeat(32)), Some(&*"é".repeat(32)));
+        assert_eq!(valid_name(&"é".repeat(33)), None);
+        assert_eq!(valid_name("   "), None);
+        assert_eq!(valid_name("a\u{7}b"), None);
+    }
+
+    #[test]
+    fn the_name_prompt_asks_again_until_valid() {
+        let mut input = io::Cursor::new(b"   \n  hs  \nignored\n".to_vec());
+        let mut out = Vec::new();
+        assert_eq!(ask_name(&mut input, &mut out).unwrap(), "hs");
+        assert_eq!(out, b"Enter your name : Enter your name : ");
+        let mut empty = io::Cursor::new(Vec::new());
+        assert!(matches!(
+            ask_name(&mut empty, &mut out),
+            Err(ClientError::NoName)
+        ));
+    }
+
+    #[test]
+    fn une_fois_against_a_closed_port_says_refused() {
+        // Bind then drop: the port is (almost certainly) closed now.
+        let port = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let socket = connect("127.0.0.1", port).unwrap();
+        let err = une_fois(&socket, "x", &mut Vec::new()).unwrap_err();
+        assert!(matches!(err, ClientError::Refused(_)), "{err:?}");
+    }
+
+    #[test]
+    fn une_fois_prints_the_answer() {
+        let server = UdpSocket::bind("[::1]:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        let echo = thread::spawn(move || {
+            let mut buf = [0u8; 64];
+            let (n, from) = server.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"salut");
+            server.send_to("Bien reçu !".as_bytes(), from).unwrap();
+        });
+        let socket = connect("::1", port).unwrap();
+        let mut out = Vec::new();
+        une_fois(&socket, "salut", &mut out).unwrap();
+        echo.join().unwrap();
+        assert_eq!(out, "Bien reçu !\n".as_bytes());
+    }
+}

@@ -1,1 +1,53 @@
-fn main() {}
+//! `client_chat [--serveur 127.0.0.1] [--port 5005] [--une-fois TEXTE]`
+
+use std::io;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use clap::Parser;
+use client_chat::{Signals, BINARY, DEFAULT_PORT};
+use server_kit::cli::BoxError;
+
+/// Client du mini tchat UDP (exercice 18). Tapez `quit` (ou Ctrl-D) pour
+/// quitter.
+#[derive(Debug, Parser)]
+#[command(name = BINARY, version)]
+struct Args {
+    /// Adresse du serveur : IPv4, IPv6 ou nom de machine.
+    #[arg(long, default_value = "127.0.0.1")]
+    serveur: String,
+    /// Port UDP du serveur.
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    port: u16,
+    /// Version 18.1 : envoie TEXTE en un datagramme, affiche la réponse.
+    #[arg(long, value_name = "TEXTE")]
+    une_fois: Option<String>,
+}
+
+fn run(args: Args) -> Result<(), BoxError> {
+    let socket = client_chat::connect(&args.serveur, args.port)?;
+    let mut out = io::stdout().lock();
+    match args.une_fois {
+        Some(text) => client_chat::une_fois(&socket, &text, &mut out)?,
+        None => {
+            // Ctrl-C leaves the chat properly: `__quit__`, then exit 0.
+            let signals = Arc::new(Signals::default());
+            let flags = Arc::clone(&signals);
+            ctrlc::set_handler(move || {
+                if !flags.registered.load(Ordering::SeqCst) {
+                    // Still at the name prompt: nothing to leave.
+                    std::process::exit(0);
+                }
+                flags.quit.store(true, Ordering::SeqCst);
+            })?;
+            let input = io::BufReader::new(io::stdin());
+            client_chat::chat(socket, input, &mut out, &signals)?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    server_kit::cli::finish(BINARY, run(Args::parse()))
+}

@@ -1,0 +1,54 @@
+//! `date_client [--serveur 127.0.0.1] [--port 5555] [--pause]`
+
+use std::io::{self, BufRead, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use date_server::{CLIENT_BINARY, DEFAULT_PORT};
+use server_kit::cli::BoxError;
+
+/// Demande la date au serveur UDP et l'affiche.
+#[derive(Debug, Parser)]
+#[command(name = CLIENT_BINARY, version)]
+struct Args {
+    /// Adresse du serveur : IPv4, IPv6 ou nom de machine.
+    #[arg(long, default_value = "127.0.0.1")]
+    serveur: String,
+    /// Port UDP du serveur.
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    port: u16,
+    /// Attend Entrée (invite `>_ `) avant l'envoi et après l'affichage, pour
+    /// observer la socket avec `ss -ua` ou `netstat -ua`.
+    #[arg(long)]
+    pause: bool,
+}
+
+/// The sheet's `input(">_")`: a prompt, then wait for Enter (or end of input).
+fn pause(out: &mut impl Write) -> io::Result<()> {
+    out.write_all(b">_ ")?;
+    out.flush()?;
+    let mut line = String::new();
+    io::stdin().lock().read_line(&mut line)?;
+    Ok(())
+}
+
+fn run(args: Args) -> Result<(), BoxError> {
+    let server = date_server::resolve(&args.serveur, args.port)?;
+    let mut out = io::stdout().lock();
+    if args.pause {
+        pause(&mut out)?;
+    }
+    // The socket lives until the end of this function, after the second pause.
+    let (_socket, answer) = date_server::request(server)?;
+    out.write_all(&answer)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    if args.pause {
+        pause(&mut out)?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    server_kit::cli::finish(CLIENT_BINARY, run(Args::parse()))
+}
