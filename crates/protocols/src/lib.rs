@@ -14,6 +14,7 @@
 
 pub mod arp;
 pub mod checksum;
+mod endian;
 pub mod error;
 pub mod ethernet;
 pub mod http;

@@ -1,1 +1,221 @@
-//! Not written yet.
+//! UDP datagrams (RFC 768).
+//!
+//! ```text
+//!  0                   1                   2                   3
+//! +-------------------------------+-------------------------------+
+//! |          Source Port          |       Destination Port        |
+//! +-------------------------------+-------------------------------+
+//! |            Length             |           Checksum            |
+//! +-------------------------------+-------------------------------+
+//! |                          Data ...                             |
+//! +---------------------------------------------------------------+
+//! ```
+//!
+//! The view is bounded by the Length field (header included), so bytes past
+//! it never show in [`UdpDatagram::payload`].
+
+use crate::checksum::{transport_checksum_ok, PseudoHeader, PROTOCOL_UDP};
+use crate::endian::u16_at;
+use crate::error::{Layer, ParseError};
+
+/// Length of the header.
+const HEADER_LEN: usize = 8;
+
+/// Byte ranges of the header.
+mod field {
+    use std::ops::Range;
+
+    pub const SRC_PORT: Range<usize> = 0..2;
+    pub const DST_PORT: Range<usize> = 2..4;
+    pub const LENGTH: Range<usize> = 4..6;
+    pub const CHECKSUM: Range<usize> = 6..8;
+}
+
+/// A checked view over a UDP datagram, bounded by its Length field.
+#[derive(Debug, Clone, Copy)]
+pub struct UdpDatagram<'a> {
+    /// The 8-byte header.
+    header: &'a [u8; HEADER_LEN],
+    /// The datagram, header included, cut at its Length field.
+    datagram: &'a [u8],
+    /// The data after the header, up to Length.
+    payload: &'a [u8],
+}
+
+impl<'a> UdpDatagram<'a> {
+    /// Length of the header.
+    pub const HEADER_LEN: usize = HEADER_LEN;
+    /// Same as [`Self::HEADER_LEN`]: the shortest buffer `new` accepts.
+    pub const MIN_LEN: usize = Self::HEADER_LEN;
+
+    /// Checks 8 bytes, Length ≥ 8 and Length ≤ the bytes present; bytes past
+    /// Length are ignored.
+    #[inline]
+    pub fn new(data: &'a [u8]) -> Result<Self, ParseError> {
+        let Some(header) = data.first_chunk::<{ HEADER_LEN }>() else {
+            return Err(ParseError::Truncated {
+                layer: Layer::Udp,
+                needed: Self::HEADER_LEN,
+                got: data.len(),
+            });
+        };
+        let length = usize::from(u16_at(header, field::LENGTH));
+        if length < Self::HEADER_LEN {
+            return Err(ParseError::InvalidField {
+                layer: Layer::Udp,
+                field: "length",
+                value: length as u64,
+                expected: "au moins 8",
+            });
+        }
+        let (Some(datagram), Some(payload)) =
+            (data.get(..length), data.get(Self::HEADER_LEN..length))
+        else {
+            return Err(ParseError::Truncated {
+                layer: Layer::Udp,
+                needed: length,
+                got: data.len(),
+            });
+        };
+        Ok(UdpDatagram {
+            header,
+            datagram,
+            payload,
+        })
+    }
+
+    /// The source port.
+    #[inline]
+    pub fn source_port(&self) -> u16 {
+        u16_at(self.header, field::SRC_PORT)
+    }
+
+    /// The destination port.
+    #[inline]
+    pub fn destination_port(&self) -> u16 {
+        u16_at(self.header, field::DST_PORT)
+    }
+
+    /// The Length field: header plus data, in bytes.
+    #[inline]
+    pub fn length(&self) -> u16 {
+        u16_at(self.header, field::LENGTH)
+    }
+
+    /// The checksum field as sent (0 over IPv4: not computed).
+    #[inline]
+    pub fn checksum(&self) -> u16 {
+        u16_at(self.header, field::CHECKSUM)
+    }
+
+    /// The data after the header, up to Length.
+    #[inline]
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
+
+    /// The datagram, header included, up to Length.
+    #[inline]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.datagram
+    }
+
+    /// Whether the checksum is correct under `pseudo` (the addresses of the
+    /// enclosing IP packet). Over IPv4 a zero checksum means "not computed"
+    /// and is accepted (RFC 768); over IPv6 it is mandatory (RFC 8200 §8.1).
+    #[inline]
+    pub fn checksum_ok(&self, pseudo: &PseudoHeader) -> bool {
+        if self.checksum() == 0 {
+            return matches!(pseudo, PseudoHeader::V4 { .. });
+        }
+        transport_checksum_ok(pseudo, PROTOCOL_UDP, self.datagram)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checksum::transport_checksum;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    /// The issue's example: ports 45 -> 55710, length 14, then 6 data bytes
+    /// and 2 bytes of padding past Length.
+    const DATAGRAM: &[u8] = b"\x00\x2d\xd9\x9e\x00\x0e\x00\x00coucou\x00\x00";
+
+    #[test]
+    fn reads_every_field() {
+        let udp = UdpDatagram::new(DATAGRAM).unwrap();
+        assert_eq!(udp.source_port(), 45);
+        assert_eq!(udp.destination_port(), 55710);
+        assert_eq!(udp.length(), 14);
+        assert_eq!(udp.checksum(), 0);
+        assert_eq!(udp.payload(), b"coucou", "bytes past Length must not show");
+        assert_eq!(udp.as_bytes(), &DATAGRAM[..14]);
+    }
+
+    #[test]
+    fn checksum_rules() {
+        let v4 = PseudoHeader::V4 {
+            source: Ipv4Addr::LOCALHOST,
+            destination: Ipv4Addr::LOCALHOST,
+        };
+        let v6 = PseudoHeader::V6 {
+            source: Ipv6Addr::LOCALHOST,
+            destination: Ipv6Addr::LOCALHOST,
+        };
+        // Zero: "not computed" is fine over IPv4 only.
+        assert!(UdpDatagram::new(DATAGRAM).unwrap().checksum_ok(&v4));
+        assert!(!UdpDatagram::new(DATAGRAM).unwrap().checksum_ok(&v6));
+        for pseudo in [v4, v6] {
+            let mut data = DATAGRAM.to_vec();
+            let checksum = transport_checksum(&pseudo, PROTOCOL_UDP, &data[..14]);
+            data[6..8].copy_from_slice(&checksum.to_be_bytes());
+            assert!(UdpDatagram::new(&data).unwrap().checksum_ok(&pseudo));
+            // Padding past Length is not covered.
+            data[15] = 0xaa;
+            assert!(UdpDatagram::new(&data).unwrap().checksum_ok(&pseudo));
+            data[9] ^= 4;
+            assert!(!UdpDatagram::new(&data).unwrap().checksum_ok(&pseudo));
+        }
+    }
+
+    #[test]
+    fn every_truncation_and_invalid_length() {
+        for len in 0..8 {
+            assert_eq!(
+                UdpDatagram::new(&DATAGRAM[..len]).unwrap_err(),
+                ParseError::Truncated {
+                    layer: Layer::Udp,
+                    needed: 8,
+                    got: len
+                }
+            );
+        }
+        for len in 8..14 {
+            assert_eq!(
+                UdpDatagram::new(&DATAGRAM[..len]).unwrap_err(),
+                ParseError::Truncated {
+                    layer: Layer::Udp,
+                    needed: 14,
+                    got: len
+                }
+            );
+        }
+        for length in 0..8u16 {
+            let mut bad = DATAGRAM.to_vec();
+            bad[4..6].copy_from_slice(&length.to_be_bytes());
+            assert_eq!(
+                UdpDatagram::new(&bad).unwrap_err(),
+                ParseError::InvalidField {
+                    layer: Layer::Udp,
+                    field: "length",
+                    value: u64::from(length),
+                    expected: "au moins 8"
+                }
+            );
+        }
+        let mut empty = DATAGRAM.to_vec();
+        empty[4..6].copy_from_slice(&8u16.to_be_bytes());
+        assert_eq!(UdpDatagram::new(&empty).unwrap().payload(), b"");
+    }
+}
