@@ -5,8 +5,14 @@
 //!   bytes were needed and how many were there, or which field was invalid.
 //! - One module per protocol, each a zero-copy view over `&[u8]` whose
 //!   constructor checks every length it later relies on, so no accessor can
-//!   panic: [`ethernet`], [`arp`], [`ipv4`], [`ipv6`], [`icmp`], [`icmpv6`],
-//!   [`tcp`], [`udp`], [`http`].
+//!   panic: [`ethernet`] (with VLAN tags), [`linux_sll`], [`arp`], [`ipv4`],
+//!   [`ipv6`] (extension headers skipped), [`icmp`], [`icmpv6`], [`tcp`],
+//!   [`udp`], [`http`]. Payloads are bounded by the length fields, so
+//!   Ethernet padding never shows as data.
+//! - [`checksum`]: the Internet checksum and the TCP/UDP/ICMPv6
+//!   pseudo-header, to verify (and, for tests, compute) checksums.
+//! - [`unpack`]: Python's `struct.unpack` (lab 16.1) and the `repr` of its
+//!   tuples.
 //! - [`pyrepr`]: Python's `repr(bytes)`, byte for byte, and its inverse.
 //!
 //! This crate does no I/O: binaries read sockets and files, then hand bytes
