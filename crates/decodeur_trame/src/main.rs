@@ -1,1 +1,155 @@
-fn main() {}
+//! `decodeur_trame`: decodes Ethernet frames as lab 16's `decodeur_trame.py`
+//! prints them. See the library for the layout of the crate.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use decodeur_trame::capture::for_each_frame;
+use decodeur_trame::input::parse_frame_text;
+use decodeur_trame::live::{capture, LiveConfig};
+use decodeur_trame::{exemples, generate, FrameWriter, Link, OUTPUT_BUFFER};
+use server_kit::cli::{finish, BoxError};
+use server_kit::Shutdown;
+
+const BINARY: &str = "decodeur_trame";
+
+/// Décode des trames Ethernet comme le decodeur_trame.py du TP 16.
+#[derive(Debug, Parser)]
+#[command(name = BINARY, version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Réponses de 16.1 et 16.2 (struct.unpack, décalage de bits).
+    Exemples,
+    /// Décode une trame donnée en hexadécimal ou en littéral Python b'...'.
+    Trame {
+        /// La trame : "52 0c c7 ...", "52:0c:c7:...", b'R\x0c\xc7...', ou - pour l'entrée standard.
+        trame: String,
+    },
+    /// Décode toutes les trames d'un fichier pcap ou pcapng (- : entrée standard).
+    Pcap {
+        fichier: PathBuf,
+        /// Compte les protocoles rencontrés (sur la sortie d'erreur).
+        #[arg(long)]
+        stats: bool,
+    },
+    /// Capture et décode les trames d'une interface (16.12 ; root ou CAP_NET_RAW).
+    Live {
+        /// Interface à écouter (toutes par défaut).
+        #[arg(long, short = 'i')]
+        interface: Option<String>,
+        /// S'arrête après N trames (sinon Ctrl-C).
+        #[arg(long, short = 'n')]
+        nombre: Option<u64>,
+        /// Compte les protocoles rencontrés (sur la sortie d'erreur).
+        #[arg(long)]
+        stats: bool,
+    },
+    /// Écrit un fichier pcap de trames variées et déterministes (banc d'essai).
+    #[command(hide = true)]
+    Generer {
+        fichier: PathBuf,
+        #[arg(long, default_value_t = 500_000)]
+        nombre: u64,
+        #[arg(long, default_value_t = 16)]
+        graine: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    finish(BINARY, run(cli.command))
+}
+
+fn stdout_writer() -> BufWriter<io::StdoutLock<'static>> {
+    BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock())
+}
+
+fn run(command: Command) -> Result<(), BoxError> {
+    match command {
+        Command::Exemples => {
+            let mut out = stdout_writer();
+            out.write_all(exemples::text()?.as_bytes())?;
+            out.flush()?;
+        }
+        Command::Trame { trame } => {
+            let text = if trame == "-" {
+                let mut text = String::new();
+                // A frame is at most a few hundred KiB of text: bound the read.
+                io::stdin().take(16 << 20).read_to_string(&mut text)?;
+                text
+            } else {
+                trame
+            };
+            let frame = parse_frame_text(&text)?;
+            let mut out = stdout_writer();
+            out.write_all(protocols::layout::decode_trame(&frame).as_bytes())?;
+            out.flush()?;
+        }
+        Command::Pcap { fichier, stats } => {
+            let mut writer = FrameWriter::new(stdout_writer());
+            let result = if fichier.as_os_str() == "-" {
+                for_each_frame(io::stdin().lock(), |link, data| {
+                    writer.frame(Link::from_pcap(link), data)
+                })
+            } else {
+                let file = File::open(&fichier)
+                    .map_err(|e| format!("impossible d'ouvrir {} : {e}", fichier.display()))?;
+                for_each_frame(file, |link, data| writer.frame(Link::from_pcap(link), data))
+            };
+            // Print what was decoded before reporting a damaged file.
+            let (_, counts) = writer.finish()?;
+            if stats {
+                eprint!("{BINARY}: statistiques\n{}", counts.report());
+            }
+            result?;
+        }
+        Command::Live {
+            interface,
+            nombre,
+            stats,
+        } => {
+            let shutdown = Shutdown::new();
+            shutdown.install_ctrlc()?;
+            let config = LiveConfig {
+                interface,
+                count: nombre,
+            };
+            let where_ = config
+                .interface
+                .clone()
+                .unwrap_or_else(|| "toutes les interfaces".into());
+            let mut writer = FrameWriter::new(stdout_writer()).flush_each_frame(true);
+            let result = capture(
+                &config,
+                &shutdown,
+                || eprintln!("{BINARY}: capture sur {where_} (Ctrl-C pour arrêter)"),
+                |link, data| writer.frame(link, data),
+            );
+            let (_, counts) = writer.finish()?;
+            if stats {
+                eprint!("{BINARY}: statistiques\n{}", counts.report());
+            }
+            result?;
+        }
+        Command::Generer {
+            fichier,
+            nombre,
+            graine,
+        } => {
+            let file = File::create(&fichier)
+                .map_err(|e| format!("impossible de créer {} : {e}", fichier.display()))?;
+            let mut out = BufWriter::with_capacity(OUTPUT_BUFFER, file);
+            generate::write_pcap(&mut out, nombre, graine)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}

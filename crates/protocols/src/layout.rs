@@ -1,1 +1,1338 @@
-//! Not written yet.
+//! The lab's text blocks (lab 16), byte for byte.
+//!
+//! Students diff our output against their own `decodeur_trame.py`, so every
+//! line below is a contract:
+//!
+//! ```text
+//! >>> Trame Ethernet <<<
+//!     Adresse MAC Destination : 52:0c:c7:1d:ca:35
+//!     Adresse MAC Source      : 37:38:1f:55:6b:98
+//!     Protocol                : 2048
+//!     --- Paquet IP ---
+//!         Version          : 4
+//!         Longueur en-tête : 8
+//!         Protocole        : 1
+//!         Adresse source   : 234.216.160.229
+//!         Adresse dest.    : 76.218.134.147
+//!         +++ Paquet UDP +++
+//!             Port source      : 45
+//!             Port destination : 55710
+//!             Longueur totale  : 14
+//!             Données          : b'coucou'
+//! ```
+//!
+//! Rules:
+//! - each layer indents its title by 4 more spaces than its parent and its
+//!   fields by 4 more than its title; labels are padded with spaces to one
+//!   width per layer, counted in *characters* (`Longueur en-tête` holds a
+//!   two-byte `ê`): 23 for the link layer, 16 for the others;
+//! - every line ends with `\n`;
+//! - after the innermost header, its payload on one `Données` line, as
+//!   Python's `repr(bytes)` prints it (ARP carries none: what follows it is
+//!   Ethernet padding);
+//! - a protocol we do not decode: one line naming its number, where its block
+//!   would have started, then the `Données` line of the layer that carries it;
+//! - a truncated or invalid header: one line with the [`ParseError`], where
+//!   its block would have started, and nothing after it;
+//! - a wrong checksum (IPv4 header, TCP, UDP, ICMP, ICMPv6) adds one
+//!   `Checksum : 0x.... (incorrect)` line at the end of that header's fields;
+//!   a correct one adds nothing, so the lab's blocks stay as the sheet shows
+//!   them. A bad checksum never stops the decoding;
+//! - an IP fragment other than the first carries no transport header: one
+//!   line says so, then its data.
+//!
+//! # Two APIs, one implementation
+//! The lab's functions ([`decode_udp`], [`decode_tcp`], [`decode_icmp`],
+//! [`decode_ip`], [`decode_adresse_mac`], [`decode_ethernet`],
+//! [`decode_trame`] …) return `String`s as the Python ones do. They are thin
+//! wrappers over the streaming writers ([`write_frame`] and the `write_*`
+//! functions it calls), which append to a caller's `String` with no
+//! formatting machinery and no allocation of their own: the `decodeur_trame`
+//! binary reuses one buffer for millions of frames.
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::arp::ArpPacket;
+use crate::checksum::PseudoHeader;
+use crate::error::{Layer, ParseError};
+use crate::ethernet::{ethertype, EthernetFrame, MacAddr};
+use crate::icmp::IcmpPacket;
+use crate::icmpv6::Icmpv6Packet;
+use crate::ipv4::Ipv4Packet;
+use crate::ipv6::Ipv6Packet;
+use crate::linux_sll::{LinuxSll, LinuxSll2};
+use crate::pyrepr::write_bytes_repr;
+use crate::tcp::TcpSegment;
+use crate::udp::UdpDatagram;
+
+/// IP protocol numbers the decoder knows.
+pub mod ip_protocol {
+    pub const ICMP: u8 = 1;
+    pub const TCP: u8 = 6;
+    pub const UDP: u8 = 17;
+    pub const ICMPV6: u8 = 58;
+}
+
+/// Every line prefix, padded to its layer's width. `labels_are_aligned`
+/// (tests) checks the widths in characters.
+mod label {
+    pub const ETHERNET: &str = ">>> Trame Ethernet <<<\n";
+    pub const SLL: &str = ">>> Trame Linux SLL <<<\n";
+    pub const SLL2: &str = ">>> Trame Linux SLL2 <<<\n";
+    pub const RAW_IP: &str = ">>> Paquet IP brut <<<\n";
+
+    // Link layer: 4 spaces, width 23.
+    pub const MAC_DST: &str = "    Adresse MAC Destination : ";
+    pub const MAC_SRC: &str = "    Adresse MAC Source      : ";
+    pub const VLAN: &str = "    VLAN                    : ";
+    pub const PROTOCOL: &str = "    Protocol                : ";
+    pub const PACKET_TYPE: &str = "    Type de paquet          : ";
+    pub const INTERFACE: &str = "    Interface               : ";
+    pub const LINK_DATA: &str = "    Données                 : ";
+
+    // Network layer: title at 4 spaces, fields at 8, width 16.
+    pub const IPV4: &str = "    --- Paquet IP ---\n";
+    pub const IPV6: &str = "    --- Paquet IPv6 ---\n";
+    pub const ARP: &str = "    --- Paquet ARP ---\n";
+    pub const IP_VERSION: &str = "        Version          : ";
+    pub const IP_IHL: &str = "        Longueur en-tête : ";
+    pub const IP_PROTOCOL: &str = "        Protocole        : ";
+    pub const IP_SRC: &str = "        Adresse source   : ";
+    pub const IP_DST: &str = "        Adresse dest.    : ";
+    pub const IP_CHECKSUM: &str = "        Checksum         : ";
+    pub const IP_DATA: &str = "        Données          : ";
+    pub const ARP_OPERATION: &str = "        Opération        : ";
+    pub const ARP_SENDER_MAC: &str = "        MAC source       : ";
+    pub const ARP_SENDER_IP: &str = "        IP source        : ";
+    pub const ARP_TARGET_MAC: &str = "        MAC cible        : ";
+    pub const ARP_TARGET_IP: &str = "        IP cible         : ";
+
+    // Transport layer: title at 8 spaces, fields at 12, width 16.
+    pub const UDP: &str = "        +++ Paquet UDP +++\n";
+    pub const TCP: &str = "        +++ Paquet TCP +++\n";
+    pub const ICMP: &str = "        +++ Paquet ICMP +++\n";
+    pub const ICMPV6: &str = "        +++ Paquet ICMPv6 +++\n";
+    pub const SRC_PORT: &str = "            Port source      : ";
+    pub const DST_PORT: &str = "            Port destination : ";
+    pub const UDP_LENGTH: &str = "            Longueur totale  : ";
+    pub const TCP_OFFSET: &str = "            Longueur en-tête : ";
+    pub const ICMP_TYPE: &str = "            Type             : ";
+    pub const L4_CHECKSUM: &str = "            Checksum         : ";
+    pub const L4_DATA: &str = "            Données          : ";
+
+    /// Indentation of each depth: link title, link fields / network title,
+    /// network fields / transport title, transport fields.
+    pub const INDENT: [&str; 4] = ["", "    ", "        ", "            "];
+}
+
+/// How a capture's frames begin (pcap `LINKTYPE_*` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkType {
+    /// Ethernet II (`LINKTYPE_ETHERNET` = 1); what `AF_PACKET` gives on
+    /// Ethernet and loopback interfaces.
+    Ethernet,
+    /// Linux "cooked" capture v1 (`LINKTYPE_LINUX_SLL` = 113), as
+    /// `tcpdump -i any` writes.
+    LinuxSll,
+    /// Linux "cooked" capture v2 (`LINKTYPE_LINUX_SLL2` = 276).
+    LinuxSll2,
+    /// A bare IPv4 or IPv6 packet (`LINKTYPE_RAW` = 101, 228, 229): tunnels,
+    /// `tun` interfaces.
+    RawIp,
+}
+
+impl LinkType {
+    /// The link type of a pcap/pcapng `LINKTYPE_*` number, if we decode it.
+    pub fn from_pcap(linktype: u32) -> Option<LinkType> {
+        match linktype {
+            1 => Some(LinkType::Ethernet),
+            113 => Some(LinkType::LinuxSll),
+            276 => Some(LinkType::LinuxSll2),
+            101 | 228 | 229 => Some(LinkType::RawIp),
+            _ => None,
+        }
+    }
+}
+
+/// A protocol the frame decoder recognizes, for per-protocol counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Proto {
+    Ethernet,
+    LinuxSll,
+    RawIp,
+    Vlan,
+    Arp,
+    Ipv4,
+    Ipv6,
+    Icmp,
+    Icmpv6,
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    /// Every variant, in display order.
+    pub const ALL: [Proto; 11] = [
+        Proto::Ethernet,
+        Proto::LinuxSll,
+        Proto::RawIp,
+        Proto::Vlan,
+        Proto::Arp,
+        Proto::Ipv4,
+        Proto::Ipv6,
+        Proto::Icmp,
+        Proto::Icmpv6,
+        Proto::Tcp,
+        Proto::Udp,
+    ];
+
+    /// The name the lab (and Wireshark) use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Ethernet => "Ethernet",
+            Proto::LinuxSll => "Linux SLL",
+            Proto::RawIp => "IP brut",
+            Proto::Vlan => "VLAN 802.1Q",
+            Proto::Arp => "ARP",
+            Proto::Ipv4 => "IPv4",
+            Proto::Ipv6 => "IPv6",
+            Proto::Icmp => "ICMP",
+            Proto::Icmpv6 => "ICMPv6",
+            Proto::Tcp => "TCP",
+            Proto::Udp => "UDP",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+/// What [`write_frame`] found in one frame (for `--stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameSummary {
+    /// One bit per [`Proto`] decoded.
+    seen: u16,
+    /// The layer whose header was truncated or invalid, if any.
+    pub error: Option<Layer>,
+    /// Some protocol number was not decoded.
+    pub undecoded: bool,
+    /// Some checksum was wrong.
+    pub bad_checksum: bool,
+    /// An IP fragment other than the first.
+    pub fragment: bool,
+}
+
+impl FrameSummary {
+    /// Whether the frame held a header of this protocol.
+    pub fn contains(&self, proto: Proto) -> bool {
+        self.seen & proto.bit() != 0
+    }
+
+    fn add(&mut self, proto: Proto) {
+        self.seen |= proto.bit();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Small writers: no `format!`, no allocation beyond the output's growth.
+// ---------------------------------------------------------------------------
+
+/// Appends the decimal digits of `n`.
+#[inline]
+fn push_u32(out: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    push_ascii(out, &digits[at..]);
+}
+
+/// Appends bytes the caller built from ASCII only.
+#[inline]
+fn push_ascii(out: &mut String, ascii: &[u8]) {
+    // Cannot fail for ASCII; an empty fallback keeps this panic-free anyway.
+    out.push_str(std::str::from_utf8(ascii).unwrap_or_default());
+}
+
+/// Appends `0x` and four lowercase hex digits.
+fn push_hex16(out: &mut String, n: u16) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let [hi, lo] = n.to_be_bytes();
+    push_ascii(
+        out,
+        &[
+            b'0',
+            b'x',
+            HEX[usize::from(hi >> 4)],
+            HEX[usize::from(hi & 0xf)],
+            HEX[usize::from(lo >> 4)],
+            HEX[usize::from(lo & 0xf)],
+        ],
+    );
+}
+
+fn push_ipv4(out: &mut String, addr: Ipv4Addr) {
+    let [a, b, c, d] = addr.octets();
+    push_u32(out, a.into());
+    out.push('.');
+    push_u32(out, b.into());
+    out.push('.');
+    push_u32(out, c.into());
+    out.push('.');
+    push_u32(out, d.into());
+}
+
+fn push_ipv6(out: &mut String, addr: Ipv6Addr) {
+    // RFC 5952 text, as Python's `ipaddress` and tshark print it. Writing
+    // into a String cannot fail.
+    let _ = write!(out, "{addr}");
+}
+
+fn push_mac(out: &mut String, mac: MacAddr) {
+    push_ascii(out, &mac.to_ascii());
+}
+
+/// `label` + decimal value + `\n`.
+#[inline]
+fn field_u32(out: &mut String, label: &str, value: u32) {
+    out.push_str(label);
+    push_u32(out, value);
+    out.push('\n');
+}
+
+/// The `Données` line: `label` + Python `repr(bytes)` + `\n`.
+fn data_line(out: &mut String, label: &str, data: &[u8]) {
+    out.push_str(label);
+    // Writing into a String cannot fail.
+    let _ = write_bytes_repr(out, data);
+    out.push('\n');
+}
+
+fn bad_checksum_line(out: &mut String, label: &str, value: u16) {
+    out.push_str(label);
+    push_hex16(out, value);
+    out.push_str(" (incorrect)\n");
+}
+
+/// One line with a header's error, at the depth its block would have had.
+fn error_line(out: &mut String, depth: usize, error: &ParseError, summary: &mut FrameSummary) {
+    out.push_str(label::INDENT[depth.min(3)]);
+    let _ = write!(out, "{error}");
+    out.push('\n');
+    summary.error = Some(error.layer());
+}
+
+// ---------------------------------------------------------------------------
+// One block per header: the lab's lines, exactly.
+// ---------------------------------------------------------------------------
+
+/// The Ethernet block (title, addresses, VLAN tags, inner EtherType).
+pub fn write_ethernet_block(out: &mut String, frame: &EthernetFrame<'_>) {
+    out.push_str(label::ETHERNET);
+    out.push_str(label::MAC_DST);
+    push_mac(out, frame.destination());
+    out.push('\n');
+    out.push_str(label::MAC_SRC);
+    push_mac(out, frame.source());
+    out.push('\n');
+    for vid in frame.vlan_ids() {
+        field_u32(out, label::VLAN, vid.into());
+    }
+    field_u32(out, label::PROTOCOL, frame.ethertype().into());
+}
+
+/// The Linux cooked capture block (v1).
+pub fn write_sll_block(out: &mut String, sll: &LinuxSll<'_>) {
+    out.push_str(label::SLL);
+    field_u32(out, label::PACKET_TYPE, sll.packet_type().into());
+    field_u32(out, label::PROTOCOL, sll.protocol().into());
+}
+
+/// The Linux cooked capture block (v2).
+pub fn write_sll2_block(out: &mut String, sll: &LinuxSll2<'_>) {
+    out.push_str(label::SLL2);
+    field_u32(out, label::INTERFACE, sll.interface_index());
+    field_u32(out, label::PACKET_TYPE, sll.packet_type().into());
+    field_u32(out, label::PROTOCOL, sll.protocol().into());
+}
+
+/// The lab's IP block.
+pub fn write_ipv4_block(out: &mut String, ip: &Ipv4Packet<'_>) {
+    out.push_str(label::IPV4);
+    field_u32(out, label::IP_VERSION, ip.version().into());
+    field_u32(out, label::IP_IHL, ip.ihl().into());
+    field_u32(out, label::IP_PROTOCOL, ip.protocol().into());
+    out.push_str(label::IP_SRC);
+    push_ipv4(out, ip.source());
+    out.push('\n');
+    out.push_str(label::IP_DST);
+    push_ipv4(out, ip.destination());
+    out.push('\n');
+}
+
+/// The IPv6 block; `Protocole` is the upper protocol, after the extension
+/// headers.
+pub fn write_ipv6_block(out: &mut String, ip: &Ipv6Packet<'_>) {
+    out.push_str(label::IPV6);
+    field_u32(out, label::IP_VERSION, ip.version().into());
+    field_u32(out, label::IP_PROTOCOL, ip.upper_protocol().into());
+    out.push_str(label::IP_SRC);
+    push_ipv6(out, ip.source());
+    out.push('\n');
+    out.push_str(label::IP_DST);
+    push_ipv6(out, ip.destination());
+    out.push('\n');
+}
+
+/// The ARP block.
+pub fn write_arp_block(out: &mut String, arp: &ArpPacket<'_>) {
+    out.push_str(label::ARP);
+    out.push_str(label::ARP_OPERATION);
+    let operation = arp.operation();
+    push_u32(out, operation.into());
+    out.push_str(match operation {
+        1 => " (requête)\n",
+        2 => " (réponse)\n",
+        _ => "\n",
+    });
+    out.push_str(label::ARP_SENDER_MAC);
+    push_mac(out, arp.sender_mac());
+    out.push('\n');
+    out.push_str(label::ARP_SENDER_IP);
+    push_ipv4(out, arp.sender_ip());
+    out.push('\n');
+    out.push_str(label::ARP_TARGET_MAC);
+    push_mac(out, arp.target_mac());
+    out.push('\n');
+    out.push_str(label::ARP_TARGET_IP);
+    push_ipv4(out, arp.target_ip());
+    out.push('\n');
+}
+
+/// The lab's UDP block.
+pub fn write_udp_block(out: &mut String, udp: &UdpDatagram<'_>) {
+    out.push_str(label::UDP);
+    field_u32(out, label::SRC_PORT, udp.source_port().into());
+    field_u32(out, label::DST_PORT, udp.destination_port().into());
+    field_u32(out, label::UDP_LENGTH, udp.length().into());
+}
+
+/// The lab's TCP block (`Longueur en-tête` is the raw data offset).
+pub fn write_tcp_block(out: &mut String, tcp: &TcpSegment<'_>) {
+    out.push_str(label::TCP);
+    field_u32(out, label::SRC_PORT, tcp.source_port().into());
+    field_u32(out, label::DST_PORT, tcp.destination_port().into());
+    field_u32(out, label::TCP_OFFSET, tcp.data_offset().into());
+}
+
+/// The lab's ICMP block.
+pub fn write_icmp_block(out: &mut String, icmp: &IcmpPacket<'_>) {
+    out.push_str(label::ICMP);
+    field_u32(out, label::ICMP_TYPE, icmp.icmp_type().into());
+}
+
+/// The ICMPv6 block.
+pub fn write_icmpv6_block(out: &mut String, icmp: &Icmpv6Packet<'_>) {
+    out.push_str(label::ICMPV6);
+    field_u32(out, label::ICMP_TYPE, icmp.icmp_type().into());
+}
+
+// ---------------------------------------------------------------------------
+// The whole frame.
+// ---------------------------------------------------------------------------
+
+/// Appends the text of one whole frame to `out` and says what it held.
+///
+/// Never fails and never panics, whatever the bytes: a header that cannot be
+/// read becomes one error line.
+pub fn write_frame(out: &mut String, frame: &[u8], link: LinkType) -> FrameSummary {
+    let mut summary = FrameSummary::default();
+    match link {
+        LinkType::Ethernet => match EthernetFrame::new(frame) {
+            Ok(eth) => {
+                summary.add(Proto::Ethernet);
+                if eth.vlan_id().is_some() {
+                    summary.add(Proto::Vlan);
+                }
+                write_ethernet_block(out, &eth);
+                write_network(out, eth.ethertype(), eth.payload(), &mut summary);
+            }
+            Err(e) => error_line(out, 0, &e, &mut summary),
+        },
+        LinkType::LinuxSll => match LinuxSll::new(frame) {
+            Ok(sll) => {
+                summary.add(Proto::LinuxSll);
+                write_sll_block(out, &sll);
+                write_network(out, sll.protocol(), sll.payload(), &mut summary);
+            }
+            Err(e) => error_line(out, 0, &e, &mut summary),
+        },
+        LinkType::LinuxSll2 => match LinuxSll2::new(frame) {
+            Ok(sll) => {
+                summary.add(Proto::LinuxSll);
+                write_sll2_block(out, &sll);
+                write_network(out, sll.protocol(), sll.payload(), &mut summary);
+            }
+            Err(e) => error_line(out, 0, &e, &mut summary),
+        },
+        LinkType::RawIp => {
+            summary.add(Proto::RawIp);
+            out.push_str(label::RAW_IP);
+            // The version nibble tells IPv4 from IPv6; anything else is
+            // refused by the IPv4 view with a clear "version" error.
+            let ethertype = match frame.first() {
+                Some(b) if b >> 4 == 6 => ethertype::IPV6,
+                _ => ethertype::IPV4,
+            };
+            write_network(out, ethertype, frame, &mut summary);
+        }
+    }
+    summary
+}
+
+/// `decode_trame` of the lab (16.11): the text of one Ethernet frame.
+pub fn decode_trame(frame: &[u8]) -> String {
+    let mut out = String::with_capacity(512);
+    write_frame(&mut out, frame, LinkType::Ethernet);
+    out
+}
+
+/// Decodes what an EtherType announces (depth 1: network title at 4
+/// spaces).
+fn write_network(out: &mut String, ethertype: u16, payload: &[u8], summary: &mut FrameSummary) {
+    match ethertype {
+        ethertype::IPV4 => write_ipv4(out, payload, summary),
+        ethertype::IPV6 => write_ipv6(out, payload, summary),
+        ethertype::ARP => match ArpPacket::new(payload) {
+            Ok(arp) => {
+                summary.add(Proto::Arp);
+                write_arp_block(out, &arp);
+            }
+            Err(e) => error_line(out, 1, &e, summary),
+        },
+        other => {
+            summary.undecoded = true;
+            if other <= 1500 {
+                // IEEE 802.3: the field is a length and an LLC header follows.
+                out.push_str("    Trame IEEE 802.3 (longueur ");
+                push_u32(out, other.into());
+                out.push_str(") : LLC non décodé\n");
+            } else {
+                out.push_str("    Protocole ");
+                push_u32(out, other.into());
+                out.push_str(" (");
+                push_hex16(out, other);
+                out.push_str(") non décodé\n");
+            }
+            data_line(out, label::LINK_DATA, payload);
+        }
+    }
+}
+
+fn write_ipv4(out: &mut String, data: &[u8], summary: &mut FrameSummary) {
+    let ip = match Ipv4Packet::new(data) {
+        Ok(ip) => ip,
+        Err(e) => return error_line(out, 1, &e, summary),
+    };
+    summary.add(Proto::Ipv4);
+    write_ipv4_block(out, &ip);
+    if !ip.checksum_ok() {
+        summary.bad_checksum = true;
+        bad_checksum_line(out, label::IP_CHECKSUM, ip.header_checksum());
+    }
+    if ip.fragment_offset() != 0 {
+        summary.fragment = true;
+        return non_first_fragment(
+            out,
+            u32::from(ip.fragment_offset()) * 8,
+            ip.protocol(),
+            ip.payload(),
+        );
+    }
+    let pseudo = ip.pseudo_header();
+    // A first fragment holds the transport header but not all the data its
+    // checksum covers: nothing to verify there.
+    let verify = !ip.more_fragments();
+    write_transport(out, ip.protocol(), ip.payload(), &pseudo, verify, summary);
+}
+
+fn write_ipv6(out: &mut String, data: &[u8], summary: &mut FrameSummary) {
+    let ip = match Ipv6Packet::new(data) {
+        Ok(ip) => ip,
+        Err(e) => return error_line(out, 1, &e, summary),
+    };
+    summary.add(Proto::Ipv6);
+    write_ipv6_block(out, &ip);
+    if ip.is_fragment() {
+        summary.fragment = true;
+        return non_first_fragment_v6(out, ip.upper_protocol(), ip.upper_payload());
+    }
+    // As for IPv4, a first fragment cannot have its checksum verified.
+    let verify = !ip.more_fragments();
+    write_transport(
+        out,
+        ip.upper_protocol(),
+        ip.upper_payload(),
+        &ip.pseudo_header(),
+        verify,
+        summary,
+    );
+}
+
+fn non_first_fragment(out: &mut String, offset_bytes: u32, protocol: u8, data: &[u8]) {
+    out.push_str("        Fragment IP non initial (décalage ");
+    push_u32(out, offset_bytes);
+    out.push_str(" octets) : protocole ");
+    push_u32(out, protocol.into());
+    out.push_str(" non décodé\n");
+    data_line(out, label::IP_DATA, data);
+}
+
+fn non_first_fragment_v6(out: &mut String, protocol: u8, data: &[u8]) {
+    out.push_str("        Fragment IPv6 non initial : protocole ");
+    push_u32(out, protocol.into());
+    out.push_str(" non décodé\n");
+    data_line(out, label::IP_DATA, data);
+}
+
+/// Decodes what an IP protocol number announces (depth 2: transport title at
+/// 8 spaces).
+fn write_transport(
+    out: &mut String,
+    protocol: u8,
+    data: &[u8],
+    pseudo: &PseudoHeader,
+    verify: bool,
+    summary: &mut FrameSummary,
+) {
+    match protocol {
+        ip_protocol::UDP => match UdpDatagram::new(data) {
+            Ok(udp) => {
+                summary.add(Proto::Udp);
+                write_udp_block(out, &udp);
+                if verify && !udp.checksum_ok(pseudo) {
+                    summary.bad_checksum = true;
+                    bad_checksum_line(out, label::L4_CHECKSUM, udp.checksum());
+                }
+                data_line(out, label::L4_DATA, udp.payload());
+            }
+            Err(e) => error_line(out, 2, &e, summary),
+        },
+        ip_protocol::TCP => match TcpSegment::new(data) {
+            Ok(tcp) => {
+                summary.add(Proto::Tcp);
+                write_tcp_block(out, &tcp);
+                if verify && !tcp.checksum_ok(pseudo) {
+                    summary.bad_checksum = true;
+                    bad_checksum_line(out, label::L4_CHECKSUM, tcp.checksum());
+                }
+                data_line(out, label::L4_DATA, tcp.payload());
+            }
+            Err(e) => error_line(out, 2, &e, summary),
+        },
+        ip_protocol::ICMP => match IcmpPacket::new(data) {
+            Ok(icmp) => {
+                summary.add(Proto::Icmp);
+                write_icmp_block(out, &icmp);
+                if verify && !icmp.checksum_ok() {
+                    summary.bad_checksum = true;
+                    bad_checksum_line(out, label::L4_CHECKSUM, icmp.checksum());
+                }
+                data_line(out, label::L4_DATA, icmp.payload());
+            }
+            Err(e) => error_line(out, 2, &e, summary),
+        },
+        ip_protocol::ICMPV6 => match Icmpv6Packet::new(data) {
+            Ok(icmp) => {
+                summary.add(Proto::Icmpv6);
+                write_icmpv6_block(out, &icmp);
+                // Its checksum covers an IPv6 pseudo-header only.
+                if let (
+                    true,
+                    PseudoHeader::V6 {
+                        source,
+                        destination,
+                    },
+                ) = (verify, pseudo)
+                {
+                    if !icmp.checksum_ok(*source, *destination) {
+                        summary.bad_checksum = true;
+                        bad_checksum_line(out, label::L4_CHECKSUM, icmp.checksum());
+                    }
+                }
+                data_line(out, label::L4_DATA, icmp.payload());
+            }
+            Err(e) => error_line(out, 2, &e, summary),
+        },
+        other => {
+            summary.undecoded = true;
+            out.push_str("        Protocole ");
+            push_u32(out, other.into());
+            out.push_str(" non décodé\n");
+            data_line(out, label::IP_DATA, data);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The lab's functions, with the lab's names and return values.
+// ---------------------------------------------------------------------------
+
+/// 16.4: the UDP block and the datagram's data.
+pub fn decode_udp(data: &[u8]) -> Result<(String, &[u8]), ParseError> {
+    let udp = UdpDatagram::new(data)?;
+    let mut out = String::with_capacity(128);
+    write_udp_block(&mut out, &udp);
+    Ok((out, udp.payload()))
+}
+
+/// 16.5: the TCP block and the segment's data.
+pub fn decode_tcp(data: &[u8]) -> Result<(String, &[u8]), ParseError> {
+    let tcp = TcpSegment::new(data)?;
+    let mut out = String::with_capacity(128);
+    write_tcp_block(&mut out, &tcp);
+    Ok((out, tcp.payload()))
+}
+
+/// 16.6: the ICMP block (the lab returns no data for ICMP).
+pub fn decode_icmp(data: &[u8]) -> Result<String, ParseError> {
+    let icmp = IcmpPacket::new(data)?;
+    let mut out = String::with_capacity(64);
+    write_icmp_block(&mut out, &icmp);
+    Ok(out)
+}
+
+/// The ICMPv6 block and the message's body.
+pub fn decode_icmpv6(data: &[u8]) -> Result<(String, &[u8]), ParseError> {
+    let icmp = Icmpv6Packet::new(data)?;
+    let mut out = String::with_capacity(64);
+    write_icmpv6_block(&mut out, &icmp);
+    Ok((out, icmp.payload()))
+}
+
+/// 16.7: a 32-bit address as `X.Y.Z.T` (`2475088460` → `147.134.218.76`).
+pub fn decode_adresse_ip(addr: u32) -> String {
+    let mut out = String::with_capacity(15);
+    push_ipv4(&mut out, Ipv4Addr::from(addr));
+    out
+}
+
+/// 16.8: the IP block, the encapsulated protocol number and the data.
+pub fn decode_ip(data: &[u8]) -> Result<(String, u8, &[u8]), ParseError> {
+    let ip = Ipv4Packet::new(data)?;
+    let mut out = String::with_capacity(192);
+    write_ipv4_block(&mut out, &ip);
+    Ok((out, ip.protocol(), ip.payload()))
+}
+
+/// The IPv6 block, the upper protocol (after extension headers) and its data.
+pub fn decode_ipv6(data: &[u8]) -> Result<(String, u8, &[u8]), ParseError> {
+    let ip = Ipv6Packet::new(data)?;
+    let mut out = String::with_capacity(192);
+    write_ipv6_block(&mut out, &ip);
+    Ok((out, ip.upper_protocol(), ip.upper_payload()))
+}
+
+/// The ARP block.
+pub fn decode_arp(data: &[u8]) -> Result<String, ParseError> {
+    let arp = ArpPacket::new(data)?;
+    let mut out = String::with_capacity(192);
+    write_arp_block(&mut out, &arp);
+    Ok(out)
+}
+
+/// 16.9: six bytes as `a1:a2:a3:a4:a5:a6` (lowercase, as `"%.2x"` gives).
+pub fn decode_adresse_mac(mac: [u8; 6]) -> String {
+    let mut out = String::with_capacity(17);
+    push_mac(&mut out, MacAddr(mac));
+    out
+}
+
+/// 16.10: the Ethernet block, the EtherType (after VLAN tags) and the data.
+pub fn decode_ethernet(data: &[u8]) -> Result<(String, u16, &[u8]), ParseError> {
+    let frame = EthernetFrame::new(data)?;
+    let mut out = String::with_capacity(160);
+    write_ethernet_block(&mut out, &frame);
+    Ok((out, frame.ethertype(), frame.payload()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field prefix of a layer puts its ` : ` at the same character
+    /// column (bytes would differ: `ê` and `é` take two).
+    #[test]
+    fn labels_are_aligned() {
+        let groups: [(usize, usize, &[&str]); 3] = [
+            (
+                4,
+                23,
+                &[
+                    label::MAC_DST,
+                    label::MAC_SRC,
+                    label::VLAN,
+                    label::PROTOCOL,
+                    label::PACKET_TYPE,
+                    label::INTERFACE,
+                    label::LINK_DATA,
+                ],
+            ),
+            (
+                8,
+                16,
+                &[
+                    label::IP_VERSION,
+                    label::IP_IHL,
+                    label::IP_PROTOCOL,
+                    label::IP_SRC,
+                    label::IP_DST,
+                    label::IP_CHECKSUM,
+                    label::IP_DATA,
+                    label::ARP_OPERATION,
+                    label::ARP_SENDER_MAC,
+                    label::ARP_SENDER_IP,
+                    label::ARP_TARGET_MAC,
+                    label::ARP_TARGET_IP,
+                ],
+            ),
+            (
+                12,
+                16,
+                &[
+                    label::SRC_PORT,
+                    label::DST_PORT,
+                    label::UDP_LENGTH,
+                    label::TCP_OFFSET,
+                    label::ICMP_TYPE,
+                    label::L4_CHECKSUM,
+                    label::L4_DATA,
+                ],
+            ),
+        ];
+        for (indent, width, labels) in groups {
+            for l in labels {
+                let text = l.strip_prefix(&" ".repeat(indent)).expect(l);
+                let name = text.strip_suffix(" : ").expect(l);
+                assert!(!name.starts_with(' '), "{l:?}");
+                assert_eq!(name.chars().count(), width, "{l:?}");
+                assert_eq!(name.trim_end(), name.trim_end().trim_start(), "{l:?}");
+            }
+        }
+    }
+
+    use crate::checksum::{internet_checksum, transport_checksum};
+    use proptest::prelude::*;
+
+    // --- Frame builders: every field spelled out, checksums computed. ---
+
+    const DST: [u8; 6] = [0x52, 0x0c, 0xc7, 0x1d, 0xca, 0x35];
+    const SRC: [u8; 6] = [0x37, 0x38, 0x1f, 0x55, 0x6b, 0x98];
+    const IP_SRC: [u8; 4] = [234, 216, 160, 229];
+    const IP_DST: [u8; 4] = [76, 218, 134, 147];
+
+    /// Ethernet II, padded to 60 bytes as a card would.
+    fn eth(tags: &[u16], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = [DST, SRC].concat();
+        for &vid in tags {
+            f.extend_from_slice(&[0x81, 0x00]);
+            f.extend_from_slice(&vid.to_be_bytes());
+        }
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(payload);
+        f.resize(f.len().max(60), 0);
+        f
+    }
+
+    /// IPv4 with `options` (a multiple of 4 bytes) and a correct checksum.
+    fn ipv4(protocol: u8, options: &[u8], flags_offset: u16, payload: &[u8]) -> Vec<u8> {
+        let header_len = 20 + options.len();
+        let total = (header_len + payload.len()) as u16;
+        let mut p = vec![0x40 | (header_len / 4) as u8, 0];
+        p.extend_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&[0x12, 0x34]);
+        p.extend_from_slice(&flags_offset.to_be_bytes());
+        p.extend_from_slice(&[64, protocol, 0, 0]);
+        p.extend_from_slice(&IP_SRC);
+        p.extend_from_slice(&IP_DST);
+        p.extend_from_slice(options);
+        let sum = internet_checksum(&[&p]);
+        p[10..12].copy_from_slice(&sum.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    }
+
+    fn v4_pseudo() -> PseudoHeader {
+        PseudoHeader::V4 {
+            source: IP_SRC.into(),
+            destination: IP_DST.into(),
+        }
+    }
+
+    fn udp(pseudo: &PseudoHeader, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let mut d = [
+            sport.to_be_bytes(),
+            dport.to_be_bytes(),
+            ((8 + payload.len()) as u16).to_be_bytes(),
+            [0, 0],
+        ]
+        .concat();
+        d.extend_from_slice(payload);
+        let sum = transport_checksum(pseudo, 17, &d);
+        d[6..8].copy_from_slice(&sum.to_be_bytes());
+        d
+    }
+
+    fn tcp(pseudo: &PseudoHeader, options: &[u8], payload: &[u8]) -> Vec<u8> {
+        let offset = (20 + options.len()) / 4;
+        let mut s = [80u16.to_be_bytes(), 51000u16.to_be_bytes()].concat();
+        s.extend_from_slice(&[
+            0,
+            0,
+            0,
+            1,
+            0,
+            0,
+            0,
+            0,
+            (offset as u8) << 4,
+            0x18,
+            0xfa,
+            0xf0,
+            0,
+            0,
+            0,
+            0,
+        ]);
+        s.extend_from_slice(options);
+        s.extend_from_slice(payload);
+        let sum = transport_checksum(pseudo, 6, &s);
+        s[16..18].copy_from_slice(&sum.to_be_bytes());
+        s
+    }
+
+    fn icmp_echo(payload: &[u8]) -> Vec<u8> {
+        let mut m = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1];
+        m.extend_from_slice(payload);
+        let sum = internet_checksum(&[&m]);
+        m[2..4].copy_from_slice(&sum.to_be_bytes());
+        m
+    }
+
+    const V6_SRC: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+    const V6_DST: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x1);
+
+    /// IPv6 whose payload starts with already built extension headers.
+    fn ipv6(next_header: u8, payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x60, 0, 0, 0];
+        p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        p.extend_from_slice(&[next_header, 64]);
+        p.extend_from_slice(&V6_SRC.octets());
+        p.extend_from_slice(&V6_DST.octets());
+        p.extend_from_slice(payload);
+        p
+    }
+
+    // --- The issue's example, byte for byte. ---
+
+    const ISSUE_EXAMPLE: &str = "\
+>>> Trame Ethernet <<<
+    Adresse MAC Destination : 52:0c:c7:1d:ca:35
+    Adresse MAC Source      : 37:38:1f:55:6b:98
+    Protocol                : 2048
+    --- Paquet IP ---
+        Version          : 4
+        Longueur en-tête : 8
+        Protocole        : 1
+        Adresse source   : 234.216.160.229
+        Adresse dest.    : 76.218.134.147
+        +++ Paquet UDP +++
+            Port source      : 45
+            Port destination : 55710
+            Longueur totale  : 14
+";
+
+    /// 12 bytes of IP options: IHL 8, as in the example.
+    const OPTIONS: [u8; 12] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0];
+
+    /// The example chains the lab's functions by hand: its IP header says
+    /// protocol 1 (ICMP) yet its data is read as UDP, which `decode_trame`
+    /// would not do. The blocks of `decode_ethernet`, `decode_ip` and
+    /// `decode_udp` still give it exactly.
+    #[test]
+    fn issue_example_from_the_lab_functions() {
+        let datagram = udp(&v4_pseudo(), 45, 55710, b"coucou");
+        let frame = eth(&[], 0x0800, &ipv4(1, &OPTIONS, 0x4000, &datagram));
+        let (eth_block, ethertype, ip_data) = decode_ethernet(&frame).unwrap();
+        assert_eq!(ethertype, 2048);
+        let (ip_block, protocol, udp_data) = decode_ip(ip_data).unwrap();
+        assert_eq!(protocol, 1);
+        // Ethernet padding (46 -> 60 bytes) stops at the IP total length.
+        assert_eq!(udp_data, &datagram[..]);
+        let (udp_block, data) = decode_udp(udp_data).unwrap();
+        assert_eq!(data, b"coucou");
+        assert_eq!(eth_block + &ip_block + &udp_block, ISSUE_EXAMPLE);
+    }
+
+    #[test]
+    fn whole_udp_frame() {
+        let frame = eth(
+            &[],
+            0x0800,
+            &ipv4(
+                17,
+                &OPTIONS,
+                0x4000,
+                &udp(&v4_pseudo(), 45, 55710, b"coucou"),
+            ),
+        );
+        let expected = ISSUE_EXAMPLE.replace("Protocole        : 1\n", "Protocole        : 17\n")
+            + "            Données          : b'coucou'\n";
+        assert_eq!(decode_trame(&frame), expected);
+    }
+
+    /// The example's frame as it really is (protocol 1): read as ICMP, whose
+    /// checksum (the UDP port bytes) is wrong and said so.
+    #[test]
+    fn example_frame_as_icmp_reports_its_checksum() {
+        let frame = eth(
+            &[],
+            0x0800,
+            &ipv4(
+                1,
+                &OPTIONS,
+                0x4000,
+                &udp(&v4_pseudo(), 45, 55710, b"coucou"),
+            ),
+        );
+        let expected = ISSUE_EXAMPLE
+            .split("        +++")
+            .next()
+            .unwrap()
+            .to_string()
+            + "        +++ Paquet ICMP +++\n"
+            + "            Type             : 0\n"
+            + "            Checksum         : 0xd99e (incorrect)\n"
+            + "            Données          : b'coucou'\n";
+        let mut out = String::new();
+        let summary = write_frame(&mut out, &frame, LinkType::Ethernet);
+        assert_eq!(out, expected);
+        assert!(summary.bad_checksum && summary.contains(Proto::Icmp) && summary.error.is_none());
+    }
+
+    #[test]
+    fn tcp_block() {
+        let segment = tcp(&v4_pseudo(), &[2, 4, 5, 0xb4], b"GET / HTTP/1.0\r\n\r\n");
+        let frame = eth(&[], 0x0800, &ipv4(6, &[], 0x4000, &segment));
+        assert_eq!(
+            decode_trame(&frame),
+            "\
+>>> Trame Ethernet <<<
+    Adresse MAC Destination : 52:0c:c7:1d:ca:35
+    Adresse MAC Source      : 37:38:1f:55:6b:98
+    Protocol                : 2048
+    --- Paquet IP ---
+        Version          : 4
+        Longueur en-tête : 5
+        Protocole        : 6
+        Adresse source   : 234.216.160.229
+        Adresse dest.    : 76.218.134.147
+        +++ Paquet TCP +++
+            Port source      : 80
+            Port destination : 51000
+            Longueur en-tête : 6
+            Données          : b'GET / HTTP/1.0\\r\\n\\r\\n'
+"
+        );
+        let (block, data) = decode_tcp(&segment).unwrap();
+        assert!(decode_trame(&frame).contains(&block));
+        assert_eq!(data, b"GET / HTTP/1.0\r\n\r\n");
+    }
+
+    #[test]
+    fn vlan_tagged_icmp() {
+        let frame = eth(&[42], 0x0800, &ipv4(1, &[], 0, &icmp_echo(b"it's")));
+        assert_eq!(
+            decode_trame(&frame),
+            "\
+>>> Trame Ethernet <<<
+    Adresse MAC Destination : 52:0c:c7:1d:ca:35
+    Adresse MAC Source      : 37:38:1f:55:6b:98
+    VLAN                    : 42
+    Protocol                : 2048
+    --- Paquet IP ---
+        Version          : 4
+        Longueur en-tête : 5
+        Protocole        : 1
+        Adresse source   : 234.216.160.229
+        Adresse dest.    : 76.218.134.147
+        +++ Paquet ICMP +++
+            Type             : 8
+            Données          : b\"it's\"
+"
+        );
+        assert_eq!(
+            decode_icmp(&icmp_echo(b"")).unwrap(),
+            "        +++ Paquet ICMP +++\n            Type             : 8\n"
+        );
+    }
+
+    #[test]
+    fn ipv6_with_extension_headers() {
+        let pseudo = PseudoHeader::V6 {
+            source: V6_SRC,
+            destination: V6_DST,
+        };
+        let datagram = udp(&pseudo, 5353, 53, b"\x00\xff");
+        // Hop-by-hop (8 bytes, next: destination options), destination
+        // options (8 bytes, next: UDP).
+        let mut payload = vec![60, 0, 1, 4, 0, 0, 0, 0, 17, 0, 1, 4, 0, 0, 0, 0];
+        payload.extend_from_slice(&datagram);
+        let frame = eth(&[], 0x86dd, &ipv6(0, &payload));
+        assert_eq!(
+            decode_trame(&frame),
+            "\
+>>> Trame Ethernet <<<
+    Adresse MAC Destination : 52:0c:c7:1d:ca:35
+    Adresse MAC Source      : 37:38:1f:55:6b:98
+    Protocol                : 34525
+    --- Paquet IPv6 ---
+        Version          : 6
+        Protocole        : 17
+        Adresse source   : 2001:db8::1
+        Adresse dest.    : fe80::1
+        +++ Paquet UDP +++
+            Port source      : 5353
+            Port destination : 53
+            Longueur totale  : 10
+            Données          : b'\\x00\\xff'
+"
+        );
+        let packet = ipv6(0, &payload);
+        let (_, protocol, upper) = decode_ipv6(&packet).unwrap();
+        assert_eq!((protocol, upper), (17, &datagram[..]));
+    }
+
+    #[test]
+    fn icmpv6_echo() {
+        let mut m = vec![128, 0, 0, 0, 0, 7, 0, 1, b'p', b'i', b'n', b'g'];
+        let pseudo = PseudoHeader::V6 {
+            source: V6_SRC,
+            destination: V6_DST,
+        };
+        let sum = transport_checksum(&pseudo, 58, &m);
+        m[2..4].copy_from_slice(&sum.to_be_bytes());
+        let frame = eth(&[], 0x86dd, &ipv6(58, &m));
+        let text = decode_trame(&frame);
+        assert!(
+            text.ends_with(
+                "\
+        Protocole        : 58
+        Adresse source   : 2001:db8::1
+        Adresse dest.    : fe80::1
+        +++ Paquet ICMPv6 +++
+            Type             : 128
+            Données          : b'ping'
+"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn arp_request() {
+        let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1];
+        arp.extend_from_slice(&SRC);
+        arp.extend_from_slice(&[192, 168, 1, 10]);
+        arp.extend_from_slice(&[0; 6]);
+        arp.extend_from_slice(&[192, 168, 1, 1]);
+        let frame = eth(&[], 0x0806, &arp);
+        assert_eq!(
+            decode_trame(&frame),
+            "\
+>>> Trame Ethernet <<<
+    Adresse MAC Destination : 52:0c:c7:1d:ca:35
+    Adresse MAC Source      : 37:38:1f:55:6b:98
+    Protocol                : 2054
+    --- Paquet ARP ---
+        Opération        : 1 (requête)
+        MAC source       : 37:38:1f:55:6b:98
+        IP source        : 192.168.1.10
+        MAC cible        : 00:00:00:00:00:00
+        IP cible         : 192.168.1.1
+"
+        );
+    }
+
+    #[test]
+    fn unknown_protocols_name_their_number() {
+        let frame = eth(&[], 0x88cc, b"\x02\x07");
+        let text = decode_trame(&frame);
+        let tail = "    Protocol                : 35020\n    Protocole 35020 (0x88cc) non décodé\n    Données                 : b'\\x02\\x07";
+        assert!(text.contains(tail), "{text}");
+
+        let frame = eth(&[], 0x0800, &ipv4(47, &[], 0, b"gre!"));
+        let text = decode_trame(&frame);
+        assert!(
+            text.ends_with("        Protocole        : 47\n        Adresse source   : 234.216.160.229\n        Adresse dest.    : 76.218.134.147\n        Protocole 47 non décodé\n        Données          : b'gre!'\n"),
+            "{text}"
+        );
+        let mut out = String::new();
+        assert!(write_frame(&mut out, &frame, LinkType::Ethernet).undecoded);
+    }
+
+    #[test]
+    fn later_fragments_are_not_read_as_transport() {
+        // Offset 185 * 8 = 1480 bytes, more fragments follow.
+        let frame = eth(&[], 0x0800, &ipv4(17, &[], 0x2000 | 185, b"\x01\x02suite"));
+        let text = decode_trame(&frame);
+        assert!(
+            text.ends_with("        Adresse dest.    : 76.218.134.147\n        Fragment IP non initial (décalage 1480 octets) : protocole 17 non décodé\n        Données          : b'\\x01\\x02suite'\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn wrong_checksums_add_one_line_and_decoding_goes_on() {
+        let mut datagram = udp(&v4_pseudo(), 45, 55710, b"coucou");
+        datagram[6..8].copy_from_slice(&[0x12, 0x34]);
+        let mut ip = ipv4(17, &[], 0, &datagram);
+        ip[10] ^= 0xff;
+        let bad_ip_sum = u16::from_be_bytes([ip[10], ip[11]]);
+        let frame = eth(&[], 0x0800, &ip);
+        let text = decode_trame(&frame);
+        let expected_ip_line = format!("        Checksum         : {bad_ip_sum:#06x} (incorrect)\n        +++ Paquet UDP +++\n");
+        assert!(text.contains(&expected_ip_line), "{text}");
+        assert!(
+            text.ends_with("            Longueur totale  : 14\n            Checksum         : 0x1234 (incorrect)\n            Données          : b'coucou'\n"),
+            "{text}"
+        );
+    }
+
+    /// A header that cannot be read gives one line with the error, at the
+    /// depth its block would have had, and nothing after it.
+    #[test]
+    fn truncated_and_invalid_headers() {
+        assert_eq!(
+            decode_trame(&DST[..5]),
+            "Ethernet tronqué : 14 octets nécessaires, 5 présents\n"
+        );
+
+        let mut short_ip = eth(&[], 0x0800, &[]);
+        short_ip.truncate(14);
+        short_ip.extend_from_slice(&[0x45, 0, 0, 20, 0, 0]);
+        let error = Ipv4Packet::new(&short_ip[14..]).unwrap_err();
+        assert!(decode_trame(&short_ip).ends_with(&format!(
+            "    Protocol                : 2048\n    {error}\n"
+        )));
+
+        let mut bad_tcp = tcp(&v4_pseudo(), &[], b"");
+        bad_tcp[12] = 3 << 4;
+        let frame = eth(&[], 0x0800, &ipv4(6, &[], 0, &bad_tcp));
+        let error = TcpSegment::new(&bad_tcp).unwrap_err();
+        assert_eq!(error.layer(), Layer::Tcp);
+        let text = decode_trame(&frame);
+        assert!(
+            text.ends_with(&format!(
+                "        Adresse dest.    : 76.218.134.147\n        {error}\n"
+            )),
+            "{text}"
+        );
+
+        let bad_udp = [0, 1, 0, 2, 0, 4, 0, 0];
+        let frame = eth(&[], 0x0800, &ipv4(17, &[], 0, &bad_udp));
+        let mut out = String::new();
+        let summary = write_frame(&mut out, &frame, LinkType::Ethernet);
+        assert_eq!(summary.error, Some(Layer::Udp));
+        assert!(
+            out.ends_with(&format!(
+                "        {}\n",
+                UdpDatagram::new(&bad_udp).unwrap_err()
+            )),
+            "{out}"
+        );
+        assert_eq!(decode_udp(&bad_udp).unwrap_err().layer(), Layer::Udp);
+    }
+
+    #[test]
+    fn linux_cooked_and_raw_ip() {
+        let ip = ipv4(1, &[], 0, &icmp_echo(b"x"));
+        let mut sll = vec![0, 4, 0, 1, 0, 6];
+        sll.extend_from_slice(&SRC);
+        sll.extend_from_slice(&[0, 0, 8, 0]);
+        sll.extend_from_slice(&ip);
+        let mut out = String::new();
+        write_frame(&mut out, &sll, LinkType::LinuxSll);
+        assert!(
+            out.starts_with(">>> Trame Linux SLL <<<\n    Type de paquet          : 4\n    Protocol                : 2048\n    --- Paquet IP ---\n"),
+            "{out}"
+        );
+        out.clear();
+        write_frame(&mut out, &ip, LinkType::RawIp);
+        assert!(
+            out.starts_with(
+                ">>> Paquet IP brut <<<\n    --- Paquet IP ---\n        Version          : 4\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("            Données          : b'x'\n"),
+            "{out}"
+        );
+    }
+
+    proptest! {
+        /// Whatever the bytes: no panic, and every line ends with `\n`.
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+            for link in [LinkType::Ethernet, LinkType::LinuxSll, LinkType::LinuxSll2, LinkType::RawIp] {
+                let mut out = String::new();
+                write_frame(&mut out, &data, link);
+                prop_assert!(out.ends_with('\n'));
+            }
+        }
+
+        /// Valid headers followed by random bytes reach the deeper layers.
+        #[test]
+        fn random_payloads_behind_valid_headers(
+            protocol in prop_oneof![Just(1u8), Just(6), Just(17), Just(58), any::<u8>()],
+            tail in proptest::collection::vec(any::<u8>(), 0..80),
+            frag in any::<u16>(),
+        ) {
+            let frame = eth(&[7], 0x0800, &ipv4(protocol, &[], frag, &tail));
+            let text = decode_trame(&frame);
+            prop_assert!(text.ends_with('\n'));
+            prop_assert!(text.contains("--- Paquet IP ---"));
+            let v6 = eth(&[], 0x86dd, &ipv6(protocol, &tail));
+            prop_assert!(decode_trame(&v6).ends_with('\n'));
+        }
+    }
+
+    #[test]
+    fn small_writers() {
+        let mut s = String::new();
+        for n in [0, 7, 10, 65535, u32::MAX] {
+            s.clear();
+            push_u32(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        s.clear();
+        push_hex16(&mut s, 0x0a1f);
+        assert_eq!(s, "0x0a1f");
+        assert_eq!(decode_adresse_ip(2475088460), "147.134.218.76");
+        assert_eq!(decode_adresse_ip(0), "0.0.0.0");
+        assert_eq!(
+            decode_adresse_mac([0x52, 0x0c, 0xc7, 0x1d, 0xca, 0x35]),
+            "52:0c:c7:1d:ca:35"
+        );
+    }
+}

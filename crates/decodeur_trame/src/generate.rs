@@ -1,0 +1,177 @@
+//! A deterministic mix of frames for the benchmark and the tests: TCP, UDP,
+//! ICMP over IPv4, TCP/UDP/ICMPv6 over IPv6 (some behind a hop-by-hop
+//! header), ARP, some of them 802.1Q-tagged, with text and binary payloads.
+//! The same seed always gives the same frames, byte for byte.
+
+use std::io::Write;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use pcap_file::pcap::{PcapPacket, PcapWriter};
+use protocols::checksum::PseudoHeader;
+
+use crate::build::{self, ethertype, ip_protocol, tcp_flags, Extension};
+
+/// xorshift64*: tiny, fast, and good enough to vary frames.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        // xorshift must not start at 0.
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next_u64() as u8).collect()
+    }
+}
+
+const TEXTS: [&[u8]; 4] = [
+    b"GET /index.html HTTP/1.1\r\nHost: exemple.fr\r\nUser-Agent: curl/8.5\r\nAccept: */*\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 13\r\n\r\n<p>coucou</p>",
+    b"coucou",
+    b"it's \"quoted\" \\ and tabs\t",
+];
+
+fn mac(rng: &mut Rng) -> [u8; 6] {
+    let mut m = [0u8; 6];
+    m.copy_from_slice(&rng.bytes(6));
+    m[0] &= 0xfe; // unicast
+    m
+}
+
+fn v4(rng: &mut Rng) -> Ipv4Addr {
+    Ipv4Addr::from(rng.next_u64() as u32)
+}
+
+fn v6(rng: &mut Rng) -> Ipv6Addr {
+    let mut a = [0u8; 16];
+    a.copy_from_slice(&rng.bytes(16));
+    a[0] = 0x20;
+    a[1] = 0x01;
+    Ipv6Addr::from(a)
+}
+
+fn payload(rng: &mut Rng) -> Vec<u8> {
+    match rng.below(4) {
+        0 => Vec::new(),
+        1 => TEXTS[rng.below(TEXTS.len() as u64) as usize].to_vec(),
+        // Binary: what most captured payloads look like (TLS, DNS ...).
+        _ => {
+            let n = rng.below(160) as usize;
+            rng.bytes(n)
+        }
+    }
+}
+
+/// The next frame of the mix.
+pub fn frame(rng: &mut Rng) -> Vec<u8> {
+    let (dst, src) = (mac(rng), mac(rng));
+    let vlans: &[u16] = if rng.below(10) == 0 { &[42] } else { &[] };
+    let kind = rng.below(100);
+    let sport = 1024 + rng.below(60000) as u16;
+    let dport = [80u16, 443, 5555, 8080, 22][rng.below(5) as usize];
+    match kind {
+        // ARP
+        0..=7 => {
+            let op = 1 + rng.below(2) as u16;
+            let body = build::arp(op, src, v4(rng), [0; 6], v4(rng));
+            build::ethernet(dst, src, vlans, ethertype::ARP, &body)
+        }
+        // IPv6: TCP, UDP or ICMPv6, sometimes behind a hop-by-hop header.
+        8..=27 => {
+            let (s, d) = (v6(rng), v6(rng));
+            let pseudo = PseudoHeader::V6 {
+                source: s,
+                destination: d,
+            };
+            let data = payload(rng);
+            let (proto, upper) = match rng.below(3) {
+                0 => (
+                    ip_protocol::TCP,
+                    build::tcp(
+                        &pseudo,
+                        sport,
+                        dport,
+                        rng.next_u64() as u32,
+                        tcp_flags::ACK | tcp_flags::PSH,
+                        &[],
+                        &data,
+                    ),
+                ),
+                1 => (ip_protocol::UDP, build::udp(&pseudo, sport, dport, &data)),
+                _ => (
+                    ip_protocol::ICMPV6,
+                    build::icmpv6(s, d, 128, 0, [0, 1, 0, 7], &data),
+                ),
+            };
+            let ext = if rng.below(4) == 0 {
+                vec![Extension {
+                    kind: 0,
+                    body: vec![1, 4, 0, 0, 0, 0],
+                }]
+            } else {
+                Vec::new()
+            };
+            let ip = build::ipv6(s, d, &ext, proto, &upper);
+            build::ethernet(dst, src, vlans, ethertype::IPV6, &ip)
+        }
+        // IPv4
+        _ => {
+            let (s, d) = (v4(rng), v4(rng));
+            let pseudo = PseudoHeader::V4 {
+                source: s,
+                destination: d,
+            };
+            let data = payload(rng);
+            let (proto, upper) = match kind {
+                28..=39 => (
+                    ip_protocol::ICMP,
+                    build::icmp(8, 0, [0x12, 0x34, 0, 1], &data),
+                ),
+                40..=64 => (ip_protocol::UDP, build::udp(&pseudo, sport, dport, &data)),
+                _ => (
+                    ip_protocol::TCP,
+                    build::tcp(
+                        &pseudo,
+                        sport,
+                        dport,
+                        rng.next_u64() as u32,
+                        tcp_flags::ACK | tcp_flags::PSH,
+                        &[2, 4, 5, 0xb4],
+                        &data,
+                    ),
+                ),
+            };
+            let ip = build::ipv4(s, d, proto, &upper);
+            build::ethernet(dst, src, vlans, ethertype::IPV4, &ip)
+        }
+    }
+}
+
+/// Writes `count` frames of the mix (seed `seed`) as an Ethernet pcap file.
+pub fn write_pcap<W: Write>(out: W, count: u64, seed: u64) -> Result<(), pcap_file::PcapError> {
+    let mut writer = PcapWriter::new(out)?;
+    let mut rng = Rng::new(seed);
+    for i in 0..count {
+        let data = frame(&mut rng);
+        let ts = Duration::from_micros(1_700_000_000_000_000 + i * 137);
+        writer.write_packet(&PcapPacket::new(ts, data.len() as u32, &data))?;
+    }
+    Ok(())
+}
