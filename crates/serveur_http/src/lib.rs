@@ -1,1 +1,260 @@
-//! Not written yet.
+//! `serveur_http`: the HTTP server of lab 17. It serves `pages_serveur/fr/`
+//! or `pages_serveur/en/` by `Accept-Language`, answers
+//! `HTTP/1.0 404 NotFound` with `page404.html`, and prints every request it
+//! receives.
+//!
+//! # Layout
+//! - [`site`]: the served folder, and the sheet's `get_reponse` /
+//!   `traite_requete` (the parsing itself is in [`protocols::http`], which
+//!   does no I/O).
+//! - [`cache`]: pages read once, kept in memory, looked at again at most once
+//!   a second; symlinks leading out of the root are never followed.
+//! - [`conn`]: one connection: bounded head reading (8 KiB, 100 lines: 431),
+//!   idle timeout (408), the answer, keep-alive.
+//! - [`log`]: the logger thread that prints requests on stdout.
+//! - [`run`]: the acceptor, the bounded queue and the fixed pool of workers.
+//!
+//! # Threads
+//! One acceptor accepts and queues connections in a bounded channel; a fixed
+//! pool of workers takes them one at a time. When the queue is full the
+//! acceptor itself answers 503 at once, so an overload never piles up
+//! threads or memory. Workers never print: they hand request heads to the
+//! logger thread and never wait for it.
+//!
+//! ```mermaid
+//! flowchart LR
+//!     C[clients] -->|connexions TCP| A[accepteur]
+//!     A -->|try_send| Q[(file bornée<br/>crossbeam, 1024)]
+//!     A -->|file pleine : 503| C
+//!     Q --> W1[travailleur 1]
+//!     Q --> W2[travailleur …]
+//!     Q --> WN[travailleur N]
+//!     W1 & W2 & WN -->|réponse| C
+//!     W1 & W2 & WN -->|try_send en-têtes| L[journal]
+//!     L -->|stdout tamponné| O[console]
+//!     S[Ctrl-C] -.->|Shutdown : connexion de réveil,<br/>shutdown des sockets en cours| A & W1
+//! ```
+//!
+//! On Ctrl-C the acceptor is woken by a connection to itself and stops; the
+//! sockets being served are shut down so that no worker waits for its idle
+//! timeout; the queue is dropped, workers and logger are joined.
+
+pub mod cache;
+pub mod conn;
+pub mod log;
+pub mod site;
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown as Direction, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use protocols::http::{self, Mode, Negotiation, Status};
+use server_kit::cli::BoxError;
+use server_kit::{PortChoice, Shutdown};
+
+pub use conn::BIEN_RECU;
+pub use site::{find_root, Answer, Site, DEFAULT_ROOT};
+
+pub const SERVER_BINARY: &str = "serveur_http";
+pub const DEFAULT_PORT: u16 = 8080;
+/// Workers: threads block on slow clients, so several per core.
+pub const DEFAULT_WORKERS: usize = 32;
+/// Connections waiting for a worker before new ones get a 503.
+pub const DEFAULT_QUEUE: usize = 1024;
+/// A client has this long to send its request (and, with `--keep-alive`, the
+/// next one).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The listen backlog asked of the kernel.
+const BACKLOG: i32 = 1024;
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: IpAddr,
+    pub port: PortChoice,
+    /// The folder holding `fr/`, `en/` and `page404.html`.
+    pub root: PathBuf,
+    /// Print each request head on stdout (off with `--silencieux`).
+    pub print_requests: bool,
+    /// 17.1: answer `Bien reçu !` to anything.
+    pub bien_recu: bool,
+    pub negotiation: Negotiation,
+    /// Persistent HTTP/1.1 connections instead of the sheet's HTTP/1.0.
+    pub keep_alive: bool,
+    pub workers: usize,
+    pub queue: usize,
+    pub idle_timeout: Duration,
+}
+
+impl Config {
+    /// The sheet's server on `root`, with every default.
+    pub fn new(root: PathBuf) -> Config {
+        Config {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port: PortChoice::DefaultOrNext(DEFAULT_PORT),
+            root,
+            print_requests: true,
+            bien_recu: false,
+            negotiation: Negotiation::Prefix,
+            keep_alive: false,
+            workers: DEFAULT_WORKERS,
+            queue: DEFAULT_QUEUE,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }
+    }
+}
+
+/// A connection waiting for a worker.
+#[derive(Debug)]
+struct Job {
+    stream: TcpStream,
+    peer: SocketAddr,
+}
+
+/// The socket each worker is serving, so that Ctrl-C can shut it down. A
+/// worker clears its slot (under the lock) before closing the socket, so the
+/// descriptor shut down is never a reused one.
+type Slots = Arc<Vec<Mutex<Option<RawFd>>>>;
+
+/// Binds, prints the ready line, and serves until `shutdown` is triggered.
+pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
+    let site = Site::open(&config.root, config.negotiation).map_err(|e| {
+        format!(
+            "dossier des pages {} illisible : {e}",
+            config.root.display()
+        )
+    })?;
+    let listener = server_kit::bind_tcp(config.bind, config.port, BACKLOG)?;
+    let addr = listener.local_addr()?;
+    shutdown.wake_tcp_listener(addr, 1);
+
+    let (logger, logger_thread) = log::start(config.print_requests)?;
+    let context = Arc::new(conn::Context {
+        site,
+        logger: logger.clone(),
+        keep_alive: config.keep_alive,
+        bien_recu: config.bien_recu,
+        idle_timeout: config.idle_timeout,
+        shutdown: shutdown.clone(),
+    });
+    let workers = config.workers.max(1);
+    let (tx, rx) = crossbeam_channel::bounded::<Job>(config.queue.max(1));
+    let slots: Slots = Arc::new((0..workers).map(|_| Mutex::new(None)).collect());
+    shut_down_on_trigger(&shutdown, &slots);
+
+    let mut handles = Vec::with_capacity(workers);
+    for id in 0..workers {
+        let (rx, context, slots) = (rx.clone(), Arc::clone(&context), Arc::clone(&slots));
+        let handle = thread::Builder::new()
+            .name(format!("travailleur-{id}"))
+            .stack_size(256 * 1024)
+            .spawn(move || work(&rx, &context, &slots[id]));
+        match handle {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                shutdown.trigger();
+                return Err(format!("impossible de lancer les travailleurs : {e}").into());
+            }
+        }
+    }
+    drop(rx);
+    server_kit::announce(SERVER_BINARY, addr, None);
+
+    let mode = if config.keep_alive {
+        Mode::Persistent {
+            keep_open: false,
+            client_http10: false,
+        }
+    } else {
+        Mode::Sheet
+    };
+    accept_loop(&listener, &tx, &shutdown, &logger, mode);
+
+    drop(tx);
+    for handle in handles {
+        let _ = handle.join();
+    }
+    drop(context);
+    drop(logger);
+    logger_thread.join();
+    Ok(())
+}
+
+fn shut_down_on_trigger(shutdown: &Shutdown, slots: &Slots) {
+    let slots = Arc::clone(slots);
+    shutdown.on_trigger(move || {
+        for slot in slots.iter() {
+            let guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(fd) = *guard {
+                // Wakes the worker blocked in read(); it then sees the signal.
+                let _ = nix::sys::socket::shutdown(fd, nix::sys::socket::Shutdown::Both);
+            }
+        }
+    });
+}
+
+fn accept_loop(
+    listener: &TcpListener,
+    queue: &Sender<Job>,
+    shutdown: &Shutdown,
+    logger: &log::Logger,
+    mode: Mode,
+) {
+    loop {
+        let accepted = listener.accept();
+        if shutdown.is_triggered() {
+            return;
+        }
+        match accepted {
+            Ok((stream, peer)) => match queue.try_send(Job { stream, peer }) {
+                Ok(()) => {}
+                Err(TrySendError::Full(job)) => reject(job.stream, mode),
+                Err(TrySendError::Disconnected(_)) => return,
+            },
+            Err(e) => match e.kind() {
+                io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted => {}
+                _ => {
+                    // Out of descriptors, most likely: wait instead of spinning.
+                    logger.problem(format!("accept : {e}"));
+                    thread::sleep(Duration::from_millis(50));
+                }
+            },
+        }
+    }
+}
+
+/// 503 from the acceptor itself: the socket is fresh, so the small answer
+/// fits its send buffer and the write cannot block. What the client already
+/// sent is read first, so that the close sends a FIN, not a RST.
+fn reject(stream: TcpStream, mode: Mode) {
+    let _ = stream.set_nonblocking(true);
+    let mut sink = [0u8; 2048];
+    let mut s = &stream;
+    let _ = s.read(&mut sink);
+    let _ = s.write_all(&http::error_response(Status::ServiceUnavailable, mode));
+    let _ = stream.shutdown(Direction::Write);
+}
+
+fn work(queue: &Receiver<Job>, context: &conn::Context, slot: &Mutex<Option<RawFd>>) {
+    let mut buffers = conn::Buffers::default();
+    let others_waiting = || !queue.is_empty();
+    for job in queue.iter() {
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(job.stream.as_raw_fd());
+        if !context.shutdown.is_triggered() {
+            conn::serve(
+                &job.stream,
+                job.peer,
+                context,
+                &mut buffers,
+                &others_waiting,
+            );
+        }
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        drop(job);
+    }
+}

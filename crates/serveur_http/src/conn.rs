@@ -1,0 +1,361 @@
+//! One connection, from its first byte to its close.
+
+use std::io::{self, BufReader, Read, Write};
+use std::net::{Shutdown as Direction, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use protocols::http::{self, Mode, Request, Status, Version, MAX_HEADER_LINES, MAX_HEAD_BYTES};
+use server_kit::lines::{read_line_bounded, LineRead};
+use server_kit::Shutdown;
+
+use crate::log::Logger;
+use crate::site::{Answer, Body, Site};
+
+/// The sheet's 17.1 answer (`--bien-recu`).
+pub const BIEN_RECU: &[u8] = "Bien reçu !".as_bytes();
+
+/// What every worker shares.
+#[derive(Debug)]
+pub struct Context {
+    pub site: Site,
+    pub logger: Logger,
+    pub keep_alive: bool,
+    pub bien_recu: bool,
+    pub idle_timeout: Duration,
+    pub shutdown: Shutdown,
+}
+
+/// A worker's reusable buffers.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    head: Vec<u8>,
+    line: Vec<u8>,
+    out: Vec<u8>,
+}
+
+/// How reading a request head ended.
+#[derive(Debug, PartialEq, Eq)]
+enum HeadRead {
+    /// `buffers.head` holds the lines, each followed by `\n`.
+    Complete,
+    /// The peer closed before sending anything.
+    Closed,
+    /// Nothing complete came in time; `nothing` if not one byte came.
+    TimedOut { nothing: bool },
+    /// Over 8 KiB or 100 header lines.
+    TooLarge,
+}
+
+/// Serves one connection: one request (the sheet), or several with
+/// `--keep-alive` while the client wants to and nobody is waiting for a
+/// worker (`others_waiting`).
+pub fn serve(
+    stream: &TcpStream,
+    peer: SocketAddr,
+    ctx: &Context,
+    buffers: &mut Buffers,
+    others_waiting: &dyn Fn() -> bool,
+) {
+    if let Err(e) = serve_requests(stream, peer, ctx, buffers, others_waiting) {
+        // Timeouts and resets are the client's business; the rest is logged.
+        if !matches!(
+            e.kind(),
+            io::ErrorKind::BrokenPipe
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::WouldBlock
+                | io::ErrorKind::TimedOut
+                | io::ErrorKind::NotConnected
+        ) {
+            ctx.logger.problem(format!("{peer} : {e}"));
+        }
+    }
+}
+
+fn serve_requests(
+    stream: &TcpStream,
+    peer: SocketAddr,
+    ctx: &Context,
+    buffers: &mut Buffers,
+    others_waiting: &dyn Fn() -> bool,
+) -> io::Result<()> {
+    stream.set_read_timeout(Some(ctx.idle_timeout))?;
+    stream.set_write_timeout(Some(ctx.idle_timeout))?;
+    if ctx.keep_alive {
+        // Each response is one write: nothing to gain from Nagle, only
+        // delayed-ACK stalls to lose.
+        stream.set_nodelay(true)?;
+    }
+    let mut reader = BufReader::with_capacity(
+        MAX_HEAD_BYTES,
+        DeadlineReader {
+            stream,
+            idle: ctx.idle_timeout,
+            deadline: Instant::now(),
+            timeout_set: ctx.idle_timeout,
+        },
+    );
+    let mut first = true;
+    loop {
+        reader.get_mut().start_head();
+        let read = read_head(&mut reader, &mut buffers.head, &mut buffers.line)?;
+        let mode = if ctx.keep_alive {
+            Mode::Persistent {
+                keep_open: false,
+                client_http10: false,
+            }
+        } else {
+            Mode::Sheet
+        };
+        match read {
+            HeadRead::Complete => {}
+            HeadRead::Closed => return Ok(()),
+            // An idle persistent connection is just closed (RFC 9112 §9.5);
+            // a request that never came gets a 408.
+            HeadRead::TimedOut { nothing } if nothing && !first => return Ok(()),
+            HeadRead::TimedOut { .. } => return refuse(stream, Status::RequestTimeout, mode),
+            HeadRead::TooLarge => {
+                ctx.logger
+                    .problem(format!("{peer} : en-tête trop grand, 431"));
+                return refuse(stream, Status::HeaderFieldsTooLarge, mode);
+            }
+        }
+        first = false;
+        ctx.logger.request(&buffers.head);
+        if ctx.bien_recu {
+            let mut out = stream;
+            out.write_all(BIEN_RECU)?;
+            return linger_close(stream);
+        }
+        let Ok(text) = std::str::from_utf8(&buffers.head) else {
+            ctx.logger
+                .problem(format!("{peer} : requête non UTF-8, 400"));
+            return refuse(stream, Status::BadRequest, mode);
+        };
+        let request = match Request::parse(text) {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.logger.problem(format!("{peer} : {e}"));
+                return refuse(stream, e.status, mode);
+            }
+        };
+        let answer = ctx.site.answer(&request);
+        // We never read request bodies: a connection that carries one
+        // cannot be reused (its body would be read as the next request).
+        let has_body = request
+            .header("Content-Length")
+            .is_some_and(|v| v.trim() != "0")
+            || request.header("Transfer-Encoding").is_some();
+        let keep_open = ctx.keep_alive
+            && request.wants_keep_alive()
+            && !has_body
+            && matches!(answer.status, Status::Ok | Status::NotFound)
+            && !ctx.shutdown.is_triggered()
+            && !others_waiting();
+        let mode = if ctx.keep_alive {
+            Mode::Persistent {
+                keep_open,
+                client_http10: request.version == Version::HTTP_10,
+            }
+        } else {
+            Mode::Sheet
+        };
+        let head_only = request.method == "HEAD";
+        let status = answer.status;
+        send(stream, answer, mode, head_only, &mut buffers.out)?;
+        if !keep_open {
+            // Only an answer to a request we read whole can close at once.
+            return if matches!(status, Status::Ok | Status::NotFound) && !has_body {
+                Ok(())
+            } else {
+                linger_close(stream)
+            };
+        }
+    }
+}
+
+/// Reads a request head line by line (CRLF or LF), skipping empty lines
+/// before the request line, within [`MAX_HEAD_BYTES`] and
+/// [`MAX_HEADER_LINES`]. A head cut short by the end of the stream is taken
+/// as it is (a `printf … | nc` user forgets the blank line).
+fn read_head<R: io::BufRead>(
+    reader: &mut R,
+    head: &mut Vec<u8>,
+    line: &mut Vec<u8>,
+) -> io::Result<HeadRead> {
+    head.clear();
+    let mut lines = 0;
+    loop {
+        let budget = MAX_HEAD_BYTES.saturating_sub(head.len() + 1);
+        let read = match read_line_bounded(reader, line, budget) {
+            Ok(read) => read,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(HeadRead::TimedOut {
+                    nothing: head.is_empty() && line.is_empty(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        match read {
+            LineRead::TooLong => return Ok(HeadRead::TooLarge),
+            LineRead::Eof if head.is_empty() && line.is_empty() => return Ok(HeadRead::Closed),
+            LineRead::Eof => {
+                if !line.is_empty() {
+                    head.extend_from_slice(line);
+                    head.push(b'\n');
+                }
+                return Ok(HeadRead::Complete);
+            }
+            LineRead::Line => {
+                // Request line + header lines; leading empty lines count too,
+                // so that endless empty lines are bounded as well.
+                lines += 1;
+                if line.is_empty() && !head.is_empty() {
+                    return Ok(HeadRead::Complete);
+                }
+                if lines > MAX_HEADER_LINES + 1 {
+                    return Ok(HeadRead::TooLarge);
+                }
+                if line.is_empty() {
+                    continue;
+                }
+                head.extend_from_slice(line);
+                head.push(b'\n');
+            }
+        }
+    }
+}
+
+/// Writes an answer (head only for HEAD) in one write when it is in memory.
+fn send(
+    stream: &TcpStream,
+    answer: Answer,
+    mode: Mode,
+    head_only: bool,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    out.clear();
+    answer.head(mode).write_to(out);
+    let mut stream = stream;
+    match answer.body {
+        _ if head_only => stream.write_all(out),
+        Body::Page(page) => {
+            out.extend_from_slice(&page.body);
+            stream.write_all(out)
+        }
+        Body::Static(bytes) => {
+            out.extend_from_slice(bytes);
+            stream.write_all(out)
+        }
+        Body::Large(file) => {
+            stream.write_all(out)?;
+            // std's io::copy uses sendfile(2) from a file to a socket.
+            io::copy(&mut (&file.file).take(file.len), &mut stream)?;
+            if file.newline {
+                stream.write_all(b"\n")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Answers an error status, then closes gracefully.
+fn refuse(stream: &TcpStream, status: Status, mode: Mode) -> io::Result<()> {
+    let mut out = stream;
+    // Best effort: the client may be gone already.
+    let _ = out.write_all(&http::error_response(status, mode));
+    linger_close(stream)
+}
+
+/// How long we drain a client's unread bytes before closing.
+const LINGER: Duration = Duration::from_millis(500);
+
+/// Closing a socket whose receive buffer holds unread bytes sends a RST,
+/// which can destroy our answer before the client reads it. So: send FIN,
+/// then read and drop what the client still sends, briefly and boundedly.
+fn linger_close(stream: &TcpStream) -> io::Result<()> {
+    stream.shutdown(Direction::Write)?;
+    stream.set_read_timeout(Some(LINGER))?;
+    let deadline = Instant::now() + LINGER;
+    let mut sink = [0u8; 4096];
+    let mut budget = 256 * 1024;
+    let mut reader = stream;
+    while budget > 0 && Instant::now() < deadline {
+        match reader.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => budget -= n.min(budget),
+        }
+    }
+    Ok(())
+}
+
+/// Reads from the socket so that a whole request head must arrive within
+/// the idle delay, however slowly it trickles in (a client sending a byte
+/// every 9 s must not keep a worker forever). The socket's timeout is only
+/// lowered when a head takes more than one read, so the common case costs no
+/// extra system call.
+#[derive(Debug)]
+struct DeadlineReader<'a> {
+    stream: &'a TcpStream,
+    idle: Duration,
+    deadline: Instant,
+    timeout_set: Duration,
+}
+
+impl DeadlineReader<'_> {
+    fn start_head(&mut self) {
+        self.deadline = Instant::now() + self.idle;
+    }
+}
+
+impl Read for DeadlineReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        // Reset to the full delay for a new head, lowered within a head.
+        if left > self.timeout_set || self.timeout_set - left > Duration::from_millis(100) {
+            self.stream.set_read_timeout(Some(left))?;
+            self.timeout_set = left;
+        }
+        let mut stream = self.stream;
+        stream.read(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head_of(input: &[u8]) -> (HeadRead, Vec<u8>) {
+        let mut reader = io::BufReader::with_capacity(16, input);
+        let (mut head, mut line) = (Vec::new(), Vec::new());
+        let read = read_head(&mut reader, &mut head, &mut line).unwrap();
+        (read, head)
+    }
+
+    #[test]
+    fn heads_end_at_the_blank_line() {
+        let (read, head) = head_of(b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\nGET /next");
+        assert_eq!(read, HeadRead::Complete);
+        assert_eq!(head, b"GET / HTTP/1.1\nHost: a\n");
+        assert_eq!(head_of(b"GET / HTTP/1.0\n").1, b"GET / HTTP/1.0\n");
+        assert_eq!(head_of(b"").0, HeadRead::Closed);
+    }
+
+    #[test]
+    fn heads_are_bounded() {
+        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_HEAD_BYTES));
+        assert_eq!(head_of(long.as_bytes()).0, HeadRead::TooLarge);
+        let many = format!("GET / HTTP/1.1\r\n{}\r\n", "X: y\r\n".repeat(101));
+        assert_eq!(head_of(many.as_bytes()).0, HeadRead::TooLarge);
+        let ok = format!("GET / HTTP/1.1\r\n{}\r\n", "X: y\r\n".repeat(100));
+        assert_eq!(head_of(ok.as_bytes()).0, HeadRead::Complete);
+    }
+}
