@@ -27,9 +27,9 @@ const FIXED_LEN: usize = 8;
 
 /// ARP operation codes.
 pub mod operation {
-    /// "Who has <target IP>? Tell <sender IP>."
+    /// "Who has `target IP`? Tell `sender IP`."
     pub const REQUEST: u16 = 1;
-    /// "<sender IP> is at <sender MAC>."
+    /// "`sender IP` is at `sender MAC`."
     pub const REPLY: u16 = 2;
 }
 
