@@ -1,1 +1,38 @@
-fn main() {}
+//! `client_http [URL] [--langue fr|en]`
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use client_http::{Language, Url, CLIENT_BINARY, DEFAULT_URL};
+
+/// Client HTTP du TP 17 : envoie une requête GET et affiche la réponse brute
+/// du serveur (ligne de statut, en-têtes, contenu), quel que soit son statut.
+#[derive(Debug, Parser)]
+#[command(name = CLIENT_BINARY, version)]
+struct Args {
+    /// Page demandée (http://hôte:port/chemin ; IPv6 : http://[::1]:8080/).
+    #[arg(default_value = DEFAULT_URL)]
+    url: String,
+    /// Envoie « Accept-Language: fr » ou « Accept-Language: en ».
+    #[arg(long, value_enum)]
+    langue: Option<Langue>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Langue {
+    Fr,
+    En,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let language = args.langue.map(|l| match l {
+        Langue::Fr => Language::Fr,
+        Langue::En => Language::En,
+    });
+    let result = Url::parse(&args.url)
+        .map_err(Into::into)
+        .and_then(|url| client_http::run(&url, language, &mut io::stdout().lock()));
+    server_kit::cli::finish(CLIENT_BINARY, result)
+}
