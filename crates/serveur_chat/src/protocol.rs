@@ -307,8 +307,10 @@ mod tests {
 
     #[test]
     fn a_message_that_would_not_fit_is_refused() {
+        // "[NAME] : " is longer than "__message__:" once NAME has more than
+        // 6 bytes, so a full-size datagram cannot be forwarded.
         let mut chat = Chat::new();
-        chat.handle(addr(1), b"__new_name__:pr");
+        chat.handle(addr(1), b"__new_name__:abcdefghij");
         chat.handle(addr(2), b"__new_name__:as");
         let mut data = b"__message__:".to_vec();
         data.resize(MAX_DATAGRAM, b'x');
@@ -317,7 +319,7 @@ mod tests {
             Some(Rejection::TooLong)
         );
         // Exactly the largest payload that still fits.
-        data.truncate(MAX_DATAGRAM - "[pr] : ".len() + TAG_MESSAGE.len());
+        data.truncate(MAX_DATAGRAM - "[abcdefghij] : ".len() + TAG_MESSAGE.len());
         let r = chat.handle(addr(1), &data);
         assert_eq!(r.deliveries[0].payload.len(), MAX_DATAGRAM);
     }
