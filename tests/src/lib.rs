@@ -76,7 +76,9 @@ impl Server {
     /// captured here) and waits for its ready lines.
     pub fn start_with(mut cmd: Command, binary: &str, ready_lines: usize) -> Server {
         cmd.stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {binary}: {e}"));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {binary}: {e}"));
         let stderr = child.stderr.take().expect("piped stderr");
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
@@ -121,7 +123,10 @@ impl Server {
 
     /// What the server wrote on stderr so far.
     pub fn stderr(&self) -> Vec<String> {
-        self.stderr.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The child process, e.g. to take its stdout.
@@ -138,7 +143,10 @@ impl Server {
             if let Some(status) = self.child.try_wait().expect("wait server") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "server did not stop within 10 s of SIGINT");
+            assert!(
+                Instant::now() < deadline,
+                "server did not stop within 10 s of SIGINT"
+            );
             thread::sleep(Duration::from_millis(20));
         }
     }

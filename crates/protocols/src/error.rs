@@ -94,10 +94,7 @@ impl fmt::Display for ParseError {
                 field,
                 value,
                 expected,
-            } => write!(
-                f,
-                "{layer} invalide : champ {field} = {value} ({expected})"
-            ),
+            } => write!(f, "{layer} invalide : champ {field} = {value} ({expected})"),
         }
     }
 }
@@ -115,14 +112,20 @@ mod tests {
             needed: 20,
             got: 7,
         };
-        assert_eq!(e.to_string(), "IPv4 tronqué : 20 octets nécessaires, 7 présents");
+        assert_eq!(
+            e.to_string(),
+            "IPv4 tronqué : 20 octets nécessaires, 7 présents"
+        );
         let e = ParseError::InvalidField {
             layer: Layer::Tcp,
             field: "data offset",
             value: 3,
             expected: "au moins 5",
         };
-        assert_eq!(e.to_string(), "TCP invalide : champ data offset = 3 (au moins 5)");
+        assert_eq!(
+            e.to_string(),
+            "TCP invalide : champ data offset = 3 (au moins 5)"
+        );
         assert_eq!(e.layer(), Layer::Tcp);
     }
 }

@@ -82,9 +82,13 @@ impl fmt::Display for LiteralError {
             LiteralError::NotALiteral => {
                 f.write_str("ce n'est pas un littéral bytes Python (b'...' ou b\"...\")")
             }
-            LiteralError::BadEscape(at) => write!(f, "séquence d'échappement invalide à la position {at}"),
+            LiteralError::BadEscape(at) => {
+                write!(f, "séquence d'échappement invalide à la position {at}")
+            }
             LiteralError::NonAscii(at) => write!(f, "caractère non ASCII à la position {at}"),
-            LiteralError::UnescapedQuote(at) => write!(f, "guillemet non échappé à la position {at}"),
+            LiteralError::UnescapedQuote(at) => {
+                write!(f, "guillemet non échappé à la position {at}")
+            }
         }
     }
 }
@@ -120,7 +124,9 @@ pub fn parse_bytes_literal(text: &str) -> Result<Vec<u8>, LiteralError> {
             i += 1;
             continue;
         }
-        let esc = *inner.get(i + 1).ok_or(LiteralError::BadEscape(offset + i))?;
+        let esc = *inner
+            .get(i + 1)
+            .ok_or(LiteralError::BadEscape(offset + i))?;
         i += 2;
         match esc {
             b'\n' => {}
@@ -173,11 +179,17 @@ mod tests {
 
     #[test]
     fn matches_the_sheets_examples() {
-        assert_eq!(bytes_repr("je suis là !".as_bytes()), r"b'je suis l\xc3\xa0 !'");
+        assert_eq!(
+            bytes_repr("je suis là !".as_bytes()),
+            r"b'je suis l\xc3\xa0 !'"
+        );
         assert_eq!(bytes_repr(b"coucou"), "b'coucou'");
         assert_eq!(bytes_repr(b"it's"), "b\"it's\"");
         assert_eq!(bytes_repr(b"\x00\xff"), r"b'\x00\xff'");
-        assert_eq!(bytes_repr(b"\x04\x00\x00\x00\n\x10hi"), r"b'\x04\x00\x00\x00\n\x10hi'");
+        assert_eq!(
+            bytes_repr(b"\x04\x00\x00\x00\n\x10hi"),
+            r"b'\x04\x00\x00\x00\n\x10hi'"
+        );
     }
 
     #[test]
@@ -190,7 +202,13 @@ mod tests {
 
     #[test]
     fn literals_round_trip() {
-        for data in [&b""[..], b"it's", b"'\"", b"\x00\x01\xfe\\\n\t\r", b"R\x0c\xc7\x1d"] {
+        for data in [
+            &b""[..],
+            b"it's",
+            b"'\"",
+            b"\x00\x01\xfe\\\n\t\r",
+            b"R\x0c\xc7\x1d",
+        ] {
             assert_eq!(parse_bytes_literal(&bytes_repr(data)).unwrap(), data);
         }
         assert_eq!(parse_bytes_literal(r"b'\101\7\a'").unwrap(), b"A\x07\x07");
@@ -201,8 +219,14 @@ mod tests {
     fn literal_errors_say_where() {
         assert_eq!(parse_bytes_literal("'abc'"), Err(LiteralError::NotALiteral));
         assert_eq!(parse_bytes_literal("b'abc"), Err(LiteralError::NotALiteral));
-        assert_eq!(parse_bytes_literal(r"b'\xg0'"), Err(LiteralError::BadEscape(2)));
-        assert_eq!(parse_bytes_literal("b'a'b'"), Err(LiteralError::UnescapedQuote(3)));
+        assert_eq!(
+            parse_bytes_literal(r"b'\xg0'"),
+            Err(LiteralError::BadEscape(2))
+        );
+        assert_eq!(
+            parse_bytes_literal("b'a'b'"),
+            Err(LiteralError::UnescapedQuote(3))
+        );
         assert_eq!(parse_bytes_literal("b'é'"), Err(LiteralError::NonAscii(2)));
     }
 }
