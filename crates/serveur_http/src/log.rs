@@ -68,7 +68,7 @@ impl Logger {
         self.print_requests
     }
 
-    /// Queues a request head (lines separated by `\n`, no final blank line).
+    /// Queues a request head (each line followed by `\n`, no blank line).
     pub fn request(&self, head: &[u8]) {
         if self.print_requests {
             self.send(Line::Request(printable(head)));
@@ -99,7 +99,7 @@ fn printable(head: &[u8]) -> Vec<u8> {
             out.push(b);
         }
     }
-    out.extend_from_slice(b"\n\n");
+    out.push(b'\n');
     out
 }
 
@@ -151,7 +151,7 @@ mod tests {
     #[test]
     fn control_characters_are_escaped() {
         assert_eq!(
-            printable(b"GET /\x1b[2J HTTP/1.0\nHost: a\tb"),
+            printable(b"GET /\x1b[2J HTTP/1.0\nHost: a\tb\n"),
             b"GET /\\x1b[2J HTTP/1.0\nHost: a\tb\n\n".to_vec()
         );
     }

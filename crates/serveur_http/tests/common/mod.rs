@@ -1,0 +1,189 @@
+//! Starting `serveur_http` on port 0 and talking raw HTTP to it.
+
+#![allow(dead_code)] // each test file uses a part
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_serveur_http");
+
+/// The workspace's `pages_serveur`.
+pub fn pages() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pages_serveur")
+}
+
+#[derive(Debug)]
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    stdout: Option<mpsc::Receiver<String>>,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// `serveur_http --port 0 --racine <pages> --silencieux <args>`.
+    pub fn start(args: &[&str]) -> Server {
+        let mut all = vec!["--port", "0", "--silencieux"];
+        all.extend_from_slice(args);
+        Server::start_raw(&all, Some(&pages()))
+    }
+
+    /// Starts with exactly `args` (plus `--racine root` if given) and
+    /// captures stdout line by line.
+    pub fn start_raw(args: &[&str], root: Option<&Path>) -> Server {
+        let mut cmd = Command::new(BINARY);
+        cmd.args(args);
+        if let Some(root) = root {
+            cmd.arg("--racine").arg(root);
+        }
+        Server::spawn(cmd).unwrap_or_else(|lines| panic!("no ready line; stderr:\n{lines}"))
+    }
+
+    /// Spawns and waits for the ready line; on exit without it, returns
+    /// stderr.
+    pub fn spawn(mut cmd: Command) -> Result<Server, String> {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start serveur_http");
+        let stdout = lines_of(child.stdout.take().unwrap());
+        let stderr = lines_of(child.stderr.take().unwrap());
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match stderr.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("serveur_http: en écoute sur ") {
+                        let addr = rest.parse().expect("address in the ready line");
+                        return Ok(Server {
+                            child,
+                            addr,
+                            stdout: Some(stdout),
+                            stderr,
+                        });
+                    }
+                    seen.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(seen.join("\n"));
+                }
+            }
+        }
+    }
+
+    /// Next stdout line, waiting up to 5 s.
+    pub fn stdout_line(&self) -> Option<String> {
+        self.stdout
+            .as_ref()?
+            .recv_timeout(Duration::from_secs(5))
+            .ok()
+    }
+
+    /// Stderr lines printed so far (after the ready line).
+    pub fn stderr_lines(&self) -> Vec<String> {
+        self.stderr.try_iter().collect()
+    }
+
+    /// SIGINT, as Ctrl-C; waits up to 10 s for the exit.
+    pub fn interrupt(mut self) -> (ExitStatus, Duration) {
+        let start = Instant::now();
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).unwrap();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, start.elapsed());
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no exit after SIGINT"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lines_of(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Connects (with a timeout).
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    stream
+}
+
+/// Sends `request` as is, reads until the server closes.
+pub fn exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut stream = connect(addr);
+    stream.write_all(request).expect("send request");
+    read_all(&mut stream)
+}
+
+pub fn read_all(stream: &mut TcpStream) -> Vec<u8> {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return answer,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return answer,
+            Err(e) => panic!("read answer: {e} (got {} bytes)", answer.len()),
+        }
+    }
+}
+
+/// `GET path HTTP/1.1` with `Host`, and `Accept-Language` if given.
+pub fn get(addr: SocketAddr, path: &str, language: Option<&str>) -> Vec<u8> {
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    if let Some(l) = language {
+        request.push_str(&format!("Accept-Language: {l}\r\n"));
+    }
+    request.push_str("\r\n");
+    exchange(addr, request.as_bytes())
+}
+
+/// What the sheet's server answers for a file: exact bytes.
+pub fn sheet_answer(status_line: &str, file: &Path) -> Vec<u8> {
+    let mut body = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    body.push(b'\n');
+    let mut out = format!(
+        "{status_line}\r\nContent-Type:text/html\r\nContent-Length:{}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    out
+}
+
+/// The status line of an answer.
+pub fn status_line(answer: &[u8]) -> String {
+    let text = String::from_utf8_lossy(answer);
+    text.split("\r\n").next().unwrap_or_default().to_string()
+}

@@ -1,0 +1,95 @@
+//! Starting and stopping `serveur_http`: port rule, root lookup, IPv6, Ctrl-C.
+
+mod common;
+
+use std::net::{Ipv6Addr, TcpListener};
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn default_port_falls_back_but_an_explicit_one_does_not() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let port_arg = port.to_string();
+    // Hidden option: the default port (8080 in real use) is `port` here.
+    let server = Server::start_raw(
+        &["--port-par-defaut", &port_arg, "--silencieux"],
+        Some(&pages()),
+    );
+    assert!(server.addr.port() > port, "{} after {port}", server.addr);
+    assert_eq!(status_line(&get(server.addr, "/", None)), "HTTP/1.0 200 OK");
+
+    let out = Command::new(BINARY)
+        .args(["--port", &port_arg, "--racine"])
+        .arg(pages())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("serveur_http: ") && stderr.contains("port déjà utilisé"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_root_is_found_from_any_folder_below_it_or_is_one_clear_error() {
+    // From a sub-folder of the workspace, without --racine.
+    let below = pages().join("fr/pages");
+    let mut cmd = Command::new(BINARY);
+    cmd.current_dir(&below)
+        .args(["--port", "0", "--silencieux"]);
+    let server = Server::spawn(cmd).expect("serves from a sub-folder");
+    let answer = get(server.addr, "/page1.html", Some("fr"));
+    assert_eq!(
+        answer,
+        sheet_answer("HTTP/1.0 200 OK", &pages().join("fr/page1.html"))
+    );
+    drop(server);
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    for args in [&["--port", "0"][..], &["--port", "0", "--racine", "absent"]] {
+        let out = Command::new(BINARY)
+            .current_dir(elsewhere.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("introuvable"), "{stderr}");
+    }
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_even_with_clients_connected() {
+    let server = Server::start(&["--keep-alive"]);
+    // A silent client in a worker, a keep-alive one idle between requests.
+    let _silent = connect(server.addr);
+    let mut idle = connect(server.addr);
+    std::io::Write::write_all(&mut idle, b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, took) = server.interrupt();
+    assert_eq!(status.code(), Some(0));
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+#[test]
+fn ipv6_loopback() {
+    if TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_err() {
+        eprintln!("SKIP ipv6_loopback: no IPv6 loopback on this machine");
+        return;
+    }
+    let server = Server::start(&["--bind", "::1"]);
+    assert!(server.addr.is_ipv6());
+    let answer = get(server.addr, "/page1.html", Some("fr"));
+    assert_eq!(
+        answer,
+        sheet_answer("HTTP/1.0 200 OK", &pages().join("fr/page1.html"))
+    );
+    let (status, _) = server.interrupt();
+    assert_eq!(status.code(), Some(0));
+}
