@@ -1,4 +1,5 @@
-//! Ethernet II frames, with up to two stacked IEEE 802.1Q / 802.1ad VLAN tags.
+//! Ethernet II frames, with up to two stacked IEEE 802.1Q / 802.1ad VLAN tags
+//! (TPID 0x8100, 0x88a8, or the pre-standard 0x9100).
 //!
 //! ```text
 //!  0                   6                  12        14
@@ -29,6 +30,18 @@ pub mod ethertype {
     pub const VLAN: u16 = 0x8100;
     /// IEEE 802.1ad "QinQ" service tag.
     pub const QINQ: u16 = 0x88a8;
+    /// Pre-standard QinQ service tag, still met and decoded as a VLAN tag
+    /// (as tcpdump and Wireshark do).
+    pub const QINQ_LEGACY: u16 = 0x9100;
+}
+
+/// Whether an EtherType announces a VLAN tag.
+#[inline]
+const fn is_vlan_tpid(ethertype: u16) -> bool {
+    matches!(
+        ethertype,
+        ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_LEGACY
+    )
 }
 
 /// Length of an untagged header.
@@ -152,7 +165,7 @@ impl<'a> EthernetFrame<'a> {
         let mut tags = [0u16; MAX_VLAN_TAGS];
         let mut tag_count = 0u8;
         for slot in &mut tags {
-            if ethertype != ethertype::VLAN && ethertype != ethertype::QINQ {
+            if !is_vlan_tpid(ethertype) {
                 break;
             }
             let Some((tag, after)) = rest.split_first_chunk::<{ VLAN_TAG_LEN }>() else {
@@ -275,6 +288,9 @@ mod tests {
         let mut double = LAB_FRAME[..12].to_vec();
         double.extend_from_slice(&[0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x0f, 0xff, 0x08, 0x06]);
         let frame = EthernetFrame::new(&double).unwrap();
+        let mut legacy = double.clone();
+        legacy[12..14].copy_from_slice(&ethertype::QINQ_LEGACY.to_be_bytes());
+        assert_eq!(EthernetFrame::new(&legacy).unwrap().vlan_ids().count(), 2);
         assert_eq!(frame.vlan_id(), Some(100));
         assert_eq!(frame.vlan_ids().collect::<Vec<_>>(), [100, 4095]);
         assert_eq!(frame.ethertype(), ethertype::ARP);
