@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Débit de serveur_http comparé à nginx et à `python3 -m http.server`, dans la
+# même exécution, sur la même page (pages_serveur/en/index.html) :
+#   1. `wrk -t2 -c16 -d10s` avec `Connection: close` (une requête par
+#      connexion, comme la fiche) : serveur_http --silencieux, nginx, python3 ;
+#   2. la même chose en keep-alive : serveur_http --keep-alive, nginx ;
+#   3. la mémoire (RSS) de serveur_http au repos, au démarrage et après les
+#      mesures.
+# Affiche requêtes/s, latence p99 et les rapports. Objectifs (2 cœurs) :
+# close >= 1,1 x nginx et >= 10 x python3 ; keep-alive >= 1,0 x nginx ;
+# mémoire au repos < 8 Mo.
+#
+# Variables : DUREE (10s), CONNEXIONS (16), FILS (2), NGINX_WORKERS (2).
+# Outils : wrk, nginx (nginx-light suffit), python3.
+set -euo pipefail
+
+DUREE=${DUREE:-10s}
+CONNEXIONS=${CONNEXIONS:-16}
+FILS=${FILS:-2}
+NGINX_WORKERS=${NGINX_WORKERS:-2}
+PAGE=/index.html
+
+racine_depot=$(cd "$(dirname "$0")/.." && pwd)
+pages="$racine_depot/pages_serveur"
+
+for outil in wrk nginx python3; do
+    command -v "$outil" >/dev/null || { echo "bench_http.sh : $outil introuvable (apt-get install wrk nginx-light python3)" >&2; exit 1; }
+done
+
+echo "== compilation (release)"
+cargo build --release --quiet -p serveur_http --manifest-path "$racine_depot/Cargo.toml"
+serveur="$racine_depot/target/release/serveur_http"
+
+tmp=$(mktemp -d)
+pids=()
+nettoyer() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap nettoyer EXIT
+
+port_libre() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+attendre_port() { # port
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.05
+    done
+    echo "bench_http.sh : rien n'écoute sur le port $1" >&2
+    exit 1
+}
+
+# wrk -> "req/s p99_ms" ; refuse une mesure avec erreurs ou statuts non-2xx.
+mesurer() { # nom url [en-tête]
+    local nom=$1 url=$2 sortie
+    local args=(-t"$FILS" -c"$CONNEXIONS" -d"$DUREE" --latency)
+    if [ $# -ge 3 ]; then args+=(-H "$3"); fi
+    sortie=$(wrk "${args[@]}" "$url")
+    echo "$sortie" > "$tmp/wrk-$nom.txt"
+    if grep -q "Non-2xx" <<<"$sortie"; then
+        echo "bench_http.sh : $nom a répondu autre chose que 2xx :" >&2
+        echo "$sortie" >&2
+        exit 1
+    fi
+    local rps p99 erreurs
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$sortie")
+    p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}' <<<"$sortie")
+    erreurs=$(awk '/Socket errors/ {print}' <<<"$sortie")
+    printf '%-34s %10.0f req/s   p99 %7s ms  %s\n' "$nom" "$rps" "$p99" "$erreurs" >&2
+    echo "$rps"
+}
+
+rss_ko() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+rapport() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# --- serveur_http ----------------------------------------------------------
+port_rust=$(port_libre)
+"$serveur" --port "$port_rust" --racine "$pages" --silencieux 2>"$tmp/serveur.err" &
+pid_rust=$!; pids+=("$pid_rust")
+attendre_port "$port_rust"
+sleep 0.2
+rss_depart=$(rss_ko "$pid_rust")
+
+port_ka=$(port_libre)
+"$serveur" --port "$port_ka" --racine "$pages" --silencieux --keep-alive 2>"$tmp/serveur-ka.err" &
+pids+=("$!")
+attendre_port "$port_ka"
+
+# --- nginx (configuration générée ici, mêmes pages en/) ----------------------
+port_nginx=$(port_libre)
+mkdir -p "$tmp/nginx"
+cat > "$tmp/nginx/nginx.conf" <<EOF
+worker_processes $NGINX_WORKERS;
+daemon off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    default_type text/html;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 65;
+    keepalive_requests 1000000;
+    open_file_cache max=100 inactive=60s;
+    client_body_temp_path $tmp/nginx/body;
+    proxy_temp_path $tmp/nginx/proxy;
+    fastcgi_temp_path $tmp/nginx/fastcgi;
+    uwsgi_temp_path $tmp/nginx/uwsgi;
+    scgi_temp_path $tmp/nginx/scgi;
+    server {
+        listen 127.0.0.1:$port_nginx;
+        root $pages/en;
+    }
+}
+EOF
+nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" 2>"$tmp/nginx/stderr" &
+pids+=("$!")
+attendre_port "$port_nginx"
+
+# --- python3 -m http.server ------------------------------------------------
+port_py=$(port_libre)
+(cd "$pages/en" && exec python3 -m http.server "$port_py" --bind 127.0.0.1 >/dev/null 2>&1) &
+pids+=("$!")
+attendre_port "$port_py"
+
+echo "== wrk -t$FILS -c$CONNEXIONS -d$DUREE, Connection: close, $PAGE (nginx : worker_processes $NGINX_WORKERS)"
+close="Connection: close"
+rust_close=$(mesurer "serveur_http --silencieux" "http://127.0.0.1:$port_rust$PAGE" "$close")
+nginx_close=$(mesurer "nginx" "http://127.0.0.1:$port_nginx$PAGE" "$close")
+py_close=$(mesurer "python3 -m http.server" "http://127.0.0.1:$port_py$PAGE" "$close")
+
+echo "== wrk -t$FILS -c$CONNEXIONS -d$DUREE, keep-alive, $PAGE"
+rust_ka=$(mesurer "serveur_http --keep-alive" "http://127.0.0.1:$port_ka$PAGE")
+nginx_ka=$(mesurer "nginx" "http://127.0.0.1:$port_nginx$PAGE")
+
+sleep 1
+rss_apres=$(rss_ko "$pid_rust")
+
+echo "== rapports"
+echo "close      : serveur_http / nginx   = $(rapport "$rust_close" "$nginx_close")  (objectif >= 1.1)"
+echo "close      : serveur_http / python3 = $(rapport "$rust_close" "$py_close")  (objectif >= 10)"
+echo "keep-alive : serveur_http / nginx   = $(rapport "$rust_ka" "$nginx_ka")  (objectif >= 1.0)"
+echo "mémoire de serveur_http au repos : $rss_depart Ko au démarrage, $rss_apres Ko après les mesures (objectif < 8192 Ko)"
