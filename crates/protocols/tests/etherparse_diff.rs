@@ -667,7 +667,10 @@ fn check_against_etherparse(spec: &Spec, built: &Built) -> Result<(), TestCaseEr
             // etherparse stops at fragments and undecoded protocols; so
             // must the spec say.
             let undecoded = matches!(spec.transport, Transport::Other { .. });
-            prop_assert!(spec.fragmented() || undecoded, "etherparse found no transport");
+            prop_assert!(
+                spec.fragmented() || undecoded,
+                "etherparse found no transport"
+            );
         }
     }
     Ok(())
