@@ -79,87 +79,147 @@ fn payload(rng: &mut Rng) -> Vec<u8> {
     }
 }
 
-/// The next frame of the mix.
-pub fn frame(rng: &mut Rng) -> Vec<u8> {
-    let (dst, src) = (mac(rng), mac(rng));
-    let vlans: &[u16] = if rng.below(10) == 0 { &[42] } else { &[] };
-    let kind = rng.below(100);
-    let sport = 1024 + rng.below(60000) as u16;
-    let dport = [80u16, 443, 5555, 8080, 22][rng.below(5) as usize];
-    match kind {
-        // ARP
-        0..=7 => {
-            let op = 1 + rng.below(2) as u16;
-            let body = build::arp(op, src, v4(rng), [0; 6], v4(rng));
-            build::ethernet(dst, src, vlans, ethertype::ARP, &body)
-        }
-        // IPv6: TCP, UDP or ICMPv6, sometimes behind a hop-by-hop header.
-        8..=27 => {
-            let (s, d) = (v6(rng), v6(rng));
-            let pseudo = PseudoHeader::V6 {
-                source: s,
-                destination: d,
-            };
-            let data = payload(rng);
-            let (proto, upper) = match rng.below(3) {
-                0 => (
-                    ip_protocol::TCP,
-                    build::tcp(
-                        &pseudo,
-                        sport,
-                        dport,
-                        rng.next_u64() as u32,
-                        tcp_flags::ACK | tcp_flags::PSH,
-                        &[],
-                        &data,
+/// How many conversations the mix draws its frames from. A real capture
+/// holds a few conversations with many frames each; a new conversation per
+/// frame would also make tcpdump's per-connection table (it tracks TCP
+/// sequence numbers) degenerate, and the bench would measure that instead.
+pub const CONVERSATIONS: usize = 256;
+
+/// One conversation: the two ends, their addresses and ports.
+#[derive(Debug, Clone)]
+struct Conversation {
+    macs: ([u8; 6], [u8; 6]),
+    v4: (Ipv4Addr, Ipv4Addr),
+    v6: (Ipv6Addr, Ipv6Addr),
+    ports: (u16, u16),
+    vlan: Option<u16>,
+}
+
+/// `pair` as is, or swapped: the two directions of a conversation.
+fn orient<T>(forward: bool, (a, b): (T, T)) -> (T, T) {
+    if forward {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// An endless, deterministic stream of mixed frames.
+#[derive(Debug, Clone)]
+pub struct Mix {
+    rng: Rng,
+    conversations: Vec<Conversation>,
+}
+
+impl Mix {
+    pub fn new(seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let conversations = (0..CONVERSATIONS)
+            .map(|_| Conversation {
+                macs: (mac(&mut rng), mac(&mut rng)),
+                v4: (v4(&mut rng), v4(&mut rng)),
+                v6: (v6(&mut rng), v6(&mut rng)),
+                ports: (
+                    1024 + rng.below(60000) as u16,
+                    // No port tcpdump would dissect further (DNS, NFS ...):
+                    // both tools print the same depth of headers.
+                    [80u16, 443, 5555, 8080, 22][rng.below(5) as usize],
+                ),
+                vlan: (rng.below(10) == 0).then_some(42),
+            })
+            .collect();
+        Mix { rng, conversations }
+    }
+
+    /// The next frame of the mix.
+    pub fn next_frame(&mut self) -> Vec<u8> {
+        let rng = &mut self.rng;
+        let c = &self.conversations[rng.below(CONVERSATIONS as u64) as usize];
+        // Either direction of the conversation.
+        let forward = rng.below(2) == 0;
+        let (src, dst) = orient(forward, c.macs);
+        let (sport, dport) = orient(forward, c.ports);
+        let vlans: &[u16] = match &c.vlan {
+            Some(vid) => std::slice::from_ref(vid),
+            None => &[],
+        };
+        let kind = rng.below(100);
+        match kind {
+            // ARP
+            0..=7 => {
+                let (s, d) = orient(forward, c.v4);
+                let op = 1 + rng.below(2) as u16;
+                let body = build::arp(op, src, s, [0; 6], d);
+                build::ethernet(dst, src, vlans, ethertype::ARP, &body)
+            }
+            // IPv6: TCP, UDP or ICMPv6, sometimes behind a hop-by-hop header.
+            8..=27 => {
+                let (s, d) = orient(forward, c.v6);
+                let pseudo = PseudoHeader::V6 {
+                    source: s,
+                    destination: d,
+                };
+                let data = payload(rng);
+                let (proto, upper) = match rng.below(3) {
+                    0 => (
+                        ip_protocol::TCP,
+                        build::tcp(
+                            &pseudo,
+                            sport,
+                            dport,
+                            rng.next_u64() as u32,
+                            tcp_flags::ACK | tcp_flags::PSH,
+                            &[],
+                            &data,
+                        ),
                     ),
-                ),
-                1 => (ip_protocol::UDP, build::udp(&pseudo, sport, dport, &data)),
-                _ => (
-                    ip_protocol::ICMPV6,
-                    build::icmpv6(s, d, 128, 0, [0, 1, 0, 7], &data),
-                ),
-            };
-            let ext = if rng.below(4) == 0 {
-                vec![Extension {
-                    kind: 0,
-                    body: vec![1, 4, 0, 0, 0, 0],
-                }]
-            } else {
-                Vec::new()
-            };
-            let ip = build::ipv6(s, d, &ext, proto, &upper);
-            build::ethernet(dst, src, vlans, ethertype::IPV6, &ip)
-        }
-        // IPv4
-        _ => {
-            let (s, d) = (v4(rng), v4(rng));
-            let pseudo = PseudoHeader::V4 {
-                source: s,
-                destination: d,
-            };
-            let data = payload(rng);
-            let (proto, upper) = match kind {
-                28..=39 => (
-                    ip_protocol::ICMP,
-                    build::icmp(8, 0, [0x12, 0x34, 0, 1], &data),
-                ),
-                40..=64 => (ip_protocol::UDP, build::udp(&pseudo, sport, dport, &data)),
-                _ => (
-                    ip_protocol::TCP,
-                    build::tcp(
-                        &pseudo,
-                        sport,
-                        dport,
-                        rng.next_u64() as u32,
-                        tcp_flags::ACK | tcp_flags::PSH,
-                        &[2, 4, 5, 0xb4],
-                        &data,
+                    1 => (ip_protocol::UDP, build::udp(&pseudo, sport, dport, &data)),
+                    _ => (
+                        ip_protocol::ICMPV6,
+                        build::icmpv6(s, d, 128, 0, [0, 1, 0, 7], &data),
                     ),
-                ),
-            };
-            let ip = build::ipv4(s, d, proto, &upper);
-            build::ethernet(dst, src, vlans, ethertype::IPV4, &ip)
+                };
+                let ext = if rng.below(4) == 0 {
+                    vec![Extension {
+                        kind: 0,
+                        body: vec![1, 4, 0, 0, 0, 0],
+                    }]
+                } else {
+                    Vec::new()
+                };
+                let ip = build::ipv6(s, d, &ext, proto, &upper);
+                build::ethernet(dst, src, vlans, ethertype::IPV6, &ip)
+            }
+            // IPv4
+            _ => {
+                let (s, d) = orient(forward, c.v4);
+                let pseudo = PseudoHeader::V4 {
+                    source: s,
+                    destination: d,
+                };
+                let data = payload(rng);
+                let (proto, upper) = match kind {
+                    28..=39 => (
+                        ip_protocol::ICMP,
+                        build::icmp(8, 0, [0x12, 0x34, 0, 1], &data),
+                    ),
+                    40..=64 => (ip_protocol::UDP, build::udp(&pseudo, sport, dport, &data)),
+                    _ => (
+                        ip_protocol::TCP,
+                        build::tcp(
+                            &pseudo,
+                            sport,
+                            dport,
+                            rng.next_u64() as u32,
+                            tcp_flags::ACK | tcp_flags::PSH,
+                            &[2, 4, 5, 0xb4],
+                            &data,
+                        ),
+                    ),
+                };
+                let ip = build::ipv4(s, d, proto, &upper);
+                build::ethernet(dst, src, vlans, ethertype::IPV4, &ip)
+            }
         }
     }
 }
@@ -167,9 +227,9 @@ pub fn frame(rng: &mut Rng) -> Vec<u8> {
 /// Writes `count` frames of the mix (seed `seed`) as an Ethernet pcap file.
 pub fn write_pcap<W: Write>(out: W, count: u64, seed: u64) -> Result<(), pcap_file::PcapError> {
     let mut writer = PcapWriter::new(out)?;
-    let mut rng = Rng::new(seed);
+    let mut mix = Mix::new(seed);
     for i in 0..count {
-        let data = frame(&mut rng);
+        let data = mix.next_frame();
         let ts = Duration::from_micros(1_700_000_000_000_000 + i * 137);
         writer.write_packet(&PcapPacket::new(ts, data.len() as u32, &data))?;
     }

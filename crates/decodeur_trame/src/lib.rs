@@ -11,9 +11,9 @@
 //! - [`build`] and [`generate`]: valid frames built field by field, for the
 //!   tests and the benchmark's capture file.
 //!
-//! All text goes through one [`FrameWriter`]: each frame is laid out in a
-//! reused `String`, then copied into one large `BufWriter` over the locked
-//! stdout. A closed stdout (`| head`) surfaces as a `BrokenPipe` error that
+//! All text goes through one [`FrameWriter`]: frames are laid out back to
+//! back in one reused byte buffer, written in large batches to one
+//! `BufWriter` over the locked stdout. A closed stdout (`| head`) surfaces as a `BrokenPipe` error that
 //! `server_kit::cli::finish` turns into a quiet exit 0.
 
 use std::fmt::Write as _;
@@ -125,27 +125,36 @@ impl Stats {
 }
 
 /// Writes numbered frames (`=== Trame N : L octets ===`, the frame's text,
-/// an empty line) to one buffered output.
+/// an empty line) to one output.
+///
+/// Frames are laid out back to back in one byte buffer, handed to the
+/// output in batches of [`BATCH`] bytes: one copy of the text in all, and a
+/// system call per batch when the output is a `BufWriter` no larger than
+/// the batch (it passes large writes straight through).
 #[derive(Debug)]
 pub struct FrameWriter<W: Write> {
     out: W,
-    text: String,
+    text: Vec<u8>,
     stats: Stats,
-    /// Flush after every frame (live capture: show frames as they come).
+    /// Hand each frame to the output at once, and flush it (live capture:
+    /// show frames as they come).
     flush_each: bool,
 }
+
+/// Bytes of text gathered before they are written out.
+pub const BATCH: usize = OUTPUT_BUFFER;
 
 impl<W: Write> FrameWriter<W> {
     pub fn new(out: W) -> Self {
         FrameWriter {
             out,
-            text: String::with_capacity(64 * 1024),
+            text: Vec::with_capacity(BATCH + 64 * 1024),
             stats: Stats::default(),
             flush_each: false,
         }
     }
 
-    /// Flush the output after every frame.
+    /// Write and flush the output after every frame.
     pub fn flush_each_frame(mut self, yes: bool) -> Self {
         self.flush_each = yes;
         self
@@ -154,25 +163,32 @@ impl<W: Write> FrameWriter<W> {
     /// Lays out and writes one frame.
     pub fn frame(&mut self, link: Link, data: &[u8]) -> io::Result<()> {
         let text = &mut self.text;
-        text.clear();
-        text.push_str("=== Trame ");
+        text.extend_from_slice(b"=== Trame ");
         push_u64(text, self.stats.frames + 1);
-        text.push_str(" : ");
+        text.extend_from_slice(b" : ");
         push_u64(text, data.len() as u64);
-        text.push_str(" octets ===\n");
+        text.extend_from_slice(b" octets ===\n");
         let summary = match link {
             Link::Known(link) => Some(write_frame(text, data, link)),
             Link::Unknown { kind, number } => {
-                let _ = writeln!(text, "Type de lien {kind} {number} non décodé");
+                writeln!(text, "Type de lien {kind} {number} non décodé")?;
                 None
             }
         };
-        text.push('\n');
+        text.push(b'\n');
         self.stats.record(data.len(), summary.as_ref());
-        self.out.write_all(self.text.as_bytes())?;
         if self.flush_each {
+            self.write_out()?;
             self.out.flush()?;
+        } else if self.text.len() >= BATCH {
+            self.write_out()?;
         }
+        Ok(())
+    }
+
+    fn write_out(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.text)?;
+        self.text.clear();
         Ok(())
     }
 
@@ -180,25 +196,26 @@ impl<W: Write> FrameWriter<W> {
         &self.stats
     }
 
-    /// Flushes and gives back the output.
+    /// Writes what is left, flushes and gives back the output and counts.
     pub fn finish(mut self) -> io::Result<(W, Stats)> {
+        self.write_out()?;
         self.out.flush()?;
         Ok((self.out, self.stats))
     }
 }
 
-fn push_u64(out: &mut String, mut n: u64) {
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    loop {
+    while let Some(slot) = at.checked_sub(1).and_then(|i| digits.get_mut(i)) {
+        *slot = b'0' + (n % 10) as u8;
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    out.extend_from_slice(digits.get(at..).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -220,8 +237,8 @@ mod tests {
         assert_eq!(stats.frames, 2);
         assert_eq!(stats.errors, 1);
         assert_eq!(stats.unknown_links, 1);
-        let mut s = String::new();
+        let mut s = Vec::new();
         push_u64(&mut s, u64::MAX);
-        assert_eq!(s, u64::MAX.to_string());
+        assert_eq!(s, u64::MAX.to_string().as_bytes());
     }
 }

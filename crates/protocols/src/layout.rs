@@ -46,11 +46,12 @@
 //! [`decode_ip`], [`decode_adresse_mac`], [`decode_ethernet`],
 //! [`decode_trame`] …) return `String`s as the Python ones do. They are thin
 //! wrappers over the streaming writers ([`write_frame`] and the `write_*`
-//! functions it calls), which append to a caller's `String` with no
-//! formatting machinery and no allocation of their own: the `decodeur_trame`
-//! binary reuses one buffer for millions of frames.
+//! functions it calls), which append UTF-8 text to a caller's `Vec<u8>`
+//! with no formatting machinery and no allocation of their own: the
+//! `decodeur_trame` binary lays out millions of frames in one buffer that it
+//! hands to stdout as is.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::arp::ArpPacket;
@@ -62,7 +63,6 @@ use crate::icmpv6::Icmpv6Packet;
 use crate::ipv4::Ipv4Packet;
 use crate::ipv6::Ipv6Packet;
 use crate::linux_sll::{LinuxSll, LinuxSll2};
-use crate::pyrepr::write_bytes_repr;
 use crate::tcp::TcpSegment;
 use crate::udp::UdpDatagram;
 
@@ -239,95 +239,184 @@ impl FrameSummary {
 // Small writers: no `format!`, no allocation beyond the output's growth.
 // ---------------------------------------------------------------------------
 
-/// Appends the decimal digits of `n`.
+/// Appends text (labels, separators) to the output.
+#[inline(always)]
+fn put(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// Appends the decimal digits of `n`, without the formatting machinery.
 #[inline]
-fn push_u32(out: &mut String, n: u32) {
+fn push_u32(out: &mut Vec<u8>, n: u32) {
     let mut digits = [0u8; 10];
     let mut at = digits.len();
     let mut n = n;
-    loop {
+    // At most 10 digits for a u32: `at` never goes below 0.
+    while let Some(slot) = at.checked_sub(1).and_then(|i| digits.get_mut(i)) {
+        *slot = b'0' + (n % 10) as u8;
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    push_ascii(out, &digits[at..]);
+    out.extend_from_slice(digits.get(at..).unwrap_or_default());
 }
 
-/// Appends bytes the caller built from ASCII only.
-#[inline]
-fn push_ascii(out: &mut String, ascii: &[u8]) {
-    // Cannot fail for ASCII; an empty fallback keeps this panic-free anyway.
-    out.push_str(std::str::from_utf8(ascii).unwrap_or_default());
-}
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends `0x` and four lowercase hex digits.
-fn push_hex16(out: &mut String, n: u16) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+fn push_hex16(out: &mut Vec<u8>, n: u16) {
     let [hi, lo] = n.to_be_bytes();
-    push_ascii(
-        out,
-        &[
-            b'0',
-            b'x',
-            HEX[usize::from(hi >> 4)],
-            HEX[usize::from(hi & 0xf)],
-            HEX[usize::from(lo >> 4)],
-            HEX[usize::from(lo & 0xf)],
-        ],
-    );
+    out.extend_from_slice(&[
+        b'0',
+        b'x',
+        HEX[usize::from(hi >> 4)],
+        HEX[usize::from(hi & 0xf)],
+        HEX[usize::from(lo >> 4)],
+        HEX[usize::from(lo & 0xf)],
+    ]);
 }
 
-fn push_ipv4(out: &mut String, addr: Ipv4Addr) {
+fn push_ipv4(out: &mut Vec<u8>, addr: Ipv4Addr) {
     let [a, b, c, d] = addr.octets();
     push_u32(out, a.into());
-    out.push('.');
+    out.push(b'.');
     push_u32(out, b.into());
-    out.push('.');
+    out.push(b'.');
     push_u32(out, c.into());
-    out.push('.');
+    out.push(b'.');
     push_u32(out, d.into());
 }
 
-fn push_ipv6(out: &mut String, addr: Ipv6Addr) {
+fn push_ipv6(out: &mut Vec<u8>, addr: Ipv6Addr) {
     // RFC 5952 text, as Python's `ipaddress` and tshark print it. Writing
-    // into a String cannot fail.
+    // into a Vec cannot fail.
     let _ = write!(out, "{addr}");
 }
 
-fn push_mac(out: &mut String, mac: MacAddr) {
-    push_ascii(out, &mac.to_ascii());
+fn push_mac(out: &mut Vec<u8>, mac: MacAddr) {
+    out.extend_from_slice(&mac.to_ascii());
+}
+
+/// How one byte appears inside a Python bytes literal: up to 4 ASCII bytes.
+#[derive(Clone, Copy)]
+struct Escape {
+    text: [u8; 4],
+    len: u8,
+}
+
+/// The 256 escapes for a literal quoted with `quote`, as CPython's
+/// `bytes.__repr__` writes them (Objects/bytesobject.c).
+const fn escapes(quote: u8) -> [Escape; 256] {
+    let mut table = [Escape {
+        text: [0; 4],
+        len: 0,
+    }; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = match b {
+            b'\\' => Escape {
+                text: [b'\\', b'\\', 0, 0],
+                len: 2,
+            },
+            b'\t' => Escape {
+                text: [b'\\', b't', 0, 0],
+                len: 2,
+            },
+            b'\n' => Escape {
+                text: [b'\\', b'n', 0, 0],
+                len: 2,
+            },
+            b'\r' => Escape {
+                text: [b'\\', b'r', 0, 0],
+                len: 2,
+            },
+            _ if b == quote => Escape {
+                text: [b'\\', quote, 0, 0],
+                len: 2,
+            },
+            0x20..=0x7e => Escape {
+                text: [b, 0, 0, 0],
+                len: 1,
+            },
+            _ => Escape {
+                text: [b'\\', b'x', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]],
+                len: 4,
+            },
+        };
+        i += 1;
+    }
+    table
+}
+
+static SINGLE_QUOTED: [Escape; 256] = escapes(b'\'');
+static DOUBLE_QUOTED: [Escape; 256] = escapes(b'"');
+
+/// Appends Python's `repr(data)`: the same text as
+/// [`crate::pyrepr::write_bytes_repr`] (a test compares them on random
+/// data), through a lookup table into a stack buffer, since payloads are
+/// most of the decoder's output.
+fn push_bytes_repr(out: &mut Vec<u8>, data: &[u8]) {
+    // CPython: '"' only if there is a single quote and no double quote.
+    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let table = if quote == b'"' {
+        &DOUBLE_QUOTED
+    } else {
+        &SINGLE_QUOTED
+    };
+    out.reserve(data.len() * 4 + 3);
+    out.push(b'b');
+    out.push(quote);
+    const PIECE: usize = 128;
+    let mut chunk = [0u8; PIECE * 4];
+    for piece in data.chunks(PIECE) {
+        let mut n = 0;
+        for &byte in piece {
+            let escape = &table[usize::from(byte)];
+            // Always copy 4 bytes, keep `len`: no branch per byte. `n` stays
+            // at most 4 * (PIECE - 1), so the range is always there.
+            if let Some(slot) = chunk.get_mut(n..n + 4) {
+                slot.copy_from_slice(&escape.text);
+            }
+            n += usize::from(escape.len);
+        }
+        out.extend_from_slice(chunk.get(..n).unwrap_or_default());
+    }
+    out.push(quote);
 }
 
 /// `label` + decimal value + `\n`.
 #[inline]
-fn field_u32(out: &mut String, label: &str, value: u32) {
-    out.push_str(label);
+fn field_u32(out: &mut Vec<u8>, label: &str, value: u32) {
+    put(out, label);
     push_u32(out, value);
-    out.push('\n');
+    out.push(b'\n');
 }
 
 /// The `Données` line: `label` + Python `repr(bytes)` + `\n`.
-fn data_line(out: &mut String, label: &str, data: &[u8]) {
-    out.push_str(label);
-    // Writing into a String cannot fail.
-    let _ = write_bytes_repr(out, data);
-    out.push('\n');
+fn data_line(out: &mut Vec<u8>, label: &str, data: &[u8]) {
+    put(out, label);
+    push_bytes_repr(out, data);
+    out.push(b'\n');
 }
 
-fn bad_checksum_line(out: &mut String, label: &str, value: u16) {
-    out.push_str(label);
+fn bad_checksum_line(out: &mut Vec<u8>, label: &str, value: u16) {
+    put(out, label);
     push_hex16(out, value);
-    out.push_str(" (incorrect)\n");
+    put(out, " (incorrect)\n");
 }
 
 /// One line with a header's error, at the depth its block would have had.
-fn error_line(out: &mut String, depth: usize, error: &ParseError, summary: &mut FrameSummary) {
-    out.push_str(label::INDENT[depth.min(3)]);
+fn error_line(out: &mut Vec<u8>, depth: usize, error: &ParseError, summary: &mut FrameSummary) {
+    put(out, label::INDENT[depth.min(3)]);
     let _ = write!(out, "{error}");
-    out.push('\n');
+    out.push(b'\n');
     summary.error = Some(error.layer());
 }
 
@@ -336,14 +425,14 @@ fn error_line(out: &mut String, depth: usize, error: &ParseError, summary: &mut 
 // ---------------------------------------------------------------------------
 
 /// The Ethernet block (title, addresses, VLAN tags, inner EtherType).
-pub fn write_ethernet_block(out: &mut String, frame: &EthernetFrame<'_>) {
-    out.push_str(label::ETHERNET);
-    out.push_str(label::MAC_DST);
+pub fn write_ethernet_block(out: &mut Vec<u8>, frame: &EthernetFrame<'_>) {
+    put(out, label::ETHERNET);
+    put(out, label::MAC_DST);
     push_mac(out, frame.destination());
-    out.push('\n');
-    out.push_str(label::MAC_SRC);
+    out.push(b'\n');
+    put(out, label::MAC_SRC);
     push_mac(out, frame.source());
-    out.push('\n');
+    out.push(b'\n');
     for vid in frame.vlan_ids() {
         field_u32(out, label::VLAN, vid.into());
     }
@@ -351,98 +440,101 @@ pub fn write_ethernet_block(out: &mut String, frame: &EthernetFrame<'_>) {
 }
 
 /// The Linux cooked capture block (v1).
-pub fn write_sll_block(out: &mut String, sll: &LinuxSll<'_>) {
-    out.push_str(label::SLL);
+pub fn write_sll_block(out: &mut Vec<u8>, sll: &LinuxSll<'_>) {
+    put(out, label::SLL);
     field_u32(out, label::PACKET_TYPE, sll.packet_type().into());
     field_u32(out, label::PROTOCOL, sll.protocol().into());
 }
 
 /// The Linux cooked capture block (v2).
-pub fn write_sll2_block(out: &mut String, sll: &LinuxSll2<'_>) {
-    out.push_str(label::SLL2);
+pub fn write_sll2_block(out: &mut Vec<u8>, sll: &LinuxSll2<'_>) {
+    put(out, label::SLL2);
     field_u32(out, label::INTERFACE, sll.interface_index());
     field_u32(out, label::PACKET_TYPE, sll.packet_type().into());
     field_u32(out, label::PROTOCOL, sll.protocol().into());
 }
 
 /// The lab's IP block.
-pub fn write_ipv4_block(out: &mut String, ip: &Ipv4Packet<'_>) {
-    out.push_str(label::IPV4);
+pub fn write_ipv4_block(out: &mut Vec<u8>, ip: &Ipv4Packet<'_>) {
+    put(out, label::IPV4);
     field_u32(out, label::IP_VERSION, ip.version().into());
     field_u32(out, label::IP_IHL, ip.ihl().into());
     field_u32(out, label::IP_PROTOCOL, ip.protocol().into());
-    out.push_str(label::IP_SRC);
+    put(out, label::IP_SRC);
     push_ipv4(out, ip.source());
-    out.push('\n');
-    out.push_str(label::IP_DST);
+    out.push(b'\n');
+    put(out, label::IP_DST);
     push_ipv4(out, ip.destination());
-    out.push('\n');
+    out.push(b'\n');
 }
 
 /// The IPv6 block; `Protocole` is the upper protocol, after the extension
 /// headers.
-pub fn write_ipv6_block(out: &mut String, ip: &Ipv6Packet<'_>) {
-    out.push_str(label::IPV6);
+pub fn write_ipv6_block(out: &mut Vec<u8>, ip: &Ipv6Packet<'_>) {
+    put(out, label::IPV6);
     field_u32(out, label::IP_VERSION, ip.version().into());
     field_u32(out, label::IP_PROTOCOL, ip.upper_protocol().into());
-    out.push_str(label::IP_SRC);
+    put(out, label::IP_SRC);
     push_ipv6(out, ip.source());
-    out.push('\n');
-    out.push_str(label::IP_DST);
+    out.push(b'\n');
+    put(out, label::IP_DST);
     push_ipv6(out, ip.destination());
-    out.push('\n');
+    out.push(b'\n');
 }
 
 /// The ARP block.
-pub fn write_arp_block(out: &mut String, arp: &ArpPacket<'_>) {
-    out.push_str(label::ARP);
-    out.push_str(label::ARP_OPERATION);
+pub fn write_arp_block(out: &mut Vec<u8>, arp: &ArpPacket<'_>) {
+    put(out, label::ARP);
+    put(out, label::ARP_OPERATION);
     let operation = arp.operation();
     push_u32(out, operation.into());
-    out.push_str(match operation {
-        1 => " (requête)\n",
-        2 => " (réponse)\n",
-        _ => "\n",
-    });
-    out.push_str(label::ARP_SENDER_MAC);
+    put(
+        out,
+        match operation {
+            1 => " (requête)\n",
+            2 => " (réponse)\n",
+            _ => "\n",
+        },
+    );
+    put(out, label::ARP_SENDER_MAC);
     push_mac(out, arp.sender_mac());
-    out.push('\n');
-    out.push_str(label::ARP_SENDER_IP);
+    out.push(b'\n');
+    put(out, label::ARP_SENDER_IP);
     push_ipv4(out, arp.sender_ip());
-    out.push('\n');
-    out.push_str(label::ARP_TARGET_MAC);
+    out.push(b'\n');
+    put(out, label::ARP_TARGET_MAC);
     push_mac(out, arp.target_mac());
-    out.push('\n');
-    out.push_str(label::ARP_TARGET_IP);
+    out.push(b'\n');
+    put(out, label::ARP_TARGET_IP);
     push_ipv4(out, arp.target_ip());
-    out.push('\n');
+    out.push(b'\n');
 }
 
 /// The lab's UDP block.
-pub fn write_udp_block(out: &mut String, udp: &UdpDatagram<'_>) {
-    out.push_str(label::UDP);
+pub fn write_udp_block(out: &mut Vec<u8>, udp: &UdpDatagram<'_>) {
+    put(out, label::UDP);
     field_u32(out, label::SRC_PORT, udp.source_port().into());
     field_u32(out, label::DST_PORT, udp.destination_port().into());
     field_u32(out, label::UDP_LENGTH, udp.length().into());
 }
 
 /// The lab's TCP block (`Longueur en-tête` is the raw data offset).
-pub fn write_tcp_block(out: &mut String, tcp: &TcpSegment<'_>) {
-    out.push_str(label::TCP);
+pub fn write_tcp_block(out: &mut Vec<u8>, tcp: &TcpSegment<'_>) {
+    put(out, label::TCP);
     field_u32(out, label::SRC_PORT, tcp.source_port().into());
     field_u32(out, label::DST_PORT, tcp.destination_port().into());
     field_u32(out, label::TCP_OFFSET, tcp.data_offset().into());
 }
 
 /// The lab's ICMP block.
-pub fn write_icmp_block(out: &mut String, icmp: &IcmpPacket<'_>) {
-    out.push_str(label::ICMP);
+pub fn write_icmp_block(out: &mut Vec<u8>, icmp: &IcmpPacket<'_>) {
+    put(out, label::ICMP);
     field_u32(out, label::ICMP_TYPE, icmp.icmp_type().into());
 }
 
 /// The ICMPv6 block.
-pub fn write_icmpv6_block(out: &mut String, icmp: &Icmpv6Packet<'_>) {
-    out.push_str(label::ICMPV6);
+pub fn write_icmpv6_block(out: &mut Vec<u8>, icmp: &Icmpv6Packet<'_>) {
+    put(out, label::ICMPV6);
     field_u32(out, label::ICMP_TYPE, icmp.icmp_type().into());
 }
 
@@ -454,7 +546,7 @@ pub fn write_icmpv6_block(out: &mut String, icmp: &Icmpv6Packet<'_>) {
 ///
 /// Never fails and never panics, whatever the bytes: a header that cannot be
 /// read becomes one error line.
-pub fn write_frame(out: &mut String, frame: &[u8], link: LinkType) -> FrameSummary {
+pub fn write_frame(out: &mut Vec<u8>, frame: &[u8], link: LinkType) -> FrameSummary {
     let mut summary = FrameSummary::default();
     match link {
         LinkType::Ethernet => match EthernetFrame::new(frame) {
@@ -486,7 +578,7 @@ pub fn write_frame(out: &mut String, frame: &[u8], link: LinkType) -> FrameSumma
         },
         LinkType::RawIp => {
             summary.add(Proto::RawIp);
-            out.push_str(label::RAW_IP);
+            put(out, label::RAW_IP);
             // The version nibble tells IPv4 from IPv6; anything else is
             // refused by the IPv4 view with a clear "version" error.
             let ethertype = match frame.first() {
@@ -501,14 +593,14 @@ pub fn write_frame(out: &mut String, frame: &[u8], link: LinkType) -> FrameSumma
 
 /// `decode_trame` of the lab (16.11): the text of one Ethernet frame.
 pub fn decode_trame(frame: &[u8]) -> String {
-    let mut out = String::with_capacity(512);
+    let mut out = Vec::with_capacity(512);
     write_frame(&mut out, frame, LinkType::Ethernet);
-    out
+    into_text(out)
 }
 
 /// Decodes what an EtherType announces (depth 1: network title at 4
 /// spaces).
-fn write_network(out: &mut String, ethertype: u16, payload: &[u8], summary: &mut FrameSummary) {
+fn write_network(out: &mut Vec<u8>, ethertype: u16, payload: &[u8], summary: &mut FrameSummary) {
     match ethertype {
         ethertype::IPV4 => write_ipv4(out, payload, summary),
         ethertype::IPV6 => write_ipv6(out, payload, summary),
@@ -523,22 +615,22 @@ fn write_network(out: &mut String, ethertype: u16, payload: &[u8], summary: &mut
             summary.undecoded = true;
             if other <= 1500 {
                 // IEEE 802.3: the field is a length and an LLC header follows.
-                out.push_str("    Trame IEEE 802.3 (longueur ");
+                put(out, "    Trame IEEE 802.3 (longueur ");
                 push_u32(out, other.into());
-                out.push_str(") : LLC non décodé\n");
+                put(out, ") : LLC non décodé\n");
             } else {
-                out.push_str("    Protocole ");
+                put(out, "    Protocole ");
                 push_u32(out, other.into());
-                out.push_str(" (");
+                put(out, " (");
                 push_hex16(out, other);
-                out.push_str(") non décodé\n");
+                put(out, ") non décodé\n");
             }
             data_line(out, label::LINK_DATA, payload);
         }
     }
 }
 
-fn write_ipv4(out: &mut String, data: &[u8], summary: &mut FrameSummary) {
+fn write_ipv4(out: &mut Vec<u8>, data: &[u8], summary: &mut FrameSummary) {
     let ip = match Ipv4Packet::new(data) {
         Ok(ip) => ip,
         Err(e) => return error_line(out, 1, &e, summary),
@@ -565,7 +657,7 @@ fn write_ipv4(out: &mut String, data: &[u8], summary: &mut FrameSummary) {
     write_transport(out, ip.protocol(), ip.payload(), &pseudo, verify, summary);
 }
 
-fn write_ipv6(out: &mut String, data: &[u8], summary: &mut FrameSummary) {
+fn write_ipv6(out: &mut Vec<u8>, data: &[u8], summary: &mut FrameSummary) {
     let ip = match Ipv6Packet::new(data) {
         Ok(ip) => ip,
         Err(e) => return error_line(out, 1, &e, summary),
@@ -588,26 +680,26 @@ fn write_ipv6(out: &mut String, data: &[u8], summary: &mut FrameSummary) {
     );
 }
 
-fn non_first_fragment(out: &mut String, offset_bytes: u32, protocol: u8, data: &[u8]) {
-    out.push_str("        Fragment IP non initial (décalage ");
+fn non_first_fragment(out: &mut Vec<u8>, offset_bytes: u32, protocol: u8, data: &[u8]) {
+    put(out, "        Fragment IP non initial (décalage ");
     push_u32(out, offset_bytes);
-    out.push_str(" octets) : protocole ");
+    put(out, " octets) : protocole ");
     push_u32(out, protocol.into());
-    out.push_str(" non décodé\n");
+    put(out, " non décodé\n");
     data_line(out, label::IP_DATA, data);
 }
 
-fn non_first_fragment_v6(out: &mut String, protocol: u8, data: &[u8]) {
-    out.push_str("        Fragment IPv6 non initial : protocole ");
+fn non_first_fragment_v6(out: &mut Vec<u8>, protocol: u8, data: &[u8]) {
+    put(out, "        Fragment IPv6 non initial : protocole ");
     push_u32(out, protocol.into());
-    out.push_str(" non décodé\n");
+    put(out, " non décodé\n");
     data_line(out, label::IP_DATA, data);
 }
 
 /// Decodes what an IP protocol number announces (depth 2: transport title at
 /// 8 spaces).
 fn write_transport(
-    out: &mut String,
+    out: &mut Vec<u8>,
     protocol: u8,
     data: &[u8],
     pseudo: &PseudoHeader,
@@ -675,9 +767,9 @@ fn write_transport(
         },
         other => {
             summary.undecoded = true;
-            out.push_str("        Protocole ");
+            put(out, "        Protocole ");
             push_u32(out, other.into());
-            out.push_str(" non décodé\n");
+            put(out, " non décodé\n");
             data_line(out, label::IP_DATA, data);
         }
     }
@@ -687,82 +779,89 @@ fn write_transport(
 // The lab's functions, with the lab's names and return values.
 // ---------------------------------------------------------------------------
 
+/// The writers only append UTF-8 text (ASCII, the labels' accents and
+/// `Display` output), so this never takes the lossy path; it just avoids a
+/// panic path.
+fn into_text(out: Vec<u8>) -> String {
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// 16.4: the UDP block and the datagram's data.
 pub fn decode_udp(data: &[u8]) -> Result<(String, &[u8]), ParseError> {
     let udp = UdpDatagram::new(data)?;
-    let mut out = String::with_capacity(128);
+    let mut out = Vec::with_capacity(128);
     write_udp_block(&mut out, &udp);
-    Ok((out, udp.payload()))
+    Ok((into_text(out), udp.payload()))
 }
 
 /// 16.5: the TCP block and the segment's data.
 pub fn decode_tcp(data: &[u8]) -> Result<(String, &[u8]), ParseError> {
     let tcp = TcpSegment::new(data)?;
-    let mut out = String::with_capacity(128);
+    let mut out = Vec::with_capacity(128);
     write_tcp_block(&mut out, &tcp);
-    Ok((out, tcp.payload()))
+    Ok((into_text(out), tcp.payload()))
 }
 
 /// 16.6: the ICMP block (the lab returns no data for ICMP).
 pub fn decode_icmp(data: &[u8]) -> Result<String, ParseError> {
     let icmp = IcmpPacket::new(data)?;
-    let mut out = String::with_capacity(64);
+    let mut out = Vec::with_capacity(64);
     write_icmp_block(&mut out, &icmp);
-    Ok(out)
+    Ok(into_text(out))
 }
 
 /// The ICMPv6 block and the message's body.
 pub fn decode_icmpv6(data: &[u8]) -> Result<(String, &[u8]), ParseError> {
     let icmp = Icmpv6Packet::new(data)?;
-    let mut out = String::with_capacity(64);
+    let mut out = Vec::with_capacity(64);
     write_icmpv6_block(&mut out, &icmp);
-    Ok((out, icmp.payload()))
+    Ok((into_text(out), icmp.payload()))
 }
 
 /// 16.7: a 32-bit address as `X.Y.Z.T` (`2475088460` → `147.134.218.76`).
 pub fn decode_adresse_ip(addr: u32) -> String {
-    let mut out = String::with_capacity(15);
+    let mut out = Vec::with_capacity(15);
     push_ipv4(&mut out, Ipv4Addr::from(addr));
-    out
+    into_text(out)
 }
 
 /// 16.8: the IP block, the encapsulated protocol number and the data.
 pub fn decode_ip(data: &[u8]) -> Result<(String, u8, &[u8]), ParseError> {
     let ip = Ipv4Packet::new(data)?;
-    let mut out = String::with_capacity(192);
+    let mut out = Vec::with_capacity(192);
     write_ipv4_block(&mut out, &ip);
-    Ok((out, ip.protocol(), ip.payload()))
+    Ok((into_text(out), ip.protocol(), ip.payload()))
 }
 
 /// The IPv6 block, the upper protocol (after extension headers) and its data.
 pub fn decode_ipv6(data: &[u8]) -> Result<(String, u8, &[u8]), ParseError> {
     let ip = Ipv6Packet::new(data)?;
-    let mut out = String::with_capacity(192);
+    let mut out = Vec::with_capacity(192);
     write_ipv6_block(&mut out, &ip);
-    Ok((out, ip.upper_protocol(), ip.upper_payload()))
+    Ok((into_text(out), ip.upper_protocol(), ip.upper_payload()))
 }
 
 /// The ARP block.
 pub fn decode_arp(data: &[u8]) -> Result<String, ParseError> {
     let arp = ArpPacket::new(data)?;
-    let mut out = String::with_capacity(192);
+    let mut out = Vec::with_capacity(192);
     write_arp_block(&mut out, &arp);
-    Ok(out)
+    Ok(into_text(out))
 }
 
 /// 16.9: six bytes as `a1:a2:a3:a4:a5:a6` (lowercase, as `"%.2x"` gives).
 pub fn decode_adresse_mac(mac: [u8; 6]) -> String {
-    let mut out = String::with_capacity(17);
+    let mut out = Vec::with_capacity(17);
     push_mac(&mut out, MacAddr(mac));
-    out
+    into_text(out)
 }
 
 /// 16.10: the Ethernet block, the EtherType (after VLAN tags) and the data.
 pub fn decode_ethernet(data: &[u8]) -> Result<(String, u16, &[u8]), ParseError> {
     let frame = EthernetFrame::new(data)?;
-    let mut out = String::with_capacity(160);
+    let mut out = Vec::with_capacity(160);
     write_ethernet_block(&mut out, &frame);
-    Ok((out, frame.ethertype(), frame.payload()))
+    Ok((into_text(out), frame.ethertype(), frame.payload()))
 }
 
 #[cfg(test)]
@@ -832,6 +931,31 @@ mod tests {
 
     use crate::checksum::{internet_checksum, transport_checksum};
     use proptest::prelude::*;
+
+    /// `write_frame`'s text, checked to be UTF-8.
+    fn text_of(frame: &[u8], link: LinkType) -> (String, FrameSummary) {
+        let mut out = Vec::new();
+        let summary = write_frame(&mut out, frame, link);
+        (String::from_utf8(out).expect("UTF-8 output"), summary)
+    }
+
+    proptest! {
+        /// The table-driven repr is Python's, as `pyrepr` writes it.
+        #[test]
+        fn fast_repr_is_pyrepr(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let mut out = Vec::new();
+            push_bytes_repr(&mut out, &data);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), crate::pyrepr::bytes_repr(&data));
+        }
+
+        /// Quotes and backslashes are rare in random bytes: force them.
+        #[test]
+        fn fast_repr_quotes(data in proptest::collection::vec(prop_oneof![Just(b'\''), Just(b'"'), Just(b'\\'), Just(b'a'), Just(0u8)], 0..40)) {
+            let mut out = Vec::new();
+            push_bytes_repr(&mut out, &data);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), crate::pyrepr::bytes_repr(&data));
+        }
+    }
 
     // --- Frame builders: every field spelled out, checksums computed. ---
 
@@ -1023,8 +1147,7 @@ mod tests {
             + "            Type             : 0\n"
             + "            Checksum         : 0xd99e (incorrect)\n"
             + "            Données          : b'coucou'\n";
-        let mut out = String::new();
-        let summary = write_frame(&mut out, &frame, LinkType::Ethernet);
+        let (out, summary) = text_of(&frame, LinkType::Ethernet);
         assert_eq!(out, expected);
         assert!(summary.bad_checksum && summary.contains(Proto::Icmp) && summary.error.is_none());
     }
@@ -1186,8 +1309,7 @@ mod tests {
             text.ends_with("        Protocole        : 47\n        Adresse source   : 234.216.160.229\n        Adresse dest.    : 76.218.134.147\n        Protocole 47 non décodé\n        Données          : b'gre!'\n"),
             "{text}"
         );
-        let mut out = String::new();
-        assert!(write_frame(&mut out, &frame, LinkType::Ethernet).undecoded);
+        assert!(text_of(&frame, LinkType::Ethernet).1.undecoded);
     }
 
     #[test]
@@ -1250,8 +1372,7 @@ mod tests {
 
         let bad_udp = [0, 1, 0, 2, 0, 4, 0, 0];
         let frame = eth(&[], 0x0800, &ipv4(17, &[], 0, &bad_udp));
-        let mut out = String::new();
-        let summary = write_frame(&mut out, &frame, LinkType::Ethernet);
+        let (out, summary) = text_of(&frame, LinkType::Ethernet);
         assert_eq!(summary.error, Some(Layer::Udp));
         assert!(
             out.ends_with(&format!(
@@ -1270,14 +1391,12 @@ mod tests {
         sll.extend_from_slice(&SRC);
         sll.extend_from_slice(&[0, 0, 8, 0]);
         sll.extend_from_slice(&ip);
-        let mut out = String::new();
-        write_frame(&mut out, &sll, LinkType::LinuxSll);
+        let (out, _) = text_of(&sll, LinkType::LinuxSll);
         assert!(
             out.starts_with(">>> Trame Linux SLL <<<\n    Type de paquet          : 4\n    Protocol                : 2048\n    --- Paquet IP ---\n"),
             "{out}"
         );
-        out.clear();
-        write_frame(&mut out, &ip, LinkType::RawIp);
+        let (out, _) = text_of(&ip, LinkType::RawIp);
         assert!(
             out.starts_with(
                 ">>> Paquet IP brut <<<\n    --- Paquet IP ---\n        Version          : 4\n"
@@ -1295,8 +1414,7 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..200)) {
             for link in [LinkType::Ethernet, LinkType::LinuxSll, LinkType::LinuxSll2, LinkType::RawIp] {
-                let mut out = String::new();
-                write_frame(&mut out, &data, link);
+                let (out, _) = text_of(&data, link);
                 prop_assert!(out.ends_with('\n'));
             }
         }
@@ -1319,15 +1437,15 @@ mod tests {
 
     #[test]
     fn small_writers() {
-        let mut s = String::new();
-        for n in [0, 7, 10, 65535, u32::MAX] {
+        let mut s = Vec::new();
+        for n in [0, 7, 10, 65535, 1_000_000_000, u32::MAX] {
             s.clear();
             push_u32(&mut s, n);
-            assert_eq!(s, n.to_string());
+            assert_eq!(s, n.to_string().as_bytes());
         }
         s.clear();
         push_hex16(&mut s, 0x0a1f);
-        assert_eq!(s, "0x0a1f");
+        assert_eq!(s, b"0x0a1f");
         assert_eq!(decode_adresse_ip(2475088460), "147.134.218.76");
         assert_eq!(decode_adresse_ip(0), "0.0.0.0");
         assert_eq!(
