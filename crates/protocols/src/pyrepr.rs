@@ -6,7 +6,7 @@
 //! quotes only when the data holds a `'` and no `"`), the four named escapes
 //! and lowercase `\xNN` for everything outside printable ASCII.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 /// `repr(data)` as Python 3 prints it, e.g. `b'je suis l\xc3\xa0 !'`.
 pub fn bytes_repr(data: &[u8]) -> String {
@@ -107,7 +107,7 @@ pub fn parse_bytes_literal(text: &str) -> Result<Vec<u8>, LiteralError> {
     if quote != '\'' && quote != '"' || body.len() < 2 || !body.ends_with(quote) {
         return Err(LiteralError::NotALiteral);
     }
-    let inner = body[1..body.len() - 1].as_bytes();
+    let inner = &body.as_bytes()[1..body.len() - 1];
     let offset = 2; // "b'" before `inner`, for error positions
     let mut out = Vec::with_capacity(inner.len());
     let mut i = 0;
