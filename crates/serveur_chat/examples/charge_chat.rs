@@ -1,0 +1,251 @@
+//! Load generator for `serveur_chat` (run by `scripts/bench_chat.sh`).
+//!
+//! Registers `--clients` UDP clients, then sends `--messages` messages per
+//! client at a paced aggregate `--rate` (messages/s), round robin over the
+//! clients. Every client reads all it receives (large receive buffers, one
+//! thread sweeping them all). Each message carries its send time, so every
+//! delivery gives a latency. Reports deliveries/s, p50/p99 latency, lost
+//! deliveries, and the server's CPU time per delivery read from
+//! `/proc/PID/stat` (all its threads, user + system) around the message phase.
+//!
+//! Works against `serveur_chat` and against the bare relay
+//! (`examples/relais_nu.rs`), which forwards `__message__:` datagrams as they
+//! are: the payload's last field is parsed either way.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::socket::{setsockopt, sockopt};
+
+struct Args {
+    server: SocketAddr,
+    clients: usize,
+    messages: usize,
+    rate: f64,
+    pid: Option<u32>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        server: "127.0.0.1:5005".parse().unwrap(),
+        clients: 50,
+        messages: 2000,
+        rate: 6000.0,
+        pid: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(format!("{flag} : valeur manquante"))?;
+        let bad = |e: &dyn std::fmt::Display| format!("{flag} {value} : {e}");
+        match flag.as_str() {
+            "--serveur" => args.server = value.parse().map_err(|e| bad(&e))?,
+            "--clients" => args.clients = value.parse().map_err(|e| bad(&e))?,
+            "--messages" => args.messages = value.parse().map_err(|e| bad(&e))?,
+            "--rate" => args.rate = value.parse().map_err(|e| bad(&e))?,
+            "--pid" => args.pid = Some(value.parse().map_err(|e| bad(&e))?),
+            _ => return Err(format!("option inconnue {flag}")),
+        }
+    }
+    if args.clients < 2 || args.rate <= 0.0 {
+        return Err("il faut au moins 2 clients et un débit > 0".into());
+    }
+    Ok(args)
+}
+
+/// utime + stime of a process, in seconds (USER_HZ is 100 on Linux).
+fn cpu_seconds(pid: u32) -> io::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name may hold spaces: fields start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // Field 3 (state) is fields[0]; utime is field 14, stime field 15.
+    Ok((ticks(11) + ticks(12)) as f64 / 100.0)
+}
+
+/// Receives until `stop_when(message deliveries, other datagrams)` says so
+/// or nothing came for `idle_limit`; returns (message deliveries, latencies
+/// in µs, other datagrams).
+///
+/// The sockets are swept without blocking and the thread sleeps only when a
+/// whole sweep found nothing. Nobody waits on the sockets, so the server's
+/// `send_to` never has a sleeping reader to wake up: its CPU time measures
+/// the delivery itself, not our scheduling.
+fn receive_all(
+    sockets: &[UdpSocket],
+    start: Instant,
+    stop_when: impl Fn(u64, u64) -> bool,
+    idle_limit: Duration,
+) -> (u64, Vec<u32>, u64) {
+    let mut latencies = Vec::new();
+    let (mut messages, mut others) = (0u64, 0u64);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut last_activity = Instant::now();
+    loop {
+        if stop_when(messages, others) || last_activity.elapsed() > idle_limit {
+            return (messages, latencies, others);
+        }
+        let mut got = 0;
+        for socket in sockets {
+            while let Ok(n) = socket.recv(&mut buf) {
+                got += 1;
+                let data = &buf[..n];
+                if data.first() == Some(&b'[') || data.starts_with(b"__message__:") {
+                    messages += 1;
+                    let sent_ns = std::str::from_utf8(data)
+                        .ok()
+                        .and_then(|t| t.rsplit(' ').next())
+                        .and_then(|t| t.parse::<u64>().ok());
+                    if let Some(sent_ns) = sent_ns {
+                        let now_ns = start.elapsed().as_nanos() as u64;
+                        latencies.push((now_ns.saturating_sub(sent_ns) / 1000) as u32);
+                    }
+                } else {
+                    others += 1;
+                }
+            }
+        }
+        if got > 0 {
+            last_activity = Instant::now();
+        } else {
+            thread::sleep(SWEEP_PAUSE);
+        }
+    }
+}
+
+/// Sleep between two empty sweeps: bounds the latency we add.
+const SWEEP_PAUSE: Duration = Duration::from_micros(100);
+
+fn send(socket: &UdpSocket, data: &[u8], to: SocketAddr) {
+    loop {
+        match socket.send_to(data, to) {
+            Ok(_) => return,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::yield_now(),
+            Err(e) => panic!("send_to {to}: {e}"),
+        }
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("charge_chat: {e}");
+            std::process::exit(2);
+        }
+    };
+    let n = args.clients;
+    let local = if args.server.is_ipv4() {
+        "127.0.0.1:0"
+    } else {
+        "[::1]:0"
+    };
+    let sockets: Vec<UdpSocket> = (0..n)
+        .map(|_| {
+            let s = UdpSocket::bind(local).expect("bind client");
+            // Past net.core.rmem_max when root; plain SO_RCVBUF otherwise.
+            if setsockopt(&s, sockopt::RcvBufForce, &(8 << 20)).is_err() {
+                let _ = setsockopt(&s, sockopt::RcvBuf, &(8 << 20));
+            }
+            s.set_nonblocking(true).expect("nonblocking");
+            s
+        })
+        .collect();
+    let sockets = Arc::new(sockets);
+    let start = Instant::now();
+
+    // Registration: client i gets the join notices of clients i..n.
+    for (i, s) in sockets.iter().enumerate() {
+        send(s, format!("__new_name__:c{i:02}").as_bytes(), args.server);
+    }
+    let joins = (n * (n + 1) / 2) as u64;
+    let (_, _, got) = receive_all(&sockets, start, |_, o| o >= joins, Duration::from_secs(5));
+    if got < joins {
+        eprintln!("charge_chat: inscription incomplète ({got}/{joins} avis reçus)");
+        std::process::exit(1);
+    }
+
+    let cpu_before = args
+        .pid
+        .map(cpu_seconds)
+        .transpose()
+        .expect("read /proc/PID/stat");
+    let total = n * args.messages;
+    let expected = (total * (n - 1)) as u64;
+    let sending = Arc::new(AtomicBool::new(true));
+    let sender = {
+        let sockets = Arc::clone(&sockets);
+        let sending = Arc::clone(&sending);
+        let (server, rate) = (args.server, args.rate);
+        thread::spawn(move || {
+            let t0 = Instant::now();
+            let mut text = String::with_capacity(64);
+            for k in 0..total {
+                let due = Duration::from_secs_f64(k as f64 / rate);
+                let ahead = due.saturating_sub(t0.elapsed());
+                if ahead > Duration::from_micros(200) {
+                    thread::sleep(ahead);
+                }
+                text.clear();
+                use std::fmt::Write;
+                let _ = write!(text, "__message__:{k} {}", start.elapsed().as_nanos());
+                send(&sockets[k % sockets.len()], text.as_bytes(), server);
+            }
+            sending.store(false, Ordering::SeqCst);
+            t0.elapsed()
+        })
+    };
+    let t_messages = Instant::now();
+    let (delivered, mut latencies, _) = receive_all(
+        &sockets,
+        start,
+        |m, _| m >= expected && !sending.load(Ordering::SeqCst),
+        Duration::from_secs(3),
+    );
+    let send_time = sender.join().expect("sender thread");
+    let elapsed = t_messages.elapsed();
+    let cpu = match (args.pid, cpu_before) {
+        (Some(pid), Some(before)) => Some(cpu_seconds(pid).expect("read /proc/PID/stat") - before),
+        _ => None,
+    };
+
+    // Leave, so the next run starts from an empty chat.
+    for s in sockets.iter() {
+        send(s, b"__quit__", args.server);
+    }
+    let _ = receive_all(&sockets, start, |_, _| false, Duration::from_millis(300));
+
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    let lost = expected.saturating_sub(delivered);
+    let per_s = delivered as f64 / elapsed.as_secs_f64();
+    let achieved = total as f64 / send_time.as_secs_f64();
+    let cpu_per = cpu.map(|c| c * 1e6 / delivered.max(1) as f64);
+    println!(
+        "RESULT rate={} achieved_rate={:.0} messages={} deliveries={} lost={} deliveries_per_s={:.0} p50_us={} p99_us={} cpu_s={} cpu_us_per_delivery={}",
+        args.rate,
+        achieved,
+        total,
+        delivered,
+        lost,
+        per_s,
+        pct(0.50),
+        pct(0.99),
+        cpu.map_or("NA".into(), |c| format!("{c:.2}")),
+        cpu_per.map_or("NA".into(), |c| format!("{c:.3}")),
+    );
+}

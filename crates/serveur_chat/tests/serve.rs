@@ -1,0 +1,117 @@
+//! The server in a thread on port 0, with raw UDP peers: what `run` does,
+//! without a process, over IPv4 and IPv6, stopped by the shutdown token.
+
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use server_kit::{PortChoice, Shutdown};
+use serveur_chat::{Config, Mode, Server};
+
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+fn peer(ip: IpAddr) -> UdpSocket {
+    let s = UdpSocket::bind((ip, 0)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s
+}
+
+fn recv(s: &UdpSocket) -> String {
+    let mut buf = [0u8; 1024];
+    let (n, _) = s.recv_from(&mut buf).unwrap();
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+fn start(
+    ip: IpAddr,
+    mode: Mode,
+) -> (
+    SocketAddr,
+    Shutdown,
+    thread::JoinHandle<io::Result<()>>,
+    Shared,
+    Shared,
+) {
+    let config = Config {
+        bind: ip,
+        port: PortChoice::Exact(0),
+        mode,
+        ..Config::default()
+    };
+    let server = Server::bind(&config).unwrap();
+    let addr = server.local_addr().unwrap();
+    let shutdown = Shutdown::new();
+    let (out, err) = (Shared::default(), Shared::default());
+    let handle = {
+        let (token, out, err) = (shutdown.clone(), out.clone(), err.clone());
+        thread::spawn(move || server.serve(&token, out, err))
+    };
+    (addr, shutdown, handle, out, err)
+}
+
+#[test]
+fn chat_over_ipv4_and_ipv6_then_shutdown() {
+    for ip in [
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ] {
+        let (addr, shutdown, handle, out, err) = start(ip, Mode::Chat);
+        let (a, b) = (peer(ip), peer(ip));
+        a.send_to(b"__new_name__:a", addr).unwrap();
+        assert_eq!(recv(&a), "\n***a*** vient de rentrer sur le chat !\n");
+        b.send_to(b"__new_name__: b ", addr).unwrap();
+        assert_eq!(recv(&a), "\n***b*** vient de rentrer sur le chat !\n");
+        assert_eq!(recv(&b), "\n***b*** vient de rentrer sur le chat !\n");
+        b.send_to(b"__message__:salut", addr).unwrap();
+        assert_eq!(recv(&a), "[b] : salut");
+        a.send_to(b"n'importe quoi", addr).unwrap();
+        a.send_to(b"__quit__", addr).unwrap();
+        assert_eq!(recv(&b), "\n***a*** a quitté le chat.\n");
+        assert_eq!(recv(&a), "__quit__");
+        shutdown.trigger();
+        handle.join().unwrap().unwrap();
+        assert_eq!(
+            out.text(),
+            "recv_data : b'__new_name__:a'\nrecv_data : b'__new_name__: b '\n\
+             recv_data : b'__message__:salut'\nrecv_data : b\"n'importe quoi\"\nrecv_data : b'__quit__'\n"
+        );
+        let a_addr = a.local_addr().unwrap();
+        assert_eq!(
+            err.text(),
+            format!("serveur_chat: datagramme de {a_addr} ignoré : balise inconnue\n")
+        );
+    }
+}
+
+#[test]
+fn bien_recu_answers_every_datagram() {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let (addr, shutdown, handle, out, _err) = start(ip, Mode::BienRecu);
+    let c = peer(ip);
+    for text in ["un", "deux"] {
+        c.send_to(text.as_bytes(), addr).unwrap();
+        assert_eq!(recv(&c), "Bien reçu !");
+    }
+    shutdown.trigger();
+    handle.join().unwrap().unwrap();
+    assert_eq!(out.text(), "recv_data : b'un'\nrecv_data : b'deux'\n");
+}
