@@ -19,7 +19,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use protocols::layout::{write_frame, FrameSummary, LinkType, Proto};
+use protocols::layout::{write_frame_with, FrameSummary, LinkType, Proto, TransportChecksums};
 
 pub mod build;
 pub mod capture;
@@ -162,6 +162,17 @@ impl<W: Write> FrameWriter<W> {
 
     /// Lays out and writes one frame.
     pub fn frame(&mut self, link: Link, data: &[u8]) -> io::Result<()> {
+        self.frame_with(link, data, TransportChecksums::Verify)
+    }
+
+    /// [`FrameWriter::frame`], choosing whether transport checksums are
+    /// verified.
+    pub fn frame_with(
+        &mut self,
+        link: Link,
+        data: &[u8],
+        checksums: TransportChecksums,
+    ) -> io::Result<()> {
         let text = &mut self.text;
         text.extend_from_slice(b"=== Trame ");
         push_u64(text, self.stats.frames + 1);
@@ -169,7 +180,7 @@ impl<W: Write> FrameWriter<W> {
         push_u64(text, data.len() as u64);
         text.extend_from_slice(b" octets ===\n");
         let summary = match link {
-            Link::Known(link) => Some(write_frame(text, data, link)),
+            Link::Known(link) => Some(write_frame_with(text, data, link, checksums)),
             Link::Unknown { kind, number } => {
                 writeln!(text, "Type de lien {kind} {number} non décodé")?;
                 None

@@ -39,7 +39,7 @@ use nix::sys::socket::{
 use server_kit::Shutdown;
 
 use crate::Link;
-use protocols::layout::LinkType;
+use protocols::layout::{LinkType, TransportChecksums};
 
 /// The largest frame we read at once: loopback's MTU is 64 KiB, and with
 /// segmentation offload the kernel may hand us even larger TCP frames.
@@ -115,14 +115,15 @@ fn link_of(hatype: u16) -> Link {
     }
 }
 
-/// Captures frames until `config.count` frames were handed to `on_frame`,
-/// or until `shutdown` triggers. `on_ready` runs once the socket is open.
+/// Captures frames until `config.count` frames were handed to `on_frame`
+/// (with whether their transport checksums can be trusted), or until
+/// `shutdown` triggers. `on_ready` runs once the socket is open.
 /// Returns the number of frames captured.
 pub fn capture(
     config: &LiveConfig,
     shutdown: &Shutdown,
     on_ready: impl FnOnce(),
-    mut on_frame: impl FnMut(Link, &[u8]) -> io::Result<()>,
+    mut on_frame: impl FnMut(Link, TransportChecksums, &[u8]) -> io::Result<()>,
 ) -> Result<u64, LiveError> {
     let ifindex = match &config.interface {
         Some(name) => Some(
@@ -182,9 +183,20 @@ pub fn capture(
         if addr.hatype() == ARPHRD_LOOPBACK && addr.pkttype() == PACKET_OUTGOING {
             continue;
         }
+        // Frames this host sends, and every loopback frame, carry the
+        // partial checksum that offloading leaves for the card to finish.
+        let checksums = if addr.hatype() == ARPHRD_LOOPBACK || addr.pkttype() == PACKET_OUTGOING {
+            TransportChecksums::Skip
+        } else {
+            TransportChecksums::Verify
+        };
         captured += 1;
-        on_frame(link_of(addr.hatype()), buf.get(..len).unwrap_or(&buf))
-            .map_err(LiveError::Output)?;
+        on_frame(
+            link_of(addr.hatype()),
+            checksums,
+            buf.get(..len).unwrap_or(&buf),
+        )
+        .map_err(LiveError::Output)?;
     }
     Ok(captured)
 }

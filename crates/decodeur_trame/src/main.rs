@@ -131,7 +131,7 @@ fn run(command: Command) -> Result<(), BoxError> {
                 &config,
                 &shutdown,
                 || eprintln!("{BINARY}: capture sur {where_} (Ctrl-C pour arrêter)"),
-                |link, data| writer.frame(link, data),
+                |link, checksums, data| writer.frame_with(link, data, checksums),
             );
             let (_, counts) = writer.finish()?;
             if stats {

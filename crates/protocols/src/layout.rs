@@ -547,37 +547,67 @@ pub fn write_icmpv6_block(out: &mut Vec<u8>, icmp: &Icmpv6Packet<'_>) {
 /// Never fails and never panics, whatever the bytes: a header that cannot be
 /// read becomes one error line.
 pub fn write_frame(out: &mut Vec<u8>, frame: &[u8], link: LinkType) -> FrameSummary {
-    let mut summary = FrameSummary::default();
+    write_frame_with(out, frame, link, TransportChecksums::Verify)
+}
+
+/// Whether TCP, UDP, ICMP and ICMPv6 checksums are verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportChecksums {
+    Verify,
+    /// Not verified: frames captured as this host sends them (and all
+    /// loopback frames) leave the checksum to the network card, so the
+    /// capture holds a partial one ("checksum offload"). Wireshark skips
+    /// them too; tcpdump reports them all as incorrect.
+    Skip,
+}
+
+/// What the walk down the layers carries along.
+struct Walk {
+    summary: FrameSummary,
+    transport_checksums: TransportChecksums,
+}
+
+/// [`write_frame`], choosing whether transport checksums are verified.
+pub fn write_frame_with(
+    out: &mut Vec<u8>,
+    frame: &[u8],
+    link: LinkType,
+    transport_checksums: TransportChecksums,
+) -> FrameSummary {
+    let mut walk = Walk {
+        summary: FrameSummary::default(),
+        transport_checksums,
+    };
     match link {
         LinkType::Ethernet => match EthernetFrame::new(frame) {
             Ok(eth) => {
-                summary.add(Proto::Ethernet);
+                walk.summary.add(Proto::Ethernet);
                 if eth.vlan_id().is_some() {
-                    summary.add(Proto::Vlan);
+                    walk.summary.add(Proto::Vlan);
                 }
                 write_ethernet_block(out, &eth);
-                write_network(out, eth.ethertype(), eth.payload(), &mut summary);
+                write_network(out, eth.ethertype(), eth.payload(), &mut walk);
             }
-            Err(e) => error_line(out, 0, &e, &mut summary),
+            Err(e) => error_line(out, 0, &e, &mut walk.summary),
         },
         LinkType::LinuxSll => match LinuxSll::new(frame) {
             Ok(sll) => {
-                summary.add(Proto::LinuxSll);
+                walk.summary.add(Proto::LinuxSll);
                 write_sll_block(out, &sll);
-                write_network(out, sll.protocol(), sll.payload(), &mut summary);
+                write_network(out, sll.protocol(), sll.payload(), &mut walk);
             }
-            Err(e) => error_line(out, 0, &e, &mut summary),
+            Err(e) => error_line(out, 0, &e, &mut walk.summary),
         },
         LinkType::LinuxSll2 => match LinuxSll2::new(frame) {
             Ok(sll) => {
-                summary.add(Proto::LinuxSll);
+                walk.summary.add(Proto::LinuxSll);
                 write_sll2_block(out, &sll);
-                write_network(out, sll.protocol(), sll.payload(), &mut summary);
+                write_network(out, sll.protocol(), sll.payload(), &mut walk);
             }
-            Err(e) => error_line(out, 0, &e, &mut summary),
+            Err(e) => error_line(out, 0, &e, &mut walk.summary),
         },
         LinkType::RawIp => {
-            summary.add(Proto::RawIp);
+            walk.summary.add(Proto::RawIp);
             put(out, label::RAW_IP);
             // The version nibble tells IPv4 from IPv6; anything else is
             // refused by the IPv4 view with a clear "version" error.
@@ -585,10 +615,10 @@ pub fn write_frame(out: &mut Vec<u8>, frame: &[u8], link: LinkType) -> FrameSumm
                 Some(b) if b >> 4 == 6 => ethertype::IPV6,
                 _ => ethertype::IPV4,
             };
-            write_network(out, ethertype, frame, &mut summary);
+            write_network(out, ethertype, frame, &mut walk);
         }
     }
-    summary
+    walk.summary
 }
 
 /// `decode_trame` of the lab (16.11): the text of one Ethernet frame.
@@ -600,19 +630,19 @@ pub fn decode_trame(frame: &[u8]) -> String {
 
 /// Decodes what an EtherType announces (depth 1: network title at 4
 /// spaces).
-fn write_network(out: &mut Vec<u8>, ethertype: u16, payload: &[u8], summary: &mut FrameSummary) {
+fn write_network(out: &mut Vec<u8>, ethertype: u16, payload: &[u8], walk: &mut Walk) {
     match ethertype {
-        ethertype::IPV4 => write_ipv4(out, payload, summary),
-        ethertype::IPV6 => write_ipv6(out, payload, summary),
+        ethertype::IPV4 => write_ipv4(out, payload, walk),
+        ethertype::IPV6 => write_ipv6(out, payload, walk),
         ethertype::ARP => match ArpPacket::new(payload) {
             Ok(arp) => {
-                summary.add(Proto::Arp);
+                walk.summary.add(Proto::Arp);
                 write_arp_block(out, &arp);
             }
-            Err(e) => error_line(out, 1, &e, summary),
+            Err(e) => error_line(out, 1, &e, &mut walk.summary),
         },
         other => {
-            summary.undecoded = true;
+            walk.summary.undecoded = true;
             if other <= 1500 {
                 // IEEE 802.3: the field is a length and an LLC header follows.
                 put(out, "    Trame IEEE 802.3 (longueur ");
@@ -630,19 +660,19 @@ fn write_network(out: &mut Vec<u8>, ethertype: u16, payload: &[u8], summary: &mu
     }
 }
 
-fn write_ipv4(out: &mut Vec<u8>, data: &[u8], summary: &mut FrameSummary) {
+fn write_ipv4(out: &mut Vec<u8>, data: &[u8], walk: &mut Walk) {
     let ip = match Ipv4Packet::new(data) {
         Ok(ip) => ip,
-        Err(e) => return error_line(out, 1, &e, summary),
+        Err(e) => return error_line(out, 1, &e, &mut walk.summary),
     };
-    summary.add(Proto::Ipv4);
+    walk.summary.add(Proto::Ipv4);
     write_ipv4_block(out, &ip);
     if !ip.checksum_ok() {
-        summary.bad_checksum = true;
+        walk.summary.bad_checksum = true;
         bad_checksum_line(out, label::IP_CHECKSUM, ip.header_checksum());
     }
     if ip.fragment_offset() != 0 {
-        summary.fragment = true;
+        walk.summary.fragment = true;
         return non_first_fragment(
             out,
             u32::from(ip.fragment_offset()) * 8,
@@ -653,30 +683,30 @@ fn write_ipv4(out: &mut Vec<u8>, data: &[u8], summary: &mut FrameSummary) {
     let pseudo = ip.pseudo_header();
     // A first fragment holds the transport header but not all the data its
     // checksum covers: nothing to verify there.
-    let verify = !ip.more_fragments();
-    write_transport(out, ip.protocol(), ip.payload(), &pseudo, verify, summary);
+    let verify = !ip.more_fragments() && walk.transport_checksums == TransportChecksums::Verify;
+    write_transport(out, ip.protocol(), ip.payload(), &pseudo, verify, walk);
 }
 
-fn write_ipv6(out: &mut Vec<u8>, data: &[u8], summary: &mut FrameSummary) {
+fn write_ipv6(out: &mut Vec<u8>, data: &[u8], walk: &mut Walk) {
     let ip = match Ipv6Packet::new(data) {
         Ok(ip) => ip,
-        Err(e) => return error_line(out, 1, &e, summary),
+        Err(e) => return error_line(out, 1, &e, &mut walk.summary),
     };
-    summary.add(Proto::Ipv6);
+    walk.summary.add(Proto::Ipv6);
     write_ipv6_block(out, &ip);
     if ip.is_fragment() {
-        summary.fragment = true;
+        walk.summary.fragment = true;
         return non_first_fragment_v6(out, ip.upper_protocol(), ip.upper_payload());
     }
     // As for IPv4, a first fragment cannot have its checksum verified.
-    let verify = !ip.more_fragments();
+    let verify = !ip.more_fragments() && walk.transport_checksums == TransportChecksums::Verify;
     write_transport(
         out,
         ip.upper_protocol(),
         ip.upper_payload(),
         &ip.pseudo_header(),
         verify,
-        summary,
+        walk,
     );
 }
 
@@ -704,48 +734,48 @@ fn write_transport(
     data: &[u8],
     pseudo: &PseudoHeader,
     verify: bool,
-    summary: &mut FrameSummary,
+    walk: &mut Walk,
 ) {
     match protocol {
         ip_protocol::UDP => match UdpDatagram::new(data) {
             Ok(udp) => {
-                summary.add(Proto::Udp);
+                walk.summary.add(Proto::Udp);
                 write_udp_block(out, &udp);
                 if verify && !udp.checksum_ok(pseudo) {
-                    summary.bad_checksum = true;
+                    walk.summary.bad_checksum = true;
                     bad_checksum_line(out, label::L4_CHECKSUM, udp.checksum());
                 }
                 data_line(out, label::L4_DATA, udp.payload());
             }
-            Err(e) => error_line(out, 2, &e, summary),
+            Err(e) => error_line(out, 2, &e, &mut walk.summary),
         },
         ip_protocol::TCP => match TcpSegment::new(data) {
             Ok(tcp) => {
-                summary.add(Proto::Tcp);
+                walk.summary.add(Proto::Tcp);
                 write_tcp_block(out, &tcp);
                 if verify && !tcp.checksum_ok(pseudo) {
-                    summary.bad_checksum = true;
+                    walk.summary.bad_checksum = true;
                     bad_checksum_line(out, label::L4_CHECKSUM, tcp.checksum());
                 }
                 data_line(out, label::L4_DATA, tcp.payload());
             }
-            Err(e) => error_line(out, 2, &e, summary),
+            Err(e) => error_line(out, 2, &e, &mut walk.summary),
         },
         ip_protocol::ICMP => match IcmpPacket::new(data) {
             Ok(icmp) => {
-                summary.add(Proto::Icmp);
+                walk.summary.add(Proto::Icmp);
                 write_icmp_block(out, &icmp);
                 if verify && !icmp.checksum_ok() {
-                    summary.bad_checksum = true;
+                    walk.summary.bad_checksum = true;
                     bad_checksum_line(out, label::L4_CHECKSUM, icmp.checksum());
                 }
                 data_line(out, label::L4_DATA, icmp.payload());
             }
-            Err(e) => error_line(out, 2, &e, summary),
+            Err(e) => error_line(out, 2, &e, &mut walk.summary),
         },
         ip_protocol::ICMPV6 => match Icmpv6Packet::new(data) {
             Ok(icmp) => {
-                summary.add(Proto::Icmpv6);
+                walk.summary.add(Proto::Icmpv6);
                 write_icmpv6_block(out, &icmp);
                 // Its checksum covers an IPv6 pseudo-header only.
                 if let (
@@ -757,16 +787,16 @@ fn write_transport(
                 ) = (verify, pseudo)
                 {
                     if !icmp.checksum_ok(*source, *destination) {
-                        summary.bad_checksum = true;
+                        walk.summary.bad_checksum = true;
                         bad_checksum_line(out, label::L4_CHECKSUM, icmp.checksum());
                     }
                 }
                 data_line(out, label::L4_DATA, icmp.payload());
             }
-            Err(e) => error_line(out, 2, &e, summary),
+            Err(e) => error_line(out, 2, &e, &mut walk.summary),
         },
         other => {
-            summary.undecoded = true;
+            walk.summary.undecoded = true;
             put(out, "        Protocole ");
             push_u32(out, other.into());
             put(out, " non décodé\n");
@@ -1338,6 +1368,23 @@ mod tests {
             text.ends_with("            Longueur totale  : 14\n            Checksum         : 0x1234 (incorrect)\n            Données          : b'coucou'\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn transport_checksums_can_be_skipped_for_offloaded_frames() {
+        let mut datagram = udp(&v4_pseudo(), 45, 55710, b"coucou");
+        datagram[6..8].copy_from_slice(&[0x12, 0x34]);
+        let frame = eth(&[], 0x0800, &ipv4(17, &[], 0, &datagram));
+        let mut out = Vec::new();
+        let summary = write_frame_with(
+            &mut out,
+            &frame,
+            LinkType::Ethernet,
+            TransportChecksums::Skip,
+        );
+        assert!(!summary.bad_checksum);
+        assert!(!String::from_utf8(out).unwrap().contains("Checksum"));
+        assert!(text_of(&frame, LinkType::Ethernet).1.bad_checksum);
     }
 
     /// A header that cannot be read gives one line with the error, at the
