@@ -11,12 +11,14 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use crate::ipv4::protocol;
+
 /// IP protocol number of TCP.
-pub const PROTOCOL_TCP: u8 = 6;
+pub const PROTOCOL_TCP: u8 = protocol::TCP;
 /// IP protocol number of UDP.
-pub const PROTOCOL_UDP: u8 = 17;
+pub const PROTOCOL_UDP: u8 = protocol::UDP;
 /// IP protocol number of ICMPv6.
-pub const PROTOCOL_ICMPV6: u8 = 58;
+pub const PROTOCOL_ICMPV6: u8 = protocol::ICMPV6;
 
 /// RFC 1071 checksum of the concatenation of `chunks`.
 ///

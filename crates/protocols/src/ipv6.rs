@@ -20,6 +20,14 @@
 //! destination options (60) headers, each checked to lie within Payload
 //! Length. A fragment header with a non-zero offset ends the walk: what
 //! follows is the middle of the original payload, not a header.
+//!
+//! A routing header with segments left names the packet's *final*
+//! destination, which the upper-layer checksums cover instead of the
+//! Destination Address (RFC 8200 §8.1): [`Ipv6Packet::pseudo_header`] uses
+//! it for the routing types that carry plain addresses (0, 2 and 4).
+//!
+//! Jumbograms (RFC 2675: Payload Length 0 and a hop-by-hop Jumbo Payload
+//! option) are not supported: Payload Length 0 means an empty payload.
 
 use std::net::Ipv6Addr;
 
@@ -56,6 +64,43 @@ mod ext_field {
     pub const HDR_EXT_LEN: usize = 1;
     /// Fragment header: offset (13 bits, 8-byte units), 2 reserved bits, M.
     pub const FRAGMENT_OFFSET_M: Range<usize> = 2..4;
+    /// Routing header: the routing type.
+    pub const ROUTING_TYPE: usize = 2;
+    /// Routing header: how many listed nodes are still to be visited.
+    pub const SEGMENTS_LEFT: usize = 3;
+}
+
+/// Routing header types whose addresses follow the first 8 bytes as a plain
+/// list of 16-byte addresses.
+mod routing_type {
+    /// Type 0 (deprecated by RFC 5095, still met in captures): the final
+    /// destination is the last address.
+    pub const SOURCE_ROUTE: u8 = 0;
+    /// Type 2 (Mobile IPv6, RFC 6275): one address, the home address.
+    pub const MOBILE_IPV6: u8 = 2;
+    /// Type 4 (Segment Routing, RFC 8754): Segment List[0] is the last
+    /// segment.
+    pub const SEGMENT_ROUTING: u8 = 4;
+}
+
+/// Length of an IPv6 address.
+const ADDRESS_LEN: usize = 16;
+
+/// The final destination a routing header names while it still has
+/// segments left, for the types that list plain addresses; `None` when the
+/// Destination Address already is the final one or the type is not known.
+fn routing_final_destination(header: &[u8]) -> Option<&[u8; ADDRESS_LEN]> {
+    let (first, addresses) = header.split_first_chunk::<EXTENSION_MIN_LEN>()?;
+    if u8_at(first, ext_field::SEGMENTS_LEFT) == 0 {
+        return None;
+    }
+    let last = match u8_at(first, ext_field::ROUTING_TYPE) {
+        routing_type::SOURCE_ROUTE => addresses.len() / ADDRESS_LEN,
+        routing_type::MOBILE_IPV6 | routing_type::SEGMENT_ROUTING => 1,
+        _ => return None,
+    };
+    let start = last.checked_sub(1)? * ADDRESS_LEN;
+    addresses.get(start..)?.first_chunk::<ADDRESS_LEN>()
 }
 
 /// A checked view over an IPv6 packet, bounded by its Payload Length.
@@ -75,6 +120,8 @@ pub struct Ipv6Packet<'a> {
     later_fragment: bool,
     /// That fragment header has the M (more fragments) flag.
     more_fragments: bool,
+    /// The final destination named by a routing header, if any.
+    final_destination: Option<&'a [u8; ADDRESS_LEN]>,
 }
 
 impl<'a> Ipv6Packet<'a> {
@@ -123,6 +170,7 @@ impl<'a> Ipv6Packet<'a> {
             fragmented: false,
             later_fragment: false,
             more_fragments: false,
+            final_destination: None,
         };
         // Each header consumes at least 8 bytes, so the walk ends within
         // Payload Length / 8 rounds.
@@ -154,6 +202,9 @@ impl<'a> Ipv6Packet<'a> {
             let kind = packet.upper_protocol;
             packet.upper_protocol = u8_at(first, ext_field::NEXT_HEADER);
             packet.upper_payload = upper;
+            if kind == protocol::IPV6_ROUTING {
+                packet.final_destination = routing_final_destination(ext);
+            }
             if kind == protocol::IPV6_FRAGMENT {
                 let offset_m = u16_at(first, ext_field::FRAGMENT_OFFSET_M);
                 packet.fragmented = true;
@@ -176,8 +227,9 @@ impl<'a> Ipv6Packet<'a> {
     /// The traffic class (DSCP and ECN).
     #[inline]
     pub fn traffic_class(&self) -> u8 {
-        // Bits 4..12 of the first word: always fits in a byte.
-        (u32_at(self.fixed, field::VER_TC_FLOW) >> 20) as u8
+        // Version (4 bits) | traffic class (8) | flow label (20): the mask
+        // keeps the 8 traffic class bits, so the cast loses nothing.
+        ((u32_at(self.fixed, field::VER_TC_FLOW) >> 20) & 0xff) as u8
     }
 
     /// The 20-bit flow label.
@@ -265,15 +317,24 @@ impl<'a> Ipv6Packet<'a> {
         self.more_fragments
     }
 
-    /// The pseudo-header the TCP, UDP and ICMPv6 checksums cover.
-    ///
-    /// With a routing header the checksum uses the *final* destination,
-    /// which this does not look for (RFC 8200 §8.1).
+    /// The destination the upper-layer checksums cover (RFC 8200 §8.1): the
+    /// last address of a routing header that still has segments left (types
+    /// 0, 2 and 4), otherwise the Destination Address.
+    #[inline]
+    pub fn final_destination(&self) -> Ipv6Addr {
+        match self.final_destination {
+            Some(&address) => Ipv6Addr::from(address),
+            None => self.destination(),
+        }
+    }
+
+    /// The pseudo-header the TCP, UDP and ICMPv6 checksums cover, with the
+    /// [final destination](Self::final_destination).
     #[inline]
     pub fn pseudo_header(&self) -> PseudoHeader {
         PseudoHeader::V6 {
             source: self.source(),
-            destination: self.destination(),
+            destination: self.final_destination(),
         }
     }
 }
@@ -281,6 +342,8 @@ impl<'a> Ipv6Packet<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checksum::transport_checksum;
+    use crate::udp::UdpDatagram;
 
     /// A fixed header with payload length `len`, next header `next`,
     /// traffic class 0xab, flow label 0x12345, hop limit 64, fe80::1 -> ff02::2.
@@ -352,6 +415,58 @@ mod tests {
         assert_eq!(ip.upper_protocol(), protocol::IPV6_DESTINATION_OPTIONS);
         assert_eq!(ip.extension_headers_len(), 40);
         assert_eq!(ip.upper_payload().len(), 20);
+    }
+
+    /// A routing header of `kind` with `segments_left` listing `addresses`,
+    /// then a UDP datagram whose checksum covers `to`.
+    fn routed(kind: u8, segments_left: u8, addresses: &[Ipv6Addr], to: Ipv6Addr) -> Vec<u8> {
+        let units = u8::try_from(addresses.len() * 2).unwrap();
+        let mut ext = vec![protocol::UDP, units, kind, segments_left, 0, 0, 0, 0];
+        for address in addresses {
+            ext.extend_from_slice(&address.octets());
+        }
+        let mut udp = vec![0x12, 0x34, 0x00, 0x35, 0, 10, 0, 0, b'o', b'k'];
+        let pseudo = PseudoHeader::V6 {
+            source: "fe80::1".parse().unwrap(),
+            destination: to,
+        };
+        let checksum = transport_checksum(&pseudo, protocol::UDP, &udp);
+        udp[6..8].copy_from_slice(&checksum.to_be_bytes());
+        let mut data = fixed((ext.len() + udp.len()) as u16, protocol::IPV6_ROUTING);
+        data.extend_from_slice(&ext);
+        data.extend_from_slice(&udp);
+        data
+    }
+
+    #[test]
+    fn routing_header_names_the_checksums_final_destination() {
+        let header_destination: Ipv6Addr = "ff02::2".parse().unwrap();
+        let a: Ipv6Addr = "2001:db8::a".parse().unwrap();
+        let b: Ipv6Addr = "2001:db8::b".parse().unwrap();
+        // (type, segments left, addresses, final destination)
+        let cases = [
+            (0, 2, vec![a, b], b),                  // source route: the last one
+            (2, 1, vec![a], a),                     // Mobile IPv6: the home address
+            (4, 1, vec![a, b], a),                  // SRv6: Segment List[0]
+            (4, 0, vec![a, b], header_destination), // already there
+            (3, 1, vec![a], header_destination),    // RPL: compressed, not read
+            (4, 1, vec![], header_destination),     // no address to read
+        ];
+        for (kind, left, addresses, expected) in cases {
+            let data = routed(kind, left, &addresses, expected);
+            let ip = Ipv6Packet::new(&data).unwrap();
+            assert_eq!(ip.destination(), header_destination);
+            assert_eq!(ip.final_destination(), expected, "type {kind}");
+            assert_eq!(
+                ip.pseudo_header(),
+                PseudoHeader::V6 {
+                    source: ip.source(),
+                    destination: expected
+                }
+            );
+            let udp = UdpDatagram::new(ip.upper_payload()).unwrap();
+            assert!(udp.checksum_ok(&ip.pseudo_header()), "type {kind}");
+        }
     }
 
     #[test]

@@ -15,8 +15,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use etherparse::{
-    Icmpv4Slice, Icmpv6Slice, Ipv4HeaderSlice, LinkExtSlice, LinkSlice, NetSlice, SlicedPacket,
-    TcpSlice, TransportSlice, UdpSlice,
+    Icmpv4Slice, Icmpv6Slice, Ipv4HeaderSlice, LenSource, LinkExtSlice, LinkSlice, NetSlice,
+    SlicedPacket, TcpSlice, TransportSlice, UdpSlice,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -560,7 +560,15 @@ fn check_against_etherparse(spec: &Spec, built: &Built) -> Result<(), TestCaseEr
             prop_assert_eq!(ip.next_header(), h.next_header().0);
             prop_assert_eq!(ip.hop_limit(), h.hop_limit());
             prop_assert_eq!(ip.upper_protocol(), their_ip.payload().ip_number.0);
-            prop_assert_eq!(ip.upper_payload(), their_ip.payload().payload);
+            if h.payload_length() == 0 {
+                // etherparse reads a zero Payload Length as "up to the end of
+                // the slice" (room for jumbograms), padding included; RFC 8200
+                // says the payload is empty.
+                prop_assert_eq!(their_ip.payload().len_source, LenSource::Slice);
+                prop_assert_eq!(ip.payload(), b"");
+            } else {
+                prop_assert_eq!(ip.upper_payload(), their_ip.payload().payload);
+            }
             prop_assert_eq!(
                 ip.extension_headers_len(),
                 their_ip.extensions().slice().len()
@@ -987,4 +995,33 @@ fn reads_etherparse_packet_builder_output() {
         (8, 0x1c46, 1)
     );
     assert!(icmp.checksum_ok());
+}
+
+/// The case proptest found: IPv6 with Payload Length 0 followed by Ethernet
+/// padding, which etherparse (unlike RFC 8200) reads as payload.
+#[test]
+fn zero_payload_length_then_padding() {
+    let spec = Spec {
+        destination: [0; 6],
+        source: [0; 6],
+        vlans: Vec::new(),
+        net: Net::V6 {
+            source: [0; 16],
+            destination: [0; 16],
+            traffic_class: 0,
+            flow_label: 0,
+            hop_limit: 0,
+            exts: Vec::new(),
+            fragment: None,
+        },
+        transport: Transport::Other {
+            protocol: 3,
+            payload: Vec::new(),
+        },
+        padding: vec![0],
+    };
+    let built = spec.build();
+    check_against_etherparse(&spec, &built).unwrap();
+    check_checksums(&spec, &built, 0, 0).unwrap();
+    check_truncations(&spec, &built).unwrap();
 }

@@ -83,6 +83,7 @@ fn exercise(data: &[u8]) -> u64 {
         mix(u64::from(ip.is_fragment()) + u64::from(ip.has_fragment_header()));
         mix(u64::from(ip.more_fragments()));
         mix(matches!(ip.pseudo_header(), PseudoHeader::V6 { .. }) as u64);
+        mix(u128::from(ip.final_destination()) as u64);
         assert_eq!(
             ip.extension_headers_len() + ip.upper_payload().len(),
             ip.payload().len()
