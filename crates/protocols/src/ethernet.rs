@@ -11,7 +11,10 @@
 //!
 //! The frame check sequence is not part of captured frames, and the padding
 //! that brings short frames up to 60 bytes is left in [`EthernetFrame::payload`]:
-//! the IP length fields remove it one layer up.
+//! the IP length fields remove it one layer up. The exception is an IEEE 802.3
+//! frame, whose type field is a length (at most
+//! [`ethertype::MAX_802_3_LENGTH`]): its payload (an LLC header and data) is
+//! cut at that length.
 
 use std::fmt;
 
@@ -33,6 +36,9 @@ pub mod ethertype {
     /// Pre-standard QinQ service tag, still met and decoded as a VLAN tag
     /// (as tcpdump and Wireshark do).
     pub const QINQ_LEGACY: u16 = 0x9100;
+    /// Largest value of the type field that is an IEEE 802.3 payload length
+    /// rather than an EtherType (which start at 0x0600).
+    pub const MAX_802_3_LENGTH: u16 = 1500;
 }
 
 /// Whether an EtherType announces a VLAN tag.
@@ -180,6 +186,11 @@ impl<'a> EthernetFrame<'a> {
             tag_count += 1;
             rest = after;
         }
+        if ethertype <= ethertype::MAX_802_3_LENGTH {
+            // IEEE 802.3: the field counts the bytes that follow, padding
+            // excluded; a capture cut shorter keeps what it has.
+            rest = rest.get(..usize::from(ethertype)).unwrap_or(rest);
+        }
         Ok(EthernetFrame {
             header,
             payload: rest,
@@ -224,7 +235,9 @@ impl<'a> EthernetFrame<'a> {
         tags.into_iter().take(usize::from(self.tag_count))
     }
 
-    /// The EtherType of the payload, after any VLAN tags.
+    /// The EtherType of the payload, after any VLAN tags; at most
+    /// [`ethertype::MAX_802_3_LENGTH`], it is the length of an IEEE 802.3
+    /// payload instead.
     #[inline]
     pub fn ethertype(&self) -> u16 {
         self.ethertype
@@ -236,7 +249,8 @@ impl<'a> EthernetFrame<'a> {
         Self::HEADER_LEN + Self::VLAN_TAG_LEN * usize::from(self.tag_count)
     }
 
-    /// Everything after the header, Ethernet padding included.
+    /// Everything after the header, Ethernet padding included, except in an
+    /// IEEE 802.3 frame: there, the bytes its length field counts.
     #[inline]
     pub fn payload(&self) -> &'a [u8] {
         self.payload
@@ -304,6 +318,26 @@ mod tests {
         assert_eq!(frame.vlan_ids().count(), 2);
         assert_eq!(frame.ethertype(), ethertype::VLAN);
         assert_eq!(frame.payload(), [0, 1, 8, 0]);
+    }
+
+    #[test]
+    fn ieee_802_3_payload_is_cut_at_its_length() {
+        // A spanning-tree-like LLC frame: length 5, then 3 bytes of padding.
+        let mut frame = LAB_FRAME[..12].to_vec();
+        frame.extend_from_slice(&[0x00, 0x05, 0x42, 0x42, 0x03, 0, 0, 0, 0, 0]);
+        let eth = EthernetFrame::new(&frame).unwrap();
+        assert_eq!(eth.ethertype(), 5);
+        assert_eq!(eth.payload(), [0x42, 0x42, 0x03, 0, 0]);
+        // Inside a VLAN tag too, and a capture cut short keeps what it has.
+        let mut tagged = LAB_FRAME[..12].to_vec();
+        tagged.extend_from_slice(&[0x81, 0x00, 0, 7, 0x05, 0xdc, 0xaa, 0xbb]);
+        let eth = EthernetFrame::new(&tagged).unwrap();
+        assert_eq!(eth.ethertype(), ethertype::MAX_802_3_LENGTH);
+        assert_eq!(eth.payload(), [0xaa, 0xbb]);
+        // The smallest EtherType is not a length.
+        tagged[16..18].copy_from_slice(&0x0600u16.to_be_bytes());
+        tagged.extend_from_slice(&[0; 4]);
+        assert_eq!(EthernetFrame::new(&tagged).unwrap().payload().len(), 6);
     }
 
     #[test]
