@@ -39,6 +39,9 @@ struct Args {
     /// Connexions persistantes HTTP/1.1 au lieu d'une requête par connexion.
     #[arg(long)]
     keep_alive: bool,
+    /// Fils qui acceptent les connexions (défaut : un par cœur).
+    #[arg(long, value_parser = |t: &str| parse_count(t, 256))]
+    accepteurs: Option<usize>,
     /// Nombre de fils d'exécution qui servent les connexions.
     #[arg(long, default_value_t = DEFAULT_WORKERS, value_parser = |t: &str| parse_count(t, 4096))]
     travailleurs: usize,
@@ -89,6 +92,9 @@ fn main() -> ExitCode {
                     Langue::Q => Negotiation::QValues,
                 },
                 keep_alive: args.keep_alive,
+                acceptors: args
+                    .accepteurs
+                    .unwrap_or_else(serveur_http::default_acceptors),
                 workers: args.travailleurs,
                 queue: args.file_attente,
                 idle_timeout: Duration::from_secs_f64(args.delai_inactivite),

@@ -207,6 +207,25 @@ fn bare_lf_and_a_missing_blank_line_are_accepted() {
 }
 
 #[test]
+fn a_request_sent_in_pieces_is_served_whole() {
+    let server = Server::start(&[]);
+    let mut stream = connect(server.addr);
+    for piece in [
+        &b"GET /page1"[..],
+        b".html HTTP/1.1\r\nAccept-Lan",
+        b"guage: fr\r\n",
+        b"\r\n",
+    ] {
+        stream.write_all(piece).unwrap();
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        read_all(&mut stream),
+        sheet_answer("HTTP/1.0 200 OK", &pages().join("fr/page1.html"))
+    );
+}
+
+#[test]
 fn q_value_negotiation() {
     let server = Server::start(&["--negociation", "q"]);
     let fr = get(server.addr, "/page1.html", Some("en;q=0.5, fr;q=0.9"));
