@@ -115,11 +115,15 @@ impl Listener {
 
     /// Prints every datagram as a line on `out` until `shutdown`.
     pub fn listen(&self, shutdown: &Shutdown, out: &mut impl Write) -> io::Result<()> {
-        let addr = self.local_addr()?;
-        // The waker's datagram must reach this socket: via loopback for a
-        // wildcard bind (and 127.255.255.255, unlike 255.255.255.255, is
-        // delivered to loopback).
-        shutdown.wake_udp_socket(addr);
+        // Not server_kit's wake-up datagram: the port is shared, and the
+        // kernel would hand a unicast datagram to just one of the listeners,
+        // maybe another one. Shutting down the reading side wakes this
+        // socket's blocked `recv` (it returns 0) on Linux, even for an
+        // unconnected UDP socket (the call itself reports ENOTCONN).
+        let waker = self.socket.try_clone()?;
+        shutdown.on_trigger(move || {
+            let _ = socket2::SockRef::from(&waker).shutdown(std::net::Shutdown::Read);
+        });
         let mut buf = vec![0u8; 1 << 16];
         loop {
             let n = match self.socket.recv(&mut buf) {

@@ -5,16 +5,19 @@
 //! to a bounded channel with `try_send`, which never blocks; the writer thread
 //! formats the entries into buffered stdout/stderr and flushes when the
 //! channel is empty, so a burst costs one `write` per batch, not per line, and
-//! an interactive user still sees each line at once. If the writer falls
+//! an interactive user still sees each line at once. While entries keep
+//! coming, the writer sleeps 2 ms between batches rather than blocking on the
+//! channel, so the receive loop never pays for waking it up. If the writer falls
 //! behind by more than [`MAX_QUEUED_ENTRIES`] entries or [`MAX_QUEUED_BYTES`]
 //! bytes, entries are dropped and counted, and the count is logged on stderr
 //! as soon as there is room again: memory stays bounded and the chat keeps
 //! running even if nobody reads the log.
 //!
-//! Measured alternative: a `BufWriter` written by the receive loop itself and
-//! flushed when the socket has nothing to read costs the same CPU (both are
-//! dominated by the `send_to` calls), but blocks the chat as soon as the
-//! terminal or pipe behind stdout stops reading.
+//! Alternative considered: a `BufWriter` written by the receive loop itself
+//! and flushed when the socket has nothing to read. It is as cheap (both are
+//! small next to the `send_to` calls, see `scripts/bench_chat.sh`), but it
+//! blocks the whole chat as soon as the terminal or pipe behind stdout stops
+//! reading (a paused terminal, `serveur_chat | less`).
 //!
 //! ```mermaid
 //! flowchart LR
@@ -149,56 +152,101 @@ impl Drop for Journal {
 }
 
 fn write_entries<O: Write, E: Write>(
-    binary: &str,
+    binary: &'static str,
     rx: Receiver<Entry>,
     queued_bytes: Arc<AtomicUsize>,
     out: O,
     err: E,
 ) {
-    let mut out = io::BufWriter::with_capacity(64 << 10, out);
-    let mut err = io::BufWriter::new(err);
-    let mut line = String::new();
-    let mut out_ok = true;
-    // Blocks only when there is nothing to write; drains what is queued.
+    let mut writer = Writer {
+        binary,
+        out: io::BufWriter::with_capacity(64 << 10, out),
+        out_ok: true,
+        err: io::BufWriter::new(err),
+        line: String::new(),
+        queued_bytes,
+    };
+    // Idle: block until an entry comes, and write it at once (a user at a
+    // terminal sees each line as it arrives). Busy: drain, flush, then pause
+    // instead of blocking, so the receive loop's `try_send` finds no parked
+    // thread to wake (a futex syscall per datagram otherwise); back to
+    // blocking once a pause brought nothing.
     while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(entry) = next {
-            match entry {
-                Entry::Received(datagram) => {
-                    queued_bytes.fetch_sub(datagram.len(), Ordering::Relaxed);
-                    if out_ok {
-                        line.clear();
-                        line.push_str("recv_data : ");
-                        let _ = write_bytes_repr(&mut line, &datagram);
-                        line.push('\n');
-                        if let Err(e) = out.write_all(line.as_bytes()) {
-                            out_ok = false;
-                            let _ = writeln!(
-                                err,
-                                "{binary}: journal sur la sortie standard arrêté : {e}"
-                            );
-                        }
-                    }
-                }
-                Entry::Rejected(from, why) => {
-                    let _ = writeln!(err, "{binary}: datagramme de {from} ignoré : {why}");
-                }
-                Entry::SendFailed(to, e) => {
-                    let _ = writeln!(err, "{binary}: envoi vers {to} impossible : {e}");
-                }
-                Entry::Dropped(n) => {
-                    let _ = writeln!(err, "{binary}: journal en retard, {n} entrée(s) perdue(s)");
-                }
+        writer.write(first);
+        loop {
+            while let Ok(entry) = rx.try_recv() {
+                writer.write(entry);
             }
-            next = rx.try_recv().ok();
-        }
-        if out_ok {
-            if let Err(e) = out.flush() {
-                out_ok = false;
-                let _ = writeln!(err, "{binary}: journal sur la sortie standard arrêté : {e}");
+            writer.flush();
+            thread::sleep(BUSY_PAUSE);
+            if rx.is_empty() {
+                break;
             }
         }
-        let _ = err.flush();
+    }
+}
+
+/// How long the writer pauses between two batches while entries keep coming.
+const BUSY_PAUSE: std::time::Duration = std::time::Duration::from_millis(2);
+
+struct Writer<O: Write, E: Write> {
+    binary: &'static str,
+    out: io::BufWriter<O>,
+    /// False once stdout failed (closed pipe): said once, then left alone.
+    out_ok: bool,
+    err: io::BufWriter<E>,
+    line: String,
+    queued_bytes: Arc<AtomicUsize>,
+}
+
+impl<O: Write, E: Write> Writer<O, E> {
+    fn write(&mut self, entry: Entry) {
+        let binary = self.binary;
+        match entry {
+            Entry::Received(datagram) => {
+                self.queued_bytes
+                    .fetch_sub(datagram.len(), Ordering::Relaxed);
+                if self.out_ok {
+                    self.line.clear();
+                    self.line.push_str("recv_data : ");
+                    let _ = write_bytes_repr(&mut self.line, &datagram);
+                    self.line.push('\n');
+                    let result = self.out.write_all(self.line.as_bytes());
+                    self.check_out(result);
+                }
+            }
+            Entry::Rejected(from, why) => {
+                let _ = writeln!(self.err, "{binary}: datagramme de {from} ignoré : {why}");
+            }
+            Entry::SendFailed(to, e) => {
+                let _ = writeln!(self.err, "{binary}: envoi vers {to} impossible : {e}");
+            }
+            Entry::Dropped(n) => {
+                let _ = writeln!(
+                    self.err,
+                    "{binary}: journal en retard, {n} entrée(s) perdue(s)"
+                );
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.out_ok {
+            let result = self.out.flush();
+            self.check_out(result);
+        }
+        let _ = self.err.flush();
+    }
+
+    fn check_out(&mut self, result: io::Result<()>) {
+        if let Err(e) = result {
+            self.out_ok = false;
+            let _ = writeln!(
+                self.err,
+                "{}: journal sur la sortie standard arrêté : {e}",
+                self.binary
+            );
+        }
     }
 }
 
