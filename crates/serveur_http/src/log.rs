@@ -13,8 +13,8 @@ use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-/// Heads waiting to be printed, at most.
-pub const LOG_QUEUE: usize = 4096;
+/// Heads waiting to be printed, at most (8 KiB each at worst: 8 MiB).
+pub const LOG_QUEUE: usize = 1024;
 
 #[derive(Debug)]
 enum Line {

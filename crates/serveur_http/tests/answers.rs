@@ -266,6 +266,27 @@ fn requests_are_printed_on_stdout() {
 }
 
 #[test]
+fn a_stdout_nobody_reads_never_stops_the_server() {
+    // The pipe (64 KiB) and the logger's queue fill up; requests are still
+    // answered, and the lost lines are counted on stderr.
+    let mut cmd = std::process::Command::new(BINARY);
+    cmd.args(["--port", "0", "--racine"]).arg(pages());
+    let server = Server::spawn_with(cmd, false).unwrap();
+    let padding = format!("X-Remplissage: {}\r\n", "x".repeat(4000));
+    let start = Instant::now();
+    for i in 0..1500 {
+        let request = format!("GET /page1.html HTTP/1.1\r\n{padding}\r\n");
+        let answer = exchange(server.addr, request.as_bytes());
+        assert_eq!(status_line(&answer), "HTTP/1.0 200 OK", "request {i}");
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
 fn bien_recu_mode() {
     let server = Server::start_raw(&["--port", "0", "--bien-recu"], Some(&pages()));
     let answer = exchange(

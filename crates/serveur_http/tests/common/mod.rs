@@ -49,10 +49,19 @@ impl Server {
 
     /// Spawns and waits for the ready line; on exit without it, returns
     /// stderr.
-    pub fn spawn(mut cmd: Command) -> Result<Server, String> {
+    pub fn spawn(cmd: Command) -> Result<Server, String> {
+        Server::spawn_with(cmd, true)
+    }
+
+    /// With `read_stdout` false, stdout is a pipe nobody reads (it fills up).
+    pub fn spawn_with(mut cmd: Command, read_stdout: bool) -> Result<Server, String> {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start serveur_http");
-        let stdout = lines_of(child.stdout.take().unwrap());
+        let stdout = if read_stdout {
+            lines_of(child.stdout.take().unwrap())
+        } else {
+            mpsc::channel().1
+        };
         let stderr = lines_of(child.stderr.take().unwrap());
         let mut seen = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(30);
