@@ -31,29 +31,30 @@ const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 /// Why a capture could not be read to its end.
 #[derive(Debug)]
 pub enum CaptureError {
+    /// Reading the capture failed.
     Io(io::Error),
+    /// The frame callback failed (writing the text out, most often to a
+    /// closed pipe).
+    Output(io::Error),
+    /// Not a single byte.
+    Empty,
     /// Neither pcap nor pcapng.
     UnknownFormat,
     /// The file stops in the middle of a record (frames before it were
     /// decoded).
-    TruncatedFile {
-        frames: u64,
-    },
+    TruncatedFile { frames: u64 },
     /// A record longer than [`MAX_RECORD`].
-    RecordTooLarge {
-        frames: u64,
-    },
+    RecordTooLarge { frames: u64 },
     /// pcap-file refused a header or block.
-    Format {
-        frames: u64,
-        error: PcapError,
-    },
+    Format { frames: u64, error: PcapError },
 }
 
 impl fmt::Display for CaptureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CaptureError::Io(e) => write!(f, "lecture impossible : {e}"),
+            CaptureError::Output(e) => write!(f, "écriture impossible : {e}"),
+            CaptureError::Empty => f.write_str("fichier vide : aucun en-tête pcap ni pcapng"),
             CaptureError::UnknownFormat => {
                 f.write_str("ce n'est ni un fichier pcap ni un fichier pcapng")
             }
@@ -75,7 +76,7 @@ impl fmt::Display for CaptureError {
 impl std::error::Error for CaptureError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            CaptureError::Io(e) => Some(e),
+            CaptureError::Io(e) | CaptureError::Output(e) => Some(e),
             _ => None,
         }
     }
@@ -157,7 +158,11 @@ where
     let mut window = Window::new(source);
     while window.data().len() < 4 {
         if !window.fill(0)? {
-            return Err(CaptureError::UnknownFormat);
+            return Err(if window.data().is_empty() {
+                CaptureError::Empty
+            } else {
+                CaptureError::UnknownFormat
+            });
         }
     }
     let magic: [u8; 4] = window.data()[..4]
@@ -229,7 +234,7 @@ where
     loop {
         let done = step(window, frames, |data| match parser.next_raw_packet(data) {
             Ok((rest, packet)) => {
-                frame(link, &packet.data).map_err(CaptureError::Io)?;
+                frame(link, &packet.data).map_err(CaptureError::Output)?;
                 Ok(Step::Consumed(data.len() - rest.len()))
             }
             Err(PcapError::IncompleteBuffer) => Ok(Step::NeedMore),
@@ -265,6 +270,8 @@ where
                 let (interface, bytes) = match &block {
                     Block::EnhancedPacket(p) => (p.interface_id, &p.data),
                     Block::SimplePacket(p) => (0, &p.data),
+                    // The obsolete Packet Block of pcapng's first drafts.
+                    Block::Packet(p) => (u32::from(p.interface_id), &p.data),
                     // Interface descriptions are recorded by the parser;
                     // statistics, names and the like carry no frame.
                     _ => return Ok(Step::Consumed(consumed)),
@@ -277,7 +284,7 @@ where
                     .get(interface as usize)
                     .map_or(0, |i| u32::from(i.linktype));
                 was_frame = true;
-                frame(link, bytes).map_err(CaptureError::Io)?;
+                frame(link, bytes).map_err(CaptureError::Output)?;
                 Ok(Step::Consumed(consumed))
             }
             Err(PcapError::IncompleteBuffer) => Ok(Step::NeedMore),

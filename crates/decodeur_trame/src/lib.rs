@@ -17,7 +17,10 @@
 //! `server_kit::cli::finish` turns into a quiet exit 0.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+
+use server_kit::cli::BoxError;
+use server_kit::Shutdown;
 
 use protocols::layout::{write_frame_with, FrameSummary, LinkType, Proto, TransportChecksums};
 
@@ -27,6 +30,74 @@ pub mod exemples;
 pub mod generate;
 pub mod input;
 pub mod live;
+
+/// The binary's name, as it prefixes its stderr lines.
+pub const BINARY: &str = "decodeur_trame";
+
+/// `decodeur_trame exemples`: the answers of 16.1, 16.2, 16.7 and 16.9.
+pub fn print_examples(mut out: impl Write) -> Result<(), BoxError> {
+    out.write_all(exemples::text()?.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `decodeur_trame trame TEXT`: one Ethernet frame given as hex or as a
+/// Python bytes literal.
+pub fn print_frame_text(text: &str, mut out: impl Write) -> Result<(), BoxError> {
+    let frame = input::parse_frame_text(text)?;
+    out.write_all(protocols::layout::decode_trame(&frame).as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `decodeur_trame pcap FILE`: every frame of a pcap/pcapng stream. The
+/// frames before a damaged record are printed (and counted) before the
+/// error is returned. Returns the counts.
+pub fn print_capture(source: impl Read, out: impl Write) -> (Stats, Result<(), BoxError>) {
+    let mut writer = FrameWriter::new(out);
+    let result = capture::for_each_frame(source, |link, data| {
+        writer.frame(Link::from_pcap(link), data)
+    });
+    let stats = writer.stats().clone();
+    let flushed = writer.finish();
+    // A write error (closed pipe) comes first: it is why reading stopped.
+    let result = match (flushed, result) {
+        (Err(e), _) => Err(e.into()),
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Ok(_), Ok(_)) => Ok(()),
+    };
+    (stats, result)
+}
+
+/// `decodeur_trame live`: captures until `config.count` frames or until
+/// `shutdown`; prints the ready line on stderr once the socket is open.
+pub fn print_live(
+    config: &live::LiveConfig,
+    shutdown: &Shutdown,
+    out: impl Write,
+) -> (Stats, Result<(), BoxError>) {
+    let place = config
+        .interface
+        .clone()
+        .unwrap_or_else(|| "toutes les interfaces".into());
+    // Both closures need the writer: they run one at a time.
+    let writer = std::cell::RefCell::new(FrameWriter::new(out));
+    let result = live::capture(
+        config,
+        shutdown,
+        || eprintln!("{BINARY}: capture sur {place} (Ctrl-C pour arrêter)"),
+        |link, checksums, data| writer.borrow_mut().frame_with(link, data, checksums),
+        || writer.borrow_mut().flush(),
+    );
+    let writer = writer.into_inner();
+    let stats = writer.stats().clone();
+    let result = match (writer.finish(), result) {
+        (Err(e), _) => Err(e.into()),
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Ok(_), Ok(_)) => Ok(()),
+    };
+    (stats, result)
+}
 
 /// Size of the output buffer: big writes, few system calls.
 pub const OUTPUT_BUFFER: usize = 256 * 1024;
@@ -136,9 +207,6 @@ pub struct FrameWriter<W: Write> {
     out: W,
     text: Vec<u8>,
     stats: Stats,
-    /// Hand each frame to the output at once, and flush it (live capture:
-    /// show frames as they come).
-    flush_each: bool,
 }
 
 /// Bytes of text gathered before they are written out.
@@ -150,14 +218,14 @@ impl<W: Write> FrameWriter<W> {
             out,
             text: Vec::with_capacity(BATCH + 64 * 1024),
             stats: Stats::default(),
-            flush_each: false,
         }
     }
 
-    /// Write and flush the output after every frame.
-    pub fn flush_each_frame(mut self, yes: bool) -> Self {
-        self.flush_each = yes;
-        self
+    /// Writes out the frames laid out so far and flushes the output (live
+    /// capture: show frames as they come).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.write_out()?;
+        self.out.flush()
     }
 
     /// Lays out and writes one frame.
@@ -188,10 +256,7 @@ impl<W: Write> FrameWriter<W> {
         };
         text.push(b'\n');
         self.stats.record(data.len(), summary.as_ref());
-        if self.flush_each {
-            self.write_out()?;
-            self.out.flush()?;
-        } else if self.text.len() >= BATCH {
+        if self.text.len() >= BATCH {
             self.write_out()?;
         }
         Ok(())

@@ -34,7 +34,8 @@ use nix::errno::Errno;
 use nix::net::if_::if_nametoindex;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{
-    recvfrom, socket, AddressFamily, LinkAddr, SockFlag, SockProtocol, SockType,
+    recvfrom, setsockopt, socket, sockopt, AddressFamily, LinkAddr, SockFlag, SockProtocol,
+    SockType,
 };
 use server_kit::Shutdown;
 
@@ -117,13 +118,17 @@ fn link_of(hatype: u16) -> Link {
 
 /// Captures frames until `config.count` frames were handed to `on_frame`
 /// (with whether their transport checksums can be trusted), or until
-/// `shutdown` triggers. `on_ready` runs once the socket is open.
+/// `shutdown` triggers. `on_ready` runs once the socket is open, `on_idle`
+/// each time no frame is waiting (flush the output there: under a burst,
+/// frames are written in batches and the socket's buffer does not
+/// overflow).
 /// Returns the number of frames captured.
 pub fn capture(
     config: &LiveConfig,
     shutdown: &Shutdown,
     on_ready: impl FnOnce(),
     mut on_frame: impl FnMut(Link, TransportChecksums, &[u8]) -> io::Result<()>,
+    mut on_idle: impl FnMut() -> io::Result<()>,
 ) -> Result<u64, LiveError> {
     let ifindex = match &config.interface {
         Some(name) => Some(
@@ -143,6 +148,13 @@ pub fn capture(
         e => LiveError::System("création du socket AF_PACKET", e),
     })?;
 
+    // Room for bursts while we write text out. As root, past the system's
+    // limit (net.core.rmem_max); otherwise up to it.
+    const RECEIVE_BUFFER: usize = 8 << 20;
+    if setsockopt(&sock, sockopt::RcvBufForce, &RECEIVE_BUFFER).is_err() {
+        let _ = setsockopt(&sock, sockopt::RcvBuf, &RECEIVE_BUFFER);
+    }
+
     let (wake_read, wake_write) = nix::unistd::pipe().map_err(|e| LiveError::System("pipe", e))?;
     let mut wake_write = File::from(wake_write);
     shutdown.on_trigger(move || {
@@ -158,7 +170,13 @@ pub fn capture(
             PollFd::new(sock.as_fd(), PollFlags::POLLIN),
             PollFd::new(wake_read.as_fd(), PollFlags::POLLIN),
         ];
-        match poll(&mut fds, PollTimeout::NONE) {
+        // Nothing waiting: flush, then sleep until a frame or Ctrl-C.
+        let mut ready = poll(&mut fds, PollTimeout::ZERO);
+        if ready == Ok(0) {
+            on_idle().map_err(LiveError::Output)?;
+            ready = poll(&mut fds, PollTimeout::NONE);
+        }
+        match ready {
             Ok(_) => {}
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(LiveError::System("poll", e)),

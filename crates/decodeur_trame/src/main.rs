@@ -1,5 +1,6 @@
 //! `decodeur_trame`: decodes Ethernet frames as lab 16's `decodeur_trame.py`
-//! prints them. See the library for the layout of the crate.
+//! prints them. Parses the command line and calls the library; see the
+//! library for the layout of the crate.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -7,14 +8,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use decodeur_trame::capture::for_each_frame;
-use decodeur_trame::input::parse_frame_text;
-use decodeur_trame::live::{capture, LiveConfig};
-use decodeur_trame::{exemples, generate, FrameWriter, Link, OUTPUT_BUFFER};
+use decodeur_trame::live::LiveConfig;
+use decodeur_trame::{
+    generate, print_capture, print_examples, print_frame_text, print_live, Stats, BINARY,
+    OUTPUT_BUFFER,
+};
 use server_kit::cli::{finish, BoxError};
 use server_kit::Shutdown;
-
-const BINARY: &str = "decodeur_trame";
 
 /// Décode des trames Ethernet comme le decodeur_trame.py du TP 16.
 #[derive(Debug, Parser)]
@@ -72,44 +72,36 @@ fn stdout_writer() -> BufWriter<io::StdoutLock<'static>> {
     BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock())
 }
 
+fn print_stats(stats: &Stats) {
+    eprint!("{BINARY}: statistiques\n{}", stats.report());
+}
+
 fn run(command: Command) -> Result<(), BoxError> {
     match command {
-        Command::Exemples => {
-            let mut out = stdout_writer();
-            out.write_all(exemples::text()?.as_bytes())?;
-            out.flush()?;
-        }
+        Command::Exemples => print_examples(stdout_writer()),
         Command::Trame { trame } => {
             let text = if trame == "-" {
                 let mut text = String::new();
-                // A frame is at most a few hundred KiB of text: bound the read.
+                // A frame is a few hundred KiB of text at most: bound the read.
                 io::stdin().take(16 << 20).read_to_string(&mut text)?;
                 text
             } else {
                 trame
             };
-            let frame = parse_frame_text(&text)?;
-            let mut out = stdout_writer();
-            out.write_all(protocols::layout::decode_trame(&frame).as_bytes())?;
-            out.flush()?;
+            print_frame_text(&text, stdout_writer())
         }
         Command::Pcap { fichier, stats } => {
-            let mut writer = FrameWriter::new(stdout_writer());
-            let result = if fichier.as_os_str() == "-" {
-                for_each_frame(io::stdin().lock(), |link, data| {
-                    writer.frame(Link::from_pcap(link), data)
-                })
+            let (counts, result) = if fichier.as_os_str() == "-" {
+                print_capture(io::stdin().lock(), stdout_writer())
             } else {
                 let file = File::open(&fichier)
                     .map_err(|e| format!("impossible d'ouvrir {} : {e}", fichier.display()))?;
-                for_each_frame(file, |link, data| writer.frame(Link::from_pcap(link), data))
+                print_capture(file, stdout_writer())
             };
-            // Print what was decoded before reporting a damaged file.
-            let (_, counts) = writer.finish()?;
             if stats {
-                eprint!("{BINARY}: statistiques\n{}", counts.report());
+                print_stats(&counts);
             }
-            result?;
+            result
         }
         Command::Live {
             interface,
@@ -122,22 +114,11 @@ fn run(command: Command) -> Result<(), BoxError> {
                 interface,
                 count: nombre,
             };
-            let where_ = config
-                .interface
-                .clone()
-                .unwrap_or_else(|| "toutes les interfaces".into());
-            let mut writer = FrameWriter::new(stdout_writer()).flush_each_frame(true);
-            let result = capture(
-                &config,
-                &shutdown,
-                || eprintln!("{BINARY}: capture sur {where_} (Ctrl-C pour arrêter)"),
-                |link, checksums, data| writer.frame_with(link, data, checksums),
-            );
-            let (_, counts) = writer.finish()?;
+            let (counts, result) = print_live(&config, &shutdown, stdout_writer());
             if stats {
-                eprint!("{BINARY}: statistiques\n{}", counts.report());
+                print_stats(&counts);
             }
-            result?;
+            result
         }
         Command::Generer {
             fichier,
@@ -149,7 +130,7 @@ fn run(command: Command) -> Result<(), BoxError> {
             let mut out = BufWriter::with_capacity(OUTPUT_BUFFER, file);
             generate::write_pcap(&mut out, nombre, graine)?;
             out.flush()?;
+            Ok(())
         }
     }
-    Ok(())
 }

@@ -27,6 +27,11 @@ fn exemples_print_the_answers_as_python_does() {
     assert_eq!(answer(q16_1), "(1, 2, b'trois', 4, 5, 6)");
     assert_eq!(answer(sheet), "(4, 10, 16, b'hi')");
     assert_eq!(answer("237 >> 4"), "14");
+    assert_eq!(answer("decode_adresse_IP(2475088460)"), "'147.134.218.76'");
+    assert_eq!(
+        answer(r"decode_adresse_MAC(b'R\x0c\xc7\x1d\xca5')"),
+        "'52:0c:c7:1d:ca:35'"
+    );
 
     // The real interpreter, when there is one, agrees line for line.
     let script = format!("import struct\nprint({q16_1})\nprint({sheet})\nprint(237 >> 4)\n");

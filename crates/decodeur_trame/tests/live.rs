@@ -71,13 +71,19 @@ fn captures_a_udp_datagram_on_loopback_until_ctrl_c() {
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
     let (child, rx) = start_live(&["--interface", "lo"]);
 
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // A new datagram every 100 ms until one shows up (frames can be
+    // dropped when other tests flood the loopback interface).
+    let deadline = Instant::now() + Duration::from_secs(15);
     let mut lines = Vec::new();
     let mut markers = Vec::new();
     let mut seen = None;
+    let mut next_send = Instant::now();
     while seen.is_none() && Instant::now() < deadline {
-        markers.push(send_marked(&sender, &receiver, markers.len() as u32));
-        while let Ok(line) = rx.recv_timeout(Duration::from_millis(50)) {
+        if Instant::now() >= next_send {
+            markers.push(send_marked(&sender, &receiver, markers.len() as u32));
+            next_send += Duration::from_millis(100);
+        }
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(20)) {
             if let Some(m) = markers.iter().find(|m| line.contains(&format!("b'{m}'"))) {
                 seen = Some(m.clone());
             }

@@ -189,6 +189,14 @@ fn truncated_and_foreign_files_fail_clearly() {
         "decodeur_trame: ce n'est ni un fichier pcap ni un fichier pcapng\n"
     );
 
+    std::fs::write(&path, b"").unwrap();
+    let out = run(&["pcap", path.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "decodeur_trame: fichier vide : aucun en-tête pcap ni pcapng\n"
+    );
+
     let out = run(&["pcap", "/nonexistent/x.pcap"], b"");
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
