@@ -10,17 +10,20 @@
 #   - relais_nu (crates/serveur_chat/examples/relais_nu.rs): the bare loop,
 #     one recv_from per datagram and one send_to per delivery, no protocol,
 #     no log: the floor the kernel's loopback path sets.
-# The rate steps up until both lose deliveries; the ratio of CPU per delivery
-# (serveur_chat / relais_nu) is printed for each rate.
+# 1. CPU per delivery: ROUNDS alternated runs of each at RATIO_RATE, the
+#    medians and their ratio (medians, because other processes on the machine
+#    disturb single runs).
+# 2. Throughput: the rate steps up (RATES) until both lose deliveries; the
+#    highest lossless rate of each is printed.
 #
 # Usage: scripts/bench_chat.sh            (defaults below)
-#        RATES="2000 6000" MESSAGES=500 scripts/bench_chat.sh
+#        ROUNDS=3 RATES="2000 6000" MESSAGES=500 scripts/bench_chat.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CLIENTS=${CLIENTS:-50}
 MESSAGES=${MESSAGES:-2000}
-RATES=${RATES:-"2000 4000 6000 8000 10000 12000 14000 16000"}
+RATES=${RATES:-"2000 4000 6000 8000 10000 12000"}
 TARGET=${CARGO_TARGET_DIR:-target}/release
 
 cargo build --release --quiet -p serveur_chat --bin serveur_chat --example charge_chat --example relais_nu
@@ -56,38 +59,64 @@ start relais_nu "$TARGET/examples/relais_nu" 127.0.0.1:0
 relay_pid=$last_pid relay_port=$port
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# run WHO RATE MESSAGES: one load run, prints a table row, sets $line.
+run() {
+    local who=$1 rate=$2 messages=$3 pid p
+    if [[ $who == serveur_chat ]]; then pid=$chat_pid p=$chat_port; else pid=$relay_pid p=$relay_port; fi
+    line=$("$TARGET/examples/charge_chat" --serveur "127.0.0.1:$p" --pid "$pid" \
+        --clients "$CLIENTS" --messages "$messages" --rate "$rate" | grep '^RESULT')
+    printf '%-13s %7s %8s %11s %8s %9s %9s %9s\n' "$who" "$rate" "$(field achieved_rate "$line")" \
+        "$(field deliveries_per_s "$line")" "$(field lost "$line")" "$(field p50_us "$line")" \
+        "$(field p99_us "$line")" "$(field cpu_us_per_delivery "$line")"
+    if [[ $who == serveur_chat ]]; then
+        # registrations + messages + quits, each logged once.
+        sent_total=$((sent_total + CLIENTS * (messages + 2)))
+    fi
+}
+header() {
+    printf '%-13s %7s %8s %11s %8s %9s %9s %9s\n' programme "msg/s" obtenu "remises/s" perdues "p50 µs" "p99 µs" "CPU µs/r"
+}
 
 echo "machine : $(nproc) cœurs, $(uname -r), charge $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "$CLIENTS clients x $MESSAGES messages, remises = messages x $((CLIENTS - 1))"
-printf '%-13s %7s %8s %11s %7s %9s %9s %10s\n' programme "msg/s" "obtenu" "remises/s" perdues "p50 µs" "p99 µs" "CPU µs/r"
-best_chat=0 best_relay=0
 sent_total=0
+
+# 1. CPU per delivery, serveur_chat against the bare relay, alternated
+# ROUNDS times at a rate both sustain: the medians and their ratio.
+RATIO_RATE=${RATIO_RATE:-2000}
+RATIO_MESSAGES=${RATIO_MESSAGES:-400}
+ROUNDS=${ROUNDS:-5}
+echo
+echo "1. CPU par remise : $ROUNDS manches alternées, $CLIENTS clients x $RATIO_MESSAGES messages à $RATIO_RATE msg/s"
+header
+chat_cpu=() relay_cpu=()
+for _ in $(seq "$ROUNDS"); do
+    run serveur_chat "$RATIO_RATE" "$RATIO_MESSAGES"
+    chat_cpu+=("$(field cpu_us_per_delivery "$line")")
+    run relais_nu "$RATIO_RATE" "$RATIO_MESSAGES"
+    relay_cpu+=("$(field cpu_us_per_delivery "$line")")
+done
+chat_median=$(printf '%s\n' "${chat_cpu[@]}" | median)
+relay_median=$(printf '%s\n' "${relay_cpu[@]}" | median)
+awk -v a="$chat_median" -v b="$relay_median" 'BEGIN {
+    printf "médianes : serveur_chat %.3f µs/remise, relais_nu %.3f µs/remise, rapport %.3f (objectif <= 1.10)\n", a, b, a / b }'
+
+# 2. The rate steps up until both lose deliveries.
+echo
+echo "2. Débit : $CLIENTS clients x $MESSAGES messages, remises = messages x $((CLIENTS - 1))"
+header
+best_chat=0 best_relay=0
 for rate in $RATES; do
-    declare -A cpu=()
-    chat_lost=0 relay_lost=0
-    for who in serveur_chat relais_nu; do
-        if [[ $who == serveur_chat ]]; then pid=$chat_pid p=$chat_port; else pid=$relay_pid p=$relay_port; fi
-        line=$("$TARGET/examples/charge_chat" --serveur "127.0.0.1:$p" --pid "$pid" \
-            --clients "$CLIENTS" --messages "$MESSAGES" --rate "$rate" | grep '^RESULT')
-        lost=$(field lost "$line")
-        cpu[$who]=$(field cpu_us_per_delivery "$line")
-        printf '%-13s %7s %8s %11s %7s %9s %9s %10s\n' "$who" "$rate" "$(field achieved_rate "$line")" \
-            "$(field deliveries_per_s "$line")" "$lost" "$(field p50_us "$line")" "$(field p99_us "$line")" "${cpu[$who]}"
-        if [[ $who == serveur_chat ]]; then
-            chat_lost=$lost
-            # registrations + messages + quits, each logged once.
-            sent_total=$((sent_total + CLIENTS * (MESSAGES + 2)))
-            ((lost == 0 && rate > best_chat)) && best_chat=$rate
-        else
-            relay_lost=$lost
-            ((lost == 0 && rate > best_relay)) && best_relay=$rate
-        fi
-    done
-    awk -v a="${cpu[serveur_chat]}" -v b="${cpu[relais_nu]}" \
-        'BEGIN { if (b > 0) printf "  rapport CPU/remise serveur_chat / relais_nu : %.3f\n", a / b }'
-    unset cpu
+    run serveur_chat "$rate" "$MESSAGES"
+    chat_lost=$(field lost "$line")
+    ((chat_lost == 0 && rate > best_chat)) && best_chat=$rate
+    run relais_nu "$rate" "$MESSAGES"
+    relay_lost=$(field lost "$line")
+    ((relay_lost == 0 && rate > best_relay)) && best_relay=$rate
     if ((chat_lost > 0 && relay_lost > 0)); then break; fi
 done
+echo
 
 kill -INT "$chat_pid"
 status=0
