@@ -289,10 +289,64 @@ fn push_ipv4(out: &mut Vec<u8>, addr: Ipv4Addr) {
     push_u32(out, d.into());
 }
 
+/// RFC 5952 text, as Python's `ipaddress`, tshark and Rust's `Display`
+/// write it (a test compares with `Display` on random addresses): lowercase
+/// hex groups without leading zeros, the longest run of two or more zero
+/// groups (the first one on a tie) as `::`, and `::ffff:a.b.c.d` for an
+/// IPv4-mapped address.
 fn push_ipv6(out: &mut Vec<u8>, addr: Ipv6Addr) {
-    // RFC 5952 text, as Python's `ipaddress` and tshark print it. Writing
-    // into a Vec cannot fail.
-    let _ = write!(out, "{addr}");
+    if let Some(v4) = addr.to_ipv4_mapped() {
+        put(out, "::ffff:");
+        return push_ipv4(out, v4);
+    }
+    let groups = addr.segments();
+    // The longest run of zero groups.
+    let (mut best_start, mut best_len, mut start, mut len) = (0, 0, 0, 0);
+    for (i, &g) in groups.iter().enumerate() {
+        if g == 0 {
+            if len == 0 {
+                start = i;
+            }
+            len += 1;
+            if len > best_len {
+                (best_start, best_len) = (start, len);
+            }
+        } else {
+            len = 0;
+        }
+    }
+    let push_groups = |out: &mut Vec<u8>, groups: &[u16]| {
+        for (i, &g) in groups.iter().enumerate() {
+            if i > 0 {
+                out.push(b':');
+            }
+            push_hex_group(out, g);
+        }
+    };
+    if best_len > 1 {
+        push_groups(out, groups.get(..best_start).unwrap_or_default());
+        put(out, "::");
+        push_groups(out, groups.get(best_start + best_len..).unwrap_or_default());
+    } else {
+        push_groups(out, &groups);
+    }
+}
+
+/// A 16-bit group in lowercase hex, without leading zeros.
+fn push_hex_group(out: &mut Vec<u8>, g: u16) {
+    let digits = [
+        HEX[usize::from(g >> 12)],
+        HEX[usize::from((g >> 8) & 0xf)],
+        HEX[usize::from((g >> 4) & 0xf)],
+        HEX[usize::from(g & 0xf)],
+    ];
+    let skip = match g {
+        0..=0xf => 3,
+        0x10..=0xff => 2,
+        0x100..=0xfff => 1,
+        _ => 0,
+    };
+    out.extend_from_slice(digits.get(skip..).unwrap_or_default());
 }
 
 fn push_mac(out: &mut Vec<u8>, mac: MacAddr) {
@@ -978,6 +1032,17 @@ mod tests {
             prop_assert_eq!(String::from_utf8(out).unwrap(), crate::pyrepr::bytes_repr(&data));
         }
 
+        /// IPv6 text as Rust's `Display` (hence tshark and Python) writes it,
+        /// on addresses rich in zero groups and on IPv4-mapped ones.
+        #[test]
+        fn ipv6_text_is_rfc5952(groups in proptest::array::uniform8(prop_oneof![Just(0u16), Just(1), Just(0xffff), any::<u16>()]), v4 in any::<u32>()) {
+            for addr in [Ipv6Addr::from(groups), Ipv4Addr::from(v4).to_ipv6_mapped()] {
+                let mut out = Vec::new();
+                push_ipv6(&mut out, addr);
+                prop_assert_eq!(String::from_utf8(out).unwrap(), addr.to_string());
+            }
+        }
+
         /// Quotes and backslashes are rare in random bytes: force them.
         #[test]
         fn fast_repr_quotes(data in proptest::collection::vec(prop_oneof![Just(b'\''), Just(b'"'), Just(b'\\'), Just(b'a'), Just(0u8)], 0..40)) {
@@ -1493,6 +1558,21 @@ mod tests {
         s.clear();
         push_hex16(&mut s, 0x0a1f);
         assert_eq!(s, b"0x0a1f");
+        for text in [
+            "::",
+            "::1",
+            "1::",
+            "1:0:0:2::3",
+            "1::2:0:0:3",
+            "2001:db8::ff00:42:8329",
+            "::ffff:1.2.3.4",
+            "fe80::1:0:0:0",
+        ] {
+            let addr: Ipv6Addr = text.parse().unwrap();
+            s.clear();
+            push_ipv6(&mut s, addr);
+            assert_eq!(String::from_utf8_lossy(&s), addr.to_string());
+        }
         assert_eq!(decode_adresse_ip(2475088460), "147.134.218.76");
         assert_eq!(decode_adresse_ip(0), "0.0.0.0");
         assert_eq!(
