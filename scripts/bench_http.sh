@@ -10,11 +10,17 @@
 # close >= 1,1 x nginx et >= 10 x python3 ; keep-alive >= 1,0 x nginx ;
 # mémoire au repos < 8 Mo.
 #
-# Variables : DUREE (10s), CONNEXIONS (16), FILS (2), NGINX_WORKERS (2).
+# Chaque mesure est refaite TOURS fois (3), en alternant les serveurs, et
+# c'est la médiane qui compte : sur une machine partagée, la charge des autres
+# programmes varie d'une minute à l'autre et toucherait sinon un seul serveur.
+#
+# Variables : DUREE (10s), TOURS (3), CONNEXIONS (16), FILS (2),
+# NGINX_WORKERS (2).
 # Outils : wrk, nginx (nginx-light suffit), python3.
 set -euo pipefail
 
 DUREE=${DUREE:-10s}
+TOURS=${TOURS:-3}
 CONNEXIONS=${CONNEXIONS:-16}
 FILS=${FILS:-2}
 NGINX_WORKERS=${NGINX_WORKERS:-2}
@@ -53,8 +59,9 @@ attendre_port() { # port
     exit 1
 }
 
-# wrk -> "req/s p99_ms" ; refuse une mesure avec erreurs ou statuts non-2xx.
-mesurer() { # nom url [en-tête]
+# wrk ; ajoute "req/s p99_ms" à $tmp/res-<clé> ; refuse les statuts non-2xx.
+mesurer() { # clé nom url [en-tête]
+    local cle=$1; shift
     local nom=$1 url=$2 sortie
     local args=(-t"$FILS" -c"$CONNEXIONS" -d"$DUREE" --latency)
     if [ $# -ge 3 ]; then args+=(-H "$3"); fi
@@ -69,8 +76,13 @@ mesurer() { # nom url [en-tête]
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$sortie")
     p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}' <<<"$sortie")
     erreurs=$(awk '/Socket errors/ {print}' <<<"$sortie")
-    printf '%-34s %10.0f req/s   p99 %7s ms  %s\n' "$nom" "$rps" "$p99" "$erreurs" >&2
-    echo "$rps"
+    printf '  %-32s %10.0f req/s   p99 %7s ms  %s\n' "$nom" "$rps" "$p99" "$erreurs"
+    echo "$rps $p99" >> "$tmp/res-$cle"
+}
+
+# Médiane de la colonne $2 (1 = req/s, 2 = p99) des mesures de la clé $1.
+mediane() {
+    awk -v c="$2" '{print $c}' "$tmp/res-$1" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
 }
 
 rss_ko() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -129,20 +141,31 @@ port_py=$(port_libre)
 pids+=("$!")
 attendre_port "$port_py"
 
-echo "== wrk -t$FILS -c$CONNEXIONS -d$DUREE, Connection: close, $PAGE (nginx : worker_processes $NGINX_WORKERS)"
 close="Connection: close"
-rust_close=$(mesurer "serveur_http --silencieux" "http://127.0.0.1:$port_rust$PAGE" "$close")
-nginx_close=$(mesurer "nginx" "http://127.0.0.1:$port_nginx$PAGE" "$close")
-py_close=$(mesurer "python3 -m http.server" "http://127.0.0.1:$port_py$PAGE" "$close")
+for tour in $(seq "$TOURS"); do
+    echo "== tour $tour/$TOURS : wrk -t$FILS -c$CONNEXIONS -d$DUREE, Connection: close, $PAGE (nginx : worker_processes $NGINX_WORKERS)"
+    mesurer rust_close "serveur_http --silencieux" "http://127.0.0.1:$port_rust$PAGE" "$close"
+    mesurer nginx_close "nginx" "http://127.0.0.1:$port_nginx$PAGE" "$close"
+    mesurer py_close "python3 -m http.server" "http://127.0.0.1:$port_py$PAGE" "$close"
+    echo "== tour $tour/$TOURS : wrk -t$FILS -c$CONNEXIONS -d$DUREE, keep-alive, $PAGE"
+    mesurer rust_ka "serveur_http --keep-alive" "http://127.0.0.1:$port_ka$PAGE"
+    mesurer nginx_ka "nginx" "http://127.0.0.1:$port_nginx$PAGE"
+done
 
-echo "== wrk -t$FILS -c$CONNEXIONS -d$DUREE, keep-alive, $PAGE"
-rust_ka=$(mesurer "serveur_http --keep-alive" "http://127.0.0.1:$port_ka$PAGE")
-nginx_ka=$(mesurer "nginx" "http://127.0.0.1:$port_nginx$PAGE")
+echo "== médianes sur $TOURS tours"
+for cle in rust_close nginx_close py_close rust_ka nginx_ka; do
+    printf '  %-12s %10.0f req/s   p99 %7s ms\n' "$cle" "$(mediane $cle 1)" "$(mediane $cle 2)"
+done
+rust_close=$(mediane rust_close 1)
+nginx_close=$(mediane nginx_close 1)
+py_close=$(mediane py_close 1)
+rust_ka=$(mediane rust_ka 1)
+nginx_ka=$(mediane nginx_ka 1)
 
 sleep 1
 rss_apres=$(rss_ko "$pid_rust")
 
-echo "== rapports"
+echo "== rapports (médianes ; charge moyenne de la machine : $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "close      : serveur_http / nginx   = $(rapport "$rust_close" "$nginx_close")  (objectif >= 1.1)"
 echo "close      : serveur_http / python3 = $(rapport "$rust_close" "$py_close")  (objectif >= 10)"
 echo "keep-alive : serveur_http / nginx   = $(rapport "$rust_ka" "$nginx_ka")  (objectif >= 1.0)"
