@@ -400,7 +400,9 @@ pub fn sanitize_target(target: &str) -> Result<String, HttpError> {
 /// `http://host:port/path` -> `/path` (RFC 9112 §3.2.2); other forms as is.
 fn strip_absolute_form(target: &str) -> &str {
     for scheme in ["http://", "https://"] {
-        if target.len() >= scheme.len() && target[..scheme.len()].eq_ignore_ascii_case(scheme) {
+        // `get`, not indexing: the target may hold multi-byte characters.
+        let prefix = target.get(..scheme.len()).unwrap_or_default();
+        if prefix.eq_ignore_ascii_case(scheme) {
             let rest = &target[scheme.len()..];
             return match rest.find('/') {
                 Some(i) => &rest[i..],
@@ -828,6 +830,78 @@ mod tests {
                 "{target}"
             );
         }
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Pieces attackers combine.
+        const PIECES: &[&str] = &[
+            "..",
+            ".",
+            "/",
+            "\\",
+            "%2e",
+            "%2E",
+            "%2f",
+            "%2F",
+            "%5c",
+            "%00",
+            "%252e",
+            "%c0%ae",
+            "a",
+            "index.html",
+            "?",
+            "#",
+            "%",
+            "%zz",
+            "é",
+            "http://h",
+            ":",
+            "~",
+        ];
+
+        proptest! {
+            #[test]
+            fn sanitized_paths_never_climb(pieces in prop::collection::vec(prop::sample::select(PIECES), 0..14)) {
+                let target = format!("/{}", pieces.concat());
+                if let Ok(path) = sanitize_target(&target) {
+                    prop_assert!(!path.is_empty());
+                    for segment in path.split('/') {
+                        prop_assert!(!segment.is_empty() && !segment.starts_with('.'), "{target} -> {path}");
+                        prop_assert!(!segment.contains('\\'), "{target} -> {path}");
+                    }
+                    prop_assert!(!path.chars().any(char::is_control), "{target} -> {path}");
+                }
+            }
+
+            #[test]
+            fn any_text_parses_or_is_refused_without_panic(text in any::<String>()) {
+                let _ = decode_requete_http(&text);
+                let _ = sanitize_target(&text);
+                let _ = choose_language(Some(&text), Negotiation::QValues);
+                let _ = choose_language(Some(&text), Negotiation::Prefix);
+            }
+
+            #[test]
+            fn request_lines_with_any_target(target in "[^ \\r\\n]{1,40}") {
+                let text = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+                if let Ok(request) = Request::parse(&text) {
+                    prop_assert_eq!(request.target, target.as_str());
+                    let _ = sanitize_target(request.target);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn multi_byte_targets_do_not_panic() {
+        assert_eq!(
+            sanitize_target("héllo/x").unwrap_err().status,
+            Status::BadRequest
+        );
+        assert_eq!(sanitize_target("/é").as_deref(), Ok("é"));
     }
 
     #[test]
