@@ -7,14 +7,23 @@
 //! - [`input`]: the frame given on the command line (hex or `b'...'`).
 //! - [`capture`]: pcap and pcapng files, streamed through a small buffer.
 //! - [`live`]: an `AF_PACKET` socket (16.12).
-//! - [`exemples`]: the answers of 16.1 and 16.2.
+//! - [`exemples`]: the answers of 16.1, 16.2, 16.7 and 16.9.
 //! - [`build`] and [`generate`]: valid frames built field by field, for the
 //!   tests and the benchmark's capture file.
 //!
 //! All text goes through one [`FrameWriter`]: frames are laid out back to
 //! back in one reused byte buffer, written in large batches to one
-//! `BufWriter` over the locked stdout. A closed stdout (`| head`) surfaces as a `BrokenPipe` error that
-//! `server_kit::cli::finish` turns into a quiet exit 0.
+//! `BufWriter` over the locked stdout (live capture: whenever no frame is
+//! waiting). A closed stdout (`| head`) surfaces as a `BrokenPipe` error
+//! that `server_kit::cli::finish` turns into a quiet exit 0.
+//!
+//! ```mermaid
+//! flowchart LR
+//!     P[pcap / pcapng<br/>capture::for_each_frame] --> W[FrameWriter]
+//!     L[AF_PACKET<br/>live::capture] --> W
+//!     W -->|protocols::layout::write_frame| B[tampon d'octets]
+//!     B -->|lots de 256 Kio| S[BufWriter stdout]
+//! ```
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};

@@ -11,7 +11,7 @@
 //!     --- Paquet IP ---
 //!         Version          : 4
 //!         Longueur en-tête : 8
-//!         Protocole        : 1
+//!         Protocole        : 17
 //!         Adresse source   : 234.216.160.229
 //!         Adresse dest.    : 76.218.134.147
 //!         +++ Paquet UDP +++
@@ -20,6 +20,11 @@
 //!             Longueur totale  : 14
 //!             Données          : b'coucou'
 //! ```
+//!
+//! (Issue 2's example block says `Protocole : 1` above a UDP block: it
+//! chains `decode_ethernet`, `decode_ip` and `decode_udp` by hand, as the
+//! test `issue_example_from_the_lab_functions` does; the whole-frame
+//! decoder follows the protocol number.)
 //!
 //! Rules:
 //! - each layer indents its title by 4 more spaces than its parent and its
@@ -37,7 +42,9 @@
 //! - a wrong checksum (IPv4 header, TCP, UDP, ICMP, ICMPv6) adds one
 //!   `Checksum : 0x.... (incorrect)` line at the end of that header's fields;
 //!   a correct one adds nothing, so the lab's blocks stay as the sheet shows
-//!   them. A bad checksum never stops the decoding;
+//!   them. A bad checksum never stops the decoding. [`write_frame_with`]
+//!   can skip the transport checksums of frames captured as the host sends
+//!   them (checksum offload leaves them partial);
 //! - an IP fragment other than the first carries no transport header: one
 //!   line says so, then its data.
 //!
