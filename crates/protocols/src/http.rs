@@ -15,6 +15,10 @@
 //! - [`content_type`], [`ResponseHead`], [`response`]: the answer's bytes,
 //!   `HTTP/1.0 200 OK\r\nContent-Type:text/html\r\nContent-Length:N\r\n\r\n`
 //!   exactly as the sheet writes it.
+//!
+//! Failures are [`HttpError`]s rather than [`crate::ParseError`]s: HTTP is
+//! text, not a fixed layout, and what a caller needs is the status to answer
+//! (400, 404, 431) with a reason for its log.
 
 use std::fmt;
 use std::io::Write as _;
