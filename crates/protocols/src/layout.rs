@@ -1442,6 +1442,59 @@ mod tests {
         );
     }
 
+    /// Every prefix of a valid frame: the error names the layer that was
+    /// cut (a length field announcing more than is there is a truncation
+    /// of that header), never a panic.
+    #[test]
+    fn every_truncation_of_a_frame_names_its_layer() {
+        let segment = tcp(&v4_pseudo(), &[2, 4, 5, 0xb4], b"GET / HTTP/1.0\r\n\r\n");
+        let mut frame = eth(&[], 0x0800, &ipv4(6, &OPTIONS, 0x4000, &segment));
+        let full = 14 + 32 + segment.len();
+        frame.truncate(full);
+        for len in 0..full {
+            let (text, summary) = text_of(&frame[..len], LinkType::Ethernet);
+            let expected = if len < 14 {
+                Layer::Ethernet
+            } else {
+                Layer::Ipv4
+            };
+            assert_eq!(summary.error, Some(expected), "{len}: {text}");
+            let last = text.lines().last().unwrap();
+            assert!(last.contains("tronqué"), "{len}: {text}");
+        }
+        // Inside a correct IP packet, a cut transport header is the
+        // transport's error.
+        for len in 0..20 {
+            let ip = ipv4(6, &[], 0, &segment[..len]);
+            let (text, summary) = text_of(&eth(&[], 0x0800, &ip), LinkType::Ethernet);
+            assert_eq!(summary.error, Some(Layer::Tcp), "{len}: {text}");
+            assert!(
+                text.ends_with(&format!(
+                    "        TCP tronqué : 20 octets nécessaires, {len} présents\n"
+                )),
+                "{text}"
+            );
+        }
+        assert_eq!(text_of(&frame, LinkType::Ethernet).1.error, None);
+    }
+
+    #[test]
+    fn linux_cooked_v2_block() {
+        let ip = ipv4(1, &[], 0, &icmp_echo(b"x"));
+        let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 3, 0, 1, 0, 6];
+        sll2.extend_from_slice(&SRC);
+        sll2.extend_from_slice(&[0, 0]);
+        sll2.extend_from_slice(&ip);
+        let (out, summary) = text_of(&sll2, LinkType::LinuxSll2);
+        assert!(
+            out.starts_with(
+                ">>> Trame Linux SLL2 <<<\n    Interface               : 3\n    Type de paquet          : 0\n    Protocol                : 2048\n    --- Paquet IP ---\n"
+            ),
+            "{out}"
+        );
+        assert!(summary.contains(Proto::LinuxSll) && summary.contains(Proto::Icmp));
+    }
+
     #[test]
     fn transport_checksums_can_be_skipped_for_offloaded_frames() {
         let mut datagram = udp(&v4_pseudo(), 45, 55710, b"coucou");
