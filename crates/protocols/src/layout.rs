@@ -704,7 +704,7 @@ fn write_network(out: &mut Vec<u8>, ethertype: u16, payload: &[u8], walk: &mut W
         },
         other => {
             walk.summary.undecoded = true;
-            if other <= 1500 {
+            if other <= ethertype::MAX_802_3_LENGTH {
                 // IEEE 802.3: the field is a length and an LLC header follows.
                 put(out, "    Trame IEEE 802.3 (longueur ");
                 push_u32(out, other.into());
@@ -1412,6 +1412,16 @@ mod tests {
             "{text}"
         );
         assert!(text_of(&frame, LinkType::Ethernet).1.undecoded);
+    }
+
+    #[test]
+    fn ieee_802_3_frames_are_named() {
+        let mut frame = [[0x01, 0x80, 0xc2, 0, 0, 0], SRC].concat();
+        frame.extend_from_slice(&[0, 5, 0x42, 0x42, 3, 0, 0]);
+        frame.resize(60, 0);
+        assert!(decode_trame(&frame).ends_with(
+            "    Protocol                : 5\n    Trame IEEE 802.3 (longueur 5) : LLC non décodé\n    Données                 : b'BB\\x03\\x00\\x00'\n"
+        ));
     }
 
     #[test]
