@@ -14,7 +14,7 @@ use crate::site::{Answer, Body, Site};
 /// The sheet's 17.1 answer (`--bien-recu`).
 pub const BIEN_RECU: &[u8] = "Bien reçu !".as_bytes();
 
-/// What every worker shares.
+/// What the acceptors and workers share.
 #[derive(Debug)]
 pub struct Context {
     pub site: Site,
@@ -59,9 +59,10 @@ const INLINE_MAX: usize = 64 * 1024;
 /// The acceptor's fast path. Most clients have sent their whole request by
 /// the time the connection is accepted: then, if the answer is a page in
 /// memory (200 or 404), the acceptor sends it at once with non-blocking
-/// calls, sparing the hand-off to a worker (a futex wake and a context
-/// switch, about a third of the CPU time of a request). Anything else goes
-/// to a worker, with the bytes already read. Nothing here can block.
+/// calls, sparing the hand-off to a worker (futex wakes and a context
+/// switch: measured, 10 to 25 % of the CPU time of a `Connection: close`
+/// request). Anything else goes to a worker, with the bytes already read.
+/// Nothing here can block.
 pub fn serve_if_ready(stream: &TcpStream, ctx: &Context, buffers: &mut Buffers) -> Ready {
     use nix::errno::Errno;
     use nix::sys::socket::{recv, send, MsgFlags};
