@@ -242,3 +242,20 @@ fn headless_chromium_gets_french_and_english_pages() {
     let missing = dump_dom(browser, "fr-FR", &url(server.addr(), "/absente.html"));
     assert!(missing.contains("Page non trouvée !!"), "{missing}");
 }
+
+#[test]
+fn ctrl_c_stops_serveur_http_with_a_browser_connection_open() {
+    let server = start_server(&["--keep-alive"]);
+    // An idle persistent connection, as a browser leaves one.
+    let mut idle = std::net::TcpStream::connect(server.addr()).unwrap();
+    std::io::Write::write_all(&mut idle, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    let status = server.interrupt();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+}
