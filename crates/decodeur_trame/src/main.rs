@@ -26,7 +26,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Réponses de 16.1 et 16.2 (struct.unpack, décalage de bits).
+    /// Réponses de 16.1, 16.2, 16.7 et 16.9 (struct.unpack, décalage de bits, adresses).
     Exemples,
     /// Décode une trame donnée en hexadécimal ou en littéral Python b'...'.
     Trame {
@@ -35,6 +35,7 @@ enum Command {
     },
     /// Décode toutes les trames d'un fichier pcap ou pcapng (- : entrée standard).
     Pcap {
+        /// Fichier de capture (tcpdump -w, Wireshark), ou - pour l'entrée standard.
         fichier: PathBuf,
         /// Compte les protocoles rencontrés (sur la sortie d'erreur).
         #[arg(long)]
@@ -42,7 +43,7 @@ enum Command {
     },
     /// Capture et décode les trames d'une interface (16.12 ; root ou CAP_NET_RAW).
     Live {
-        /// Interface à écouter (toutes par défaut).
+        /// Interface à écouter, par exemple lo ou eth0 (toutes par défaut).
         #[arg(long, short = 'i')]
         interface: Option<String>,
         /// S'arrête après N trames (sinon Ctrl-C).
