@@ -22,6 +22,10 @@ fuzz_target!(|data: &[u8]| {
     let text = std::str::from_utf8(&out).expect("the decoder writes UTF-8");
     assert!(text.ends_with('\n'), "every line ends with a newline");
     if link == LinkType::Ethernet {
-        assert_eq!(decode_trame(frame), text, "one implementation for both APIs");
+        assert_eq!(
+            decode_trame(frame),
+            text,
+            "one implementation for both APIs"
+        );
     }
 });
