@@ -478,6 +478,110 @@ mod tests {
         assert_eq!(head_of(b"").0, HeadRead::Closed);
     }
 
+    /// A connected pair: (client, server side as accepted).
+    fn pair() -> (TcpStream, TcpStream, SocketAddr) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, peer) = listener.accept().unwrap();
+        (client, server, peer)
+    }
+
+    fn context(root: &std::path::Path) -> (Context, crate::log::LoggerThread) {
+        let (logger, thread) = crate::log::start(false).unwrap();
+        let context = Context {
+            site: Site::open(root, protocols::http::Negotiation::Prefix).unwrap(),
+            logger,
+            keep_alive: false,
+            bien_recu: false,
+            idle_timeout: Duration::from_secs(5),
+            shutdown: Shutdown::new(),
+        };
+        (context, thread)
+    }
+
+    #[test]
+    fn the_fast_path_answers_whole_requests_and_hands_off_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("en")).unwrap();
+        std::fs::write(dir.path().join("en/a.html"), "A").unwrap();
+        let (ctx, _logger) = context(dir.path());
+        let mut buffers = Buffers::default();
+
+        // Whole request: answered here.
+        let (mut client, server, _) = pair();
+        client.write_all(b"GET /a.html HTTP/1.1\r\n\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(matches!(
+            serve_if_ready(&server, &ctx, &mut buffers),
+            Ready::Done
+        ));
+        drop(server);
+        let mut answer = String::new();
+        client.read_to_string(&mut answer).unwrap();
+        assert_eq!(
+            answer,
+            "HTTP/1.0 200 OK\r\nContent-Type:text/html\r\nContent-Length:2\r\n\r\nA\n"
+        );
+
+        // Half a request: handed off with what was read.
+        let (mut client, server, _) = pair();
+        client.write_all(b"GET /a.ht").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        match serve_if_ready(&server, &ctx, &mut buffers) {
+            Ready::Handoff(Start::Fresh { prefix }) => assert_eq!(prefix, b"GET /a.ht"),
+            other => panic!("{other:?}"),
+        }
+        // Nothing yet: handed off with nothing.
+        let (_client, server, _) = pair();
+        match serve_if_ready(&server, &ctx, &mut buffers) {
+            Ready::Handoff(Start::Fresh { prefix }) => assert!(prefix.is_empty()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_answer_the_socket_cannot_take_at_once_is_finished_by_a_worker() {
+        use nix::sys::socket::{setsockopt, sockopt};
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("en")).unwrap();
+        let page: Vec<u8> = (0..60_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        std::fs::write(dir.path().join("en/gros.html"), &page).unwrap();
+        let (ctx, _logger) = context(dir.path());
+        let mut buffers = Buffers::default();
+        let (mut client, server, peer) = pair();
+        setsockopt(&server, sockopt::SndBuf, &4096).unwrap();
+        setsockopt(&client, sockopt::RcvBuf, &4096).unwrap();
+        client
+            .write_all(b"GET /gros.html HTTP/1.1\r\n\r\n")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let start = match serve_if_ready(&server, &ctx, &mut buffers) {
+            Ready::Handoff(start @ Start::Finish { .. }) => start,
+            other => panic!("expected a partial send, got {other:?}"),
+        };
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            client.read_to_end(&mut all).unwrap();
+            all
+        });
+        serve(&server, peer, start, &ctx, &mut buffers, &|| false);
+        drop(server);
+        let mut expected = format!(
+            "HTTP/1.0 200 OK\r\nContent-Type:text/html\r\nContent-Length:{}\r\n\r\n",
+            page.len() + 1
+        )
+        .into_bytes();
+        expected.extend_from_slice(&page);
+        expected.push(b'\n');
+        let got = reader.join().unwrap();
+        assert!(
+            got == expected,
+            "{} bytes, expected {}",
+            got.len(),
+            expected.len()
+        );
+    }
+
     #[test]
     fn heads_are_bounded() {
         let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_HEAD_BYTES));
