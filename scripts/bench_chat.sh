@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 
 CLIENTS=${CLIENTS:-50}
 MESSAGES=${MESSAGES:-2000}
-RATES=${RATES:-"2000 4000 6000 8000 10000 12000"}
+RATES=${RATES:-"2000 2500 3000 3500 4000 5000 6000 8000 10000"}
 TARGET=${CARGO_TARGET_DIR:-target}/release
 
 cargo build --release --quiet -p serveur_chat --bin serveur_chat --example charge_chat --example relais_nu

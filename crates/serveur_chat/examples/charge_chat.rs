@@ -125,6 +125,33 @@ fn receive_all(
 /// Sleep between two empty sweeps: bounds the latency we add.
 const SWEEP_PAUSE: Duration = Duration::from_micros(100);
 
+/// Sends `__quit__` from every client until each got the server's
+/// `__quit__` back (5 tries); Err(how many are still registered).
+fn leave(sockets: &[UdpSocket], server: SocketAddr) -> Result<(), usize> {
+    let mut gone = vec![false; sockets.len()];
+    let mut buf = vec![0u8; 1 << 16];
+    for _ in 0..5 {
+        for (socket, _) in sockets.iter().zip(&gone).filter(|(_, g)| !**g) {
+            send(socket, b"__quit__", server);
+        }
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while gone.contains(&false) && Instant::now() < deadline {
+            for (socket, gone) in sockets.iter().zip(gone.iter_mut()) {
+                while let Ok(n) = socket.recv(&mut buf) {
+                    if &buf[..n] == b"__quit__" {
+                        *gone = true;
+                    }
+                }
+            }
+            thread::sleep(SWEEP_PAUSE);
+        }
+        if !gone.contains(&false) {
+            return Ok(());
+        }
+    }
+    Err(gone.iter().filter(|g| !**g).count())
+}
+
 fn send(socket: &UdpSocket, data: &[u8], to: SocketAddr) {
     loop {
         match socket.send_to(data, to) {
@@ -218,11 +245,13 @@ fn main() {
         _ => None,
     };
 
-    // Leave, so the next run starts from an empty chat.
-    for s in sockets.iter() {
-        send(s, b"__quit__", args.server);
+    // Leave, so the next run starts from an empty chat: a client that stayed
+    // registered (its `__quit__` lost in a full server buffer) would make the
+    // server send to a closed port for every later message, and each of
+    // those sends costs an ICMP error on loopback.
+    if let Err(left) = leave(&sockets, args.server) {
+        eprintln!("charge_chat: {left} client(s) toujours inscrits après 5 __quit__");
     }
-    let _ = receive_all(&sockets, start, |_, _| false, Duration::from_millis(300));
 
     latencies.sort_unstable();
     let pct = |p: f64| {
