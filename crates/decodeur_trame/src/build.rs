@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use protocols::checksum::{internet_checksum, transport_checksum, PseudoHeader};
 
 pub use protocols::ethernet::ethertype;
-pub use protocols::layout::ip_protocol;
+pub use protocols::ipv4::protocol as ip_protocol;
 
 /// An Ethernet II frame; `vlans` are 802.1Q tags (VIDs), outermost first.
 /// Frames shorter than the 60-byte minimum are padded with zeros, as a

@@ -116,8 +116,9 @@ pub struct Ipv6Packet<'a> {
     upper_protocol: u8,
     /// A fragment header was walked.
     fragmented: bool,
-    /// That fragment header has a non-zero offset.
-    later_fragment: bool,
+    /// That fragment header's offset, in 8-byte units (non-zero: a later
+    /// fragment).
+    fragment_offset: u16,
     /// That fragment header has the M (more fragments) flag.
     more_fragments: bool,
     /// The final destination named by a routing header, if any.
@@ -168,7 +169,7 @@ impl<'a> Ipv6Packet<'a> {
             upper_payload: payload,
             upper_protocol: u8_at(fixed, field::NEXT_HEADER),
             fragmented: false,
-            later_fragment: false,
+            fragment_offset: 0,
             more_fragments: false,
             final_destination: None,
         };
@@ -209,8 +210,8 @@ impl<'a> Ipv6Packet<'a> {
                 let offset_m = u16_at(first, ext_field::FRAGMENT_OFFSET_M);
                 packet.fragmented = true;
                 packet.more_fragments = offset_m & 1 != 0;
-                if offset_m >> 3 != 0 {
-                    packet.later_fragment = true;
+                packet.fragment_offset = offset_m >> 3;
+                if packet.fragment_offset != 0 {
                     break;
                 }
             }
@@ -300,7 +301,15 @@ impl<'a> Ipv6Packet<'a> {
     /// original payload, not an upper-layer header.
     #[inline]
     pub fn is_fragment(&self) -> bool {
-        self.later_fragment
+        self.fragment_offset != 0
+    }
+
+    /// The fragment header's offset, in 8-byte units, as
+    /// [`Ipv4Packet::fragment_offset`](crate::ipv4::Ipv4Packet::fragment_offset)
+    /// (0 without a fragment header).
+    #[inline]
+    pub fn fragment_offset(&self) -> u16 {
+        self.fragment_offset
     }
 
     /// The packet has a fragment header (first fragment included): the
@@ -374,6 +383,7 @@ mod tests {
         assert_eq!(ip.upper_payload(), b"abcd", "padding must not show");
         assert_eq!(ip.extension_headers_len(), 0);
         assert!(!ip.is_fragment() && !ip.has_fragment_header() && !ip.more_fragments());
+        assert_eq!(ip.fragment_offset(), 0);
         assert!(matches!(ip.pseudo_header(), PseudoHeader::V6 { .. }));
     }
 
@@ -403,6 +413,7 @@ mod tests {
         assert_eq!(ip.extension_headers_len(), 56);
         assert_eq!(ip.upper_payload(), b"tcp!");
         assert!(!ip.is_fragment());
+        assert_eq!(ip.fragment_offset(), 0);
         assert!(ip.has_fragment_header() && ip.more_fragments());
     }
 
@@ -411,6 +422,7 @@ mod tests {
         let data = chained(100);
         let ip = Ipv6Packet::new(&data).unwrap();
         assert!(ip.is_fragment());
+        assert_eq!(ip.fragment_offset(), 100);
         // The destination options header is the fragment's data, not walked.
         assert_eq!(ip.upper_protocol(), protocol::IPV6_DESTINATION_OPTIONS);
         assert_eq!(ip.extension_headers_len(), 40);

@@ -5,8 +5,94 @@
 //! [`bytes_repr`] must match CPython 3 to the byte: the quote rule (double
 //! quotes only when the data holds a `'` and no `"`), the four named escapes
 //! and lowercase `\xNN` for everything outside printable ASCII.
+//!
+//! One implementation serves every writer ([`bytes_repr`],
+//! [`write_bytes_repr`], [`write_bytes_repr_vec`]): a 256-entry escape table
+//! per quote style, applied a piece of data at a time into a stack buffer.
+//! Payloads are most of the frame decoder's output, so this is its hot path:
+//! no branch per byte, one copy per piece.
 
+use std::convert::Infallible;
 use std::fmt;
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// How one byte appears inside a Python bytes literal: up to 4 ASCII bytes.
+#[derive(Clone, Copy)]
+struct Escape {
+    text: [u8; 4],
+    len: u8,
+}
+
+impl Escape {
+    const fn new(text: &[u8]) -> Escape {
+        let mut padded = [0; 4];
+        let mut i = 0;
+        while i < text.len() {
+            padded[i] = text[i];
+            i += 1;
+        }
+        Escape {
+            text: padded,
+            len: text.len() as u8,
+        }
+    }
+}
+
+/// The 256 escapes for a literal quoted with `quote`, as CPython's
+/// `bytes.__repr__` writes them (Objects/bytesobject.c).
+const fn escapes(quote: u8) -> [Escape; 256] {
+    let mut table = [Escape::new(b""); 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = match b {
+            b'\\' => Escape::new(b"\\\\"),
+            b'\t' => Escape::new(b"\\t"),
+            b'\n' => Escape::new(b"\\n"),
+            b'\r' => Escape::new(b"\\r"),
+            _ if b == quote => Escape::new(&[b'\\', quote]),
+            0x20..=0x7e => Escape::new(&[b]),
+            _ => Escape::new(&[b'\\', b'x', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]),
+        };
+        i += 1;
+    }
+    table
+}
+
+static SINGLE_QUOTED: [Escape; 256] = escapes(b'\'');
+static DOUBLE_QUOTED: [Escape; 256] = escapes(b'"');
+
+/// Bytes of data escaped per piece (the stack buffer holds 4 times more).
+const PIECE: usize = 128;
+
+/// Hands `repr(data)` to `emit` in order, as pieces of ASCII text: `b` and
+/// the opening quote, the escaped data, the closing quote.
+#[inline]
+fn emit_repr<E>(data: &[u8], mut emit: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+    // CPython: '"' only if there is a single quote and no double quote.
+    let (quote, table) = if data.contains(&b'\'') && !data.contains(&b'"') {
+        (b'"', &DOUBLE_QUOTED)
+    } else {
+        (b'\'', &SINGLE_QUOTED)
+    };
+    emit(&[b'b', quote])?;
+    let mut buf = [0u8; PIECE * 4];
+    for piece in data.chunks(PIECE) {
+        let mut n = 0;
+        for &byte in piece {
+            let escape = &table[usize::from(byte)];
+            // Always copy 4 bytes, keep `len`: no branch per byte. `n` stays
+            // at most 4 * (PIECE - 1), so the range is always there.
+            if let Some(slot) = buf.get_mut(n..n + 4) {
+                slot.copy_from_slice(&escape.text);
+            }
+            n += usize::from(escape.len);
+        }
+        emit(buf.get(..n).unwrap_or_default())?;
+    }
+    emit(&[quote])
+}
 
 /// `repr(data)` as Python 3 prints it, e.g. `b'je suis l\xc3\xa0 !'`.
 pub fn bytes_repr(data: &[u8]) -> String {
@@ -16,51 +102,23 @@ pub fn bytes_repr(data: &[u8]) -> String {
     out
 }
 
-/// Writes `repr(data)` into any formatter without an intermediate `String`,
-/// for the frame decoder's hot path.
+/// Writes `repr(data)` into any formatter without an intermediate `String`.
 pub fn write_bytes_repr<W: fmt::Write>(out: &mut W, data: &[u8]) -> fmt::Result {
-    // CPython (Objects/bytesobject.c): use '"' only if there is a single quote
-    // and no double quote.
-    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
-        b'"'
-    } else {
-        b'\''
-    };
-    out.write_char('b')?;
-    out.write_char(quote as char)?;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut start = 0;
-    for (i, &byte) in data.iter().enumerate() {
-        let plain = (0x20..0x7f).contains(&byte) && byte != b'\\' && byte != quote;
-        if plain {
-            continue;
-        }
-        // Flush the run of plain ASCII before this byte in one call.
-        out.write_str(ascii_run(&data[start..i]))?;
-        start = i + 1;
-        match byte {
-            b'\\' => out.write_str("\\\\")?,
-            b'\t' => out.write_str("\\t")?,
-            b'\n' => out.write_str("\\n")?,
-            b'\r' => out.write_str("\\r")?,
-            b if b == quote => {
-                out.write_char('\\')?;
-                out.write_char(quote as char)?;
-            }
-            b => {
-                out.write_str("\\x")?;
-                out.write_char(HEX[usize::from(b >> 4)] as char)?;
-                out.write_char(HEX[usize::from(b & 0x0f)] as char)?;
-            }
-        }
-    }
-    out.write_str(ascii_run(&data[start..]))?;
-    out.write_char(quote as char)
+    // The pieces are ASCII by construction: `from_utf8` never fails.
+    emit_repr(data, |text| {
+        out.write_str(std::str::from_utf8(text).unwrap_or_default())
+    })
 }
 
-/// A run the caller has checked to be printable ASCII, hence valid UTF-8.
-fn ascii_run(run: &[u8]) -> &str {
-    std::str::from_utf8(run).unwrap_or_default()
+/// Appends `repr(data)` to a byte buffer: the frame decoder's hot path,
+/// which lays out its text as bytes.
+#[inline]
+pub fn write_bytes_repr_vec(out: &mut Vec<u8>, data: &[u8]) {
+    out.reserve(data.len() * 4 + 3);
+    let _ = emit_repr(data, |text| {
+        out.extend_from_slice(text);
+        Ok::<(), Infallible>(())
+    });
 }
 
 /// Why a Python bytes literal could not be read.
@@ -176,6 +234,72 @@ pub fn parse_bytes_literal(text: &str) -> Result<Vec<u8>, LiteralError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The test oracle: CPython's `bytes.__repr__` transcribed byte by byte,
+    /// as plainly as possible (the table-driven writer must agree with it;
+    /// `tests/pyrepr_python.rs` checks `bytes_repr`, hence the shared table,
+    /// against python3 itself).
+    fn reference_repr(data: &[u8]) -> String {
+        let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
+            '"'
+        } else {
+            '\''
+        };
+        let mut out = format!("b{quote}");
+        for &b in data {
+            match b {
+                b'\\' => out.push_str("\\\\"),
+                b'\t' => out.push_str("\\t"),
+                b'\n' => out.push_str("\\n"),
+                b'\r' => out.push_str("\\r"),
+                _ if char::from(b) == quote => {
+                    out.push('\\');
+                    out.push(quote);
+                }
+                0x20..=0x7e => out.push(char::from(b)),
+                _ => out.push_str(&format!("\\x{b:02x}")),
+            }
+        }
+        out.push(quote);
+        out
+    }
+
+    /// Every writer gives the oracle's text.
+    fn check_writers(data: &[u8]) -> Result<(), TestCaseError> {
+        let expected = reference_repr(data);
+        prop_assert_eq!(&bytes_repr(data), &expected);
+        let mut vec = b"prefix ".to_vec();
+        write_bytes_repr_vec(&mut vec, data);
+        prop_assert_eq!(vec, format!("prefix {expected}").into_bytes());
+        Ok(())
+    }
+
+    proptest! {
+        /// Random bytes, across several pieces of the stack buffer.
+        #[test]
+        fn writers_match_the_reference(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+            check_writers(&data)?;
+        }
+
+        /// Quotes and backslashes are rare in random bytes: force them.
+        #[test]
+        fn writers_match_the_reference_on_quotes(data in proptest::collection::vec(prop_oneof![Just(b'\''), Just(b'"'), Just(b'\\'), Just(b'a'), Just(0u8)], 0..300)) {
+            check_writers(&data)?;
+        }
+    }
+
+    #[test]
+    fn every_byte_and_piece_boundaries() {
+        for b in 0..=255u8 {
+            check_writers(&[b]).unwrap();
+            check_writers(&[b'\'', b]).unwrap();
+        }
+        for len in [PIECE - 1, PIECE, PIECE + 1, 3 * PIECE] {
+            check_writers(&vec![0xff; len]).unwrap();
+            check_writers(&vec![b'\''; len]).unwrap();
+        }
+    }
 
     #[test]
     fn matches_the_sheets_examples() {

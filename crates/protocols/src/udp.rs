@@ -52,6 +52,22 @@ impl<'a> UdpDatagram<'a> {
     /// Length are ignored.
     #[inline]
     pub fn new(data: &'a [u8]) -> Result<Self, ParseError> {
+        Self::parse(data, false)
+    }
+
+    /// A view over the first fragment of a datagram that IP fragmented: the
+    /// same checks as [`Self::new`] (8 bytes, Length ≥ 8), except that
+    /// Length may exceed the bytes present, the rest of the datagram
+    /// travelling in later fragments. [`Self::payload`] is then the data
+    /// present (still bounded by Length) and [`Self::is_complete`] says
+    /// whether it is all there.
+    #[inline]
+    pub fn new_first_fragment(data: &'a [u8]) -> Result<Self, ParseError> {
+        Self::parse(data, true)
+    }
+
+    #[inline(always)]
+    fn parse(data: &'a [u8], cut_short_ok: bool) -> Result<Self, ParseError> {
         let Some(header) = data.first_chunk::<{ HEADER_LEN }>() else {
             return Err(ParseError::Truncated {
                 layer: Layer::Udp,
@@ -68,8 +84,12 @@ impl<'a> UdpDatagram<'a> {
                 expected: "au moins 8",
             });
         }
-        let (Some(datagram), Some(payload)) =
-            (data.get(..length), data.get(Self::HEADER_LEN..length))
+        let end = if cut_short_ok {
+            length.min(data.len())
+        } else {
+            length
+        };
+        let (Some(datagram), Some(payload)) = (data.get(..end), data.get(Self::HEADER_LEN..end))
         else {
             return Err(ParseError::Truncated {
                 layer: Layer::Udp,
@@ -114,21 +134,33 @@ impl<'a> UdpDatagram<'a> {
         self.payload
     }
 
-    /// The datagram, header included, up to Length.
+    /// The datagram, header included, up to Length (or up to the bytes
+    /// present, for an incomplete first fragment).
     #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.datagram
     }
 
+    /// Whether the view holds the whole datagram, Length bytes: always after
+    /// [`Self::new`]; after [`Self::new_first_fragment`], only when the
+    /// fragment held it all.
+    #[inline]
+    pub fn is_complete(&self) -> bool {
+        self.datagram.len() == usize::from(self.length())
+    }
+
     /// Whether the checksum is correct under `pseudo` (the addresses of the
     /// enclosing IP packet). Over IPv4 a zero checksum means "not computed"
     /// and is accepted (RFC 768); over IPv6 it is mandatory (RFC 8200 §8.1).
+    /// An [incomplete](Self::is_complete) view cannot be verified (the sum
+    /// covers bytes that are not there): `false`, unless the checksum is
+    /// "not computed".
     #[inline]
     pub fn checksum_ok(&self, pseudo: &PseudoHeader) -> bool {
         if self.checksum() == 0 {
             return matches!(pseudo, PseudoHeader::V4 { .. });
         }
-        transport_checksum_ok(pseudo, PROTOCOL_UDP, self.datagram)
+        self.is_complete() && transport_checksum_ok(pseudo, PROTOCOL_UDP, self.datagram)
     }
 }
 
@@ -217,5 +249,58 @@ mod tests {
         let mut empty = DATAGRAM.to_vec();
         empty[4..6].copy_from_slice(&8u16.to_be_bytes());
         assert_eq!(UdpDatagram::new(&empty).unwrap().payload(), b"");
+    }
+
+    /// A first fragment holds the header and the start of the data: every
+    /// cut from 8 bytes on is accepted, the data present shown, the view
+    /// said incomplete and its checksum never taken for correct.
+    #[test]
+    fn first_fragment_accepts_a_datagram_cut_short() {
+        let v4 = PseudoHeader::V4 {
+            source: Ipv4Addr::LOCALHOST,
+            destination: Ipv4Addr::LOCALHOST,
+        };
+        let mut data = DATAGRAM.to_vec();
+        let checksum = transport_checksum(&v4, PROTOCOL_UDP, &data[..14]);
+        data[6..8].copy_from_slice(&checksum.to_be_bytes());
+        for len in 0..8 {
+            assert_eq!(
+                UdpDatagram::new_first_fragment(&data[..len]).unwrap_err(),
+                UdpDatagram::new(&data[..len]).unwrap_err()
+            );
+        }
+        for len in 8..14 {
+            let udp = UdpDatagram::new_first_fragment(&data[..len]).unwrap();
+            assert_eq!((udp.source_port(), udp.destination_port()), (45, 55710));
+            assert_eq!(udp.length(), 14);
+            assert_eq!(udp.payload(), &b"coucou"[..len - 8]);
+            assert_eq!(udp.as_bytes(), &data[..len]);
+            assert!(!udp.is_complete());
+            assert!(!udp.checksum_ok(&v4), "{len}");
+        }
+        // Whole (padding included): the same view as `new`.
+        let udp = UdpDatagram::new_first_fragment(&data).unwrap();
+        assert!(udp.is_complete() && udp.checksum_ok(&v4));
+        assert_eq!(udp.payload(), b"coucou");
+        assert_eq!(udp.as_bytes(), UdpDatagram::new(&data).unwrap().as_bytes());
+        // Length < 8 stays invalid.
+        let mut bad = data.clone();
+        bad[4..6].copy_from_slice(&7u16.to_be_bytes());
+        assert_eq!(
+            UdpDatagram::new_first_fragment(&bad).unwrap_err(),
+            UdpDatagram::new(&bad).unwrap_err()
+        );
+    }
+
+    #[test]
+    fn first_fragment_with_no_checksum() {
+        // Over IPv4, "not computed" stays acceptable, whole or not.
+        let v4 = PseudoHeader::V4 {
+            source: Ipv4Addr::LOCALHOST,
+            destination: Ipv4Addr::LOCALHOST,
+        };
+        assert!(UdpDatagram::new_first_fragment(&DATAGRAM[..10])
+            .unwrap()
+            .checksum_ok(&v4));
     }
 }
