@@ -215,12 +215,14 @@ fn format_error(frames: u64, error: PcapError) -> CaptureError {
     }
 }
 
-fn read_pcap<R: Read, F>(window: &mut Window<R>, frame: &mut F) -> Result<u64, CaptureError>
-where
-    F: FnMut(u32, &[u8]) -> io::Result<()>,
-{
+/// Reads the file header with `parse` (`PcapParser::new` or
+/// `PcapNgParser::new`), which gives the parser of the records after it.
+fn file_header<R: Read, P>(
+    window: &mut Window<R>,
+    parse: impl Fn(&[u8]) -> Result<(&[u8], P), PcapError>,
+) -> Result<P, CaptureError> {
     let mut parser = None;
-    step(window, 0, |data| match PcapParser::new(data) {
+    step(window, 0, |data| match parse(data) {
         Ok((rest, p)) => {
             parser = Some(p);
             Ok(Step::Consumed(data.len() - rest.len()))
@@ -228,7 +230,14 @@ where
         Err(PcapError::IncompleteBuffer) => Ok(Step::NeedMore),
         Err(e) => Err(format_error(0, e)),
     })?;
-    let parser = parser.ok_or(CaptureError::TruncatedFile { frames: 0 })?;
+    parser.ok_or(CaptureError::TruncatedFile { frames: 0 })
+}
+
+fn read_pcap<R: Read, F>(window: &mut Window<R>, frame: &mut F) -> Result<u64, CaptureError>
+where
+    F: FnMut(u32, &[u8]) -> io::Result<()>,
+{
+    let parser = file_header(window, PcapParser::new)?;
     let link = u32::from(parser.header().datalink);
     let mut frames = 0;
     loop {
@@ -251,16 +260,7 @@ fn read_pcapng<R: Read, F>(window: &mut Window<R>, frame: &mut F) -> Result<u64,
 where
     F: FnMut(u32, &[u8]) -> io::Result<()>,
 {
-    let mut parser = None;
-    step(window, 0, |data| match PcapNgParser::new(data) {
-        Ok((rest, p)) => {
-            parser = Some(p);
-            Ok(Step::Consumed(data.len() - rest.len()))
-        }
-        Err(PcapError::IncompleteBuffer) => Ok(Step::NeedMore),
-        Err(e) => Err(format_error(0, e)),
-    })?;
-    let mut parser = parser.ok_or(CaptureError::TruncatedFile { frames: 0 })?;
+    let mut parser = file_header(window, PcapNgParser::new)?;
     let mut frames = 0;
     loop {
         let mut was_frame = false;

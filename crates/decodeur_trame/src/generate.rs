@@ -163,15 +163,7 @@ impl Mix {
                 let (proto, upper) = match rng.below(3) {
                     0 => (
                         ip_protocol::TCP,
-                        build::tcp(
-                            &pseudo,
-                            sport,
-                            dport,
-                            rng.next_u64() as u32,
-                            tcp_flags::ACK | tcp_flags::PSH,
-                            &[],
-                            &data,
-                        ),
+                        data_segment(rng, &pseudo, (sport, dport), &[], &data),
                     ),
                     1 => (ip_protocol::UDP, build::udp(&pseudo, sport, dport, &data)),
                     _ => (
@@ -206,15 +198,7 @@ impl Mix {
                     40..=64 => (ip_protocol::UDP, build::udp(&pseudo, sport, dport, &data)),
                     _ => (
                         ip_protocol::TCP,
-                        build::tcp(
-                            &pseudo,
-                            sport,
-                            dport,
-                            rng.next_u64() as u32,
-                            tcp_flags::ACK | tcp_flags::PSH,
-                            &[2, 4, 5, 0xb4],
-                            &data,
-                        ),
+                        data_segment(rng, &pseudo, (sport, dport), &[2, 4, 5, 0xb4], &data),
                     ),
                 };
                 let ip = build::ipv4(s, d, proto, &upper);
@@ -222,6 +206,19 @@ impl Mix {
             }
         }
     }
+}
+
+/// A TCP data segment (ACK, PSH) at a random sequence number.
+fn data_segment(
+    rng: &mut Rng,
+    pseudo: &PseudoHeader,
+    (sport, dport): (u16, u16),
+    options: &[u8],
+    data: &[u8],
+) -> Vec<u8> {
+    let sequence = rng.next_u64() as u32;
+    let flags = tcp_flags::ACK | tcp_flags::PSH;
+    build::tcp(pseudo, sport, dport, sequence, flags, options, data)
 }
 
 /// Writes `count` frames of the mix (seed `seed`) as an Ethernet pcap file.

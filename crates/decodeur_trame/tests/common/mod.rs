@@ -107,10 +107,14 @@ pub fn fields(block: &str) -> HashMap<String, String> {
 pub const MAC_A: [u8; 6] = [0x52, 0x0c, 0xc7, 0x1d, 0xca, 0x35];
 pub const MAC_B: [u8; 6] = [0x37, 0x38, 0x1f, 0x55, 0x6b, 0x98];
 
+/// An Ethernet frame from `MAC_A` to `MAC_B`.
+pub fn eth(vlans: &[u16], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    build::ethernet(MAC_A, MAC_B, vlans, ethertype, payload)
+}
+
 /// Frames whose every field the tests know, beyond the generator's mix:
-/// options, extension headers, double tags, an ARP reply, an unknown
-/// EtherType, an unknown IP protocol, a fragment, a bad checksum, a
-/// truncated header.
+/// options, extension headers, double tags, an ARP reply, first fragments
+/// of a large UDP datagram (IPv4 and IPv6).
 pub fn special_frames() -> Vec<Vec<u8>> {
     let (a4, b4) = (Ipv4Addr::new(192, 168, 1, 10), Ipv4Addr::new(10, 0, 0, 1));
     let (a6, b6): (Ipv6Addr, Ipv6Addr) =
@@ -130,9 +134,7 @@ pub fn special_frames() -> Vec<Vec<u8>> {
         ..Ipv4Options::default()
     };
     let udp = build::udp(&p4, 45, 55710, b"coucou");
-    frames.push(build::ethernet(
-        MAC_A,
-        MAC_B,
+    frames.push(eth(
         &[],
         ethertype::IPV4,
         &build::ipv4_with(&opts, a4, b4, ip_protocol::UDP, &udp),
@@ -147,9 +149,7 @@ pub fn special_frames() -> Vec<Vec<u8>> {
         &[2, 4, 5, 0xb4, 1, 1, 4, 2],
         b"",
     );
-    frames.push(build::ethernet(
-        MAC_A,
-        MAC_B,
+    frames.push(eth(
         &[],
         ethertype::IPV4,
         &build::ipv4(a4, b4, ip_protocol::TCP, &tcp),
@@ -164,9 +164,7 @@ pub fn special_frames() -> Vec<Vec<u8>> {
         &[],
         b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     );
-    frames.push(build::ethernet(
-        MAC_A,
-        MAC_B,
+    frames.push(eth(
         &[100, 42],
         ethertype::IPV4,
         &build::ipv4(a4, b4, ip_protocol::TCP, &tcp),
@@ -192,25 +190,21 @@ pub fn special_frames() -> Vec<Vec<u8>> {
             body: vec![1, 4, 0, 0, 0, 0],
         },
     ];
-    frames.push(build::ethernet(
-        MAC_A,
-        MAC_B,
+    frames.push(eth(
         &[],
         ethertype::IPV6,
         &build::ipv6(a6, b6, &ext, ip_protocol::UDP, &udp6),
     ));
     // 6. ICMPv6 echo request, VLAN 7.
     let icmp6 = build::icmpv6(a6, b6, 128, 0, [0, 9, 0, 1], b"abc");
-    frames.push(build::ethernet(
-        MAC_A,
-        MAC_B,
+    frames.push(eth(
         &[7],
         ethertype::IPV6,
         &build::ipv6(a6, b6, &[], ip_protocol::ICMPV6, &icmp6),
     ));
     // 7. ARP reply.
     let arp = build::arp(2, MAC_B, b4, MAC_A, a4);
-    frames.push(build::ethernet(MAC_A, MAC_B, &[], ethertype::ARP, &arp));
+    frames.push(eth(&[], ethertype::ARP, &arp));
     // 8. IPv6 TCP.
     let tcp6 = build::tcp(&p6, 443, 40000, 9, tcp_flags::ACK, &[], b"\x16\x03\x01");
     frames.push(build::ethernet(
@@ -219,6 +213,31 @@ pub fn special_frames() -> Vec<Vec<u8>> {
         &[],
         ethertype::IPV6,
         &build::ipv6(a6, b6, &[], ip_protocol::TCP, &tcp6),
+    ));
+    // 9. First fragment of a 3008-byte UDP datagram: its header and 1472
+    // bytes of data.
+    let big: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    let first = Ipv4Options {
+        more_fragments: true,
+        dont_fragment: false,
+        ..Ipv4Options::default()
+    };
+    let udp = build::udp(&p4, 5000, 6000, &big);
+    frames.push(eth(
+        &[],
+        ethertype::IPV4,
+        &build::ipv4_with(&first, a4, b4, ip_protocol::UDP, &udp[..1480]),
+    ));
+    // 10. The same over IPv6: a fragment header, offset 0, M set.
+    let udp6 = build::udp(&p6, 5000, 6000, &big);
+    let fragment = Extension {
+        kind: 44,
+        body: vec![0, 1, 0xca, 0xfe, 0xba, 0xbe],
+    };
+    frames.push(eth(
+        &[],
+        ethertype::IPV6,
+        &build::ipv6(a6, b6, &[fragment], ip_protocol::UDP, &udp6[..1448]),
     ));
     frames
 }
@@ -232,17 +251,11 @@ pub fn odd_frames() -> Vec<(Vec<u8>, &'static str)> {
     };
     let mut frames = Vec::new();
     frames.push((
-        build::ethernet(MAC_A, MAC_B, &[], 0x88cc, b"lldp"),
+        eth(&[], 0x88cc, b"lldp"),
         "    Données                 : b'lldp",
     ));
     frames.push((
-        build::ethernet(
-            MAC_A,
-            MAC_B,
-            &[],
-            ethertype::IPV4,
-            &build::ipv4(a4, b4, 47, b"gre"),
-        ),
+        eth(&[], ethertype::IPV4, &build::ipv4(a4, b4, 47, b"gre")),
         "        Données          : b'gre'",
     ));
     let frag = Ipv4Options {
@@ -252,9 +265,7 @@ pub fn odd_frames() -> Vec<(Vec<u8>, &'static str)> {
         ..Ipv4Options::default()
     };
     frames.push((
-        build::ethernet(
-            MAC_A,
-            MAC_B,
+        eth(
             &[],
             ethertype::IPV4,
             &build::ipv4_with(&frag, a4, b4, ip_protocol::UDP, b"suite"),
@@ -264,16 +275,14 @@ pub fn odd_frames() -> Vec<(Vec<u8>, &'static str)> {
     let mut udp = build::udp(&p4, 1, 2, b"x");
     udp[7] ^= 0x55;
     frames.push((
-        build::ethernet(
-            MAC_A,
-            MAC_B,
+        eth(
             &[],
             ethertype::IPV4,
             &build::ipv4(a4, b4, ip_protocol::UDP, &udp),
         ),
         "            Données          : b'x'",
     ));
-    let mut short = build::ethernet(MAC_A, MAC_B, &[], ethertype::IPV4, &[]);
+    let mut short = eth(&[], ethertype::IPV4, &[]);
     short.truncate(20);
     frames.push((
         short,
