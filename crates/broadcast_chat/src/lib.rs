@@ -115,19 +115,14 @@ impl Listener {
 
     /// Prints every datagram as a line on `out` until `shutdown`.
     pub fn listen(&self, shutdown: &Shutdown, out: &mut impl Write) -> io::Result<()> {
-        // Not server_kit's wake-up datagram: the port is shared, and the
-        // kernel would hand a unicast datagram to just one of the listeners,
-        // maybe another one. Shutting down the reading side wakes this
-        // socket's blocked `recv` (it returns 0) on Linux, even for an
-        // unconnected UDP socket (the call itself reports ENOTCONN).
-        let waker = self.socket.try_clone()?;
-        shutdown.on_trigger(move || {
-            let _ = socket2::SockRef::from(&waker).shutdown(std::net::Shutdown::Read);
-        });
+        // The port is shared (SO_REUSEPORT): server_kit wakes this very
+        // socket by shutting down its reading side.
+        shutdown.wake_udp_socket(&self.socket)?;
         let mut buf = vec![0u8; 1 << 16];
         loop {
             let n = match self.socket.recv(&mut buf) {
                 Ok(n) => n,
+                Err(_) if shutdown.is_triggered() => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };

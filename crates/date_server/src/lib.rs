@@ -76,13 +76,14 @@ impl Server {
 
     /// Answers until `shutdown`; `log` gets one line per request.
     pub fn serve(&self, shutdown: &Shutdown, log: &mut impl Write) -> io::Result<()> {
-        shutdown.wake_udp_socket(self.local_addr()?);
+        shutdown.wake_udp_socket(&self.socket)?;
         // Requests are not read, only answered: a small buffer is enough
         // (the kernel drops the rest of a larger datagram).
         let mut buf = [0u8; 512];
         loop {
             let from = match self.socket.recv_from(&mut buf) {
                 Ok((_, from)) => from,
+                Err(_) if shutdown.is_triggered() => return Ok(()),
                 Err(e) if transient(&e) => continue,
                 Err(e) => return Err(e),
             };

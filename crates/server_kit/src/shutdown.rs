@@ -6,10 +6,13 @@
 //! This keeps the hot loops free of timeouts and polling.
 
 use std::fmt;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+
+use socket2::SockRef;
 
 type Waker = Box<dyn FnOnce() + Send>;
 
@@ -114,19 +117,19 @@ impl Shutdown {
         });
     }
 
-    /// On trigger, sends one empty datagram to a UDP socket bound at `addr`,
-    /// so the thread blocked in `recv_from` on it wakes up.
-    pub fn wake_udp_socket(&self, addr: SocketAddr) {
-        let target = reachable(addr);
+    /// On trigger, wakes the thread blocked in `recv`/`recv_from` on
+    /// `socket` by shutting down its reading side.
+    ///
+    /// On Linux this wakes a blocked receive on a UDP socket (the call itself
+    /// reports ENOTCONN, which is ignored), and unlike a wake-up datagram it
+    /// cannot be delivered to another socket sharing the port (SO_REUSEPORT)
+    /// nor be mistaken for a client's message.
+    pub fn wake_udp_socket(&self, socket: &UdpSocket) -> io::Result<()> {
+        let waker = socket.try_clone()?;
         self.on_trigger(move || {
-            let local: SocketAddr = match target.ip() {
-                IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-                IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-            };
-            if let Ok(socket) = UdpSocket::bind(local) {
-                let _ = socket.send_to(&[], target);
-            }
+            let _ = SockRef::from(&waker).shutdown(std::net::Shutdown::Read);
         });
+        Ok(())
     }
 }
 
@@ -170,7 +173,7 @@ mod tests {
     fn trigger_wakes_a_blocked_recv() {
         let socket = UdpSocket::bind("[::1]:0").unwrap();
         let shutdown = Shutdown::new();
-        shutdown.wake_udp_socket(socket.local_addr().unwrap());
+        shutdown.wake_udp_socket(&socket).unwrap();
         let token = shutdown.clone();
         let server = thread::spawn(move || {
             let mut buf = [0u8; 16];
@@ -180,6 +183,37 @@ mod tests {
         thread::sleep(Duration::from_millis(50));
         shutdown.trigger();
         assert!(server.join().unwrap());
+    }
+
+    #[test]
+    fn trigger_wakes_every_listener_sharing_a_port() {
+        use crate::bind::{bind_udp, PortChoice, UdpOptions};
+        let opts = UdpOptions {
+            shared_port: true,
+            ..UdpOptions::default()
+        };
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let first = bind_udp(ip, PortChoice::Exact(0), &opts).unwrap();
+        let port = first.local_addr().unwrap().port();
+        let second = bind_udp(ip, PortChoice::Exact(port), &opts).unwrap();
+        let shutdown = Shutdown::new();
+        let servers: Vec<_> = [first, second]
+            .into_iter()
+            .map(|socket| {
+                shutdown.wake_udp_socket(&socket).unwrap();
+                let token = shutdown.clone();
+                thread::spawn(move || {
+                    let mut buf = [0u8; 16];
+                    let _ = socket.recv_from(&mut buf);
+                    token.is_triggered()
+                })
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(50));
+        shutdown.trigger();
+        for server in servers {
+            assert!(server.join().unwrap());
+        }
     }
 
     #[test]

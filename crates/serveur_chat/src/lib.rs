@@ -106,7 +106,7 @@ impl Server {
         O: Write + Send + 'static,
         E: Write + Send + 'static,
     {
-        shutdown.wake_udp_socket(self.local_addr()?);
+        shutdown.wake_udp_socket(&self.socket)?;
         let mut journal = Journal::start(BINARY, out, err)?;
         let result = receive_loop(&self.socket, self.mode, shutdown, &mut journal);
         journal.finish();
@@ -136,6 +136,7 @@ fn receive_loop(
             Ok(got) => got,
             // A signal, or an ICMP error about an earlier send reported on
             // this socket: nothing is wrong with the socket itself.
+            Err(_) if shutdown.is_triggered() => return Ok(()),
             Err(e) if is_transient(&e) => continue,
             Err(e) => return Err(e),
         };
