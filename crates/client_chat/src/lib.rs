@@ -1,7 +1,8 @@
 //! `client_chat`: the UDP chat client of lab 18.
 //!
 //! # Layout
-//! - [`connect`]: resolves `--serveur` (IPv4, IPv6 or a host name) and
+//! - [`connect`]: resolves `--serveur` (IPv4, IPv6 or a host name, IPv4
+//!   first as in Python) and
 //!   returns a *connected* UDP socket. Connecting matters: the kernel then
 //!   keeps only the server's datagrams for us, and reports an ICMP "port
 //!   unreachable" as `ECONNREFUSED` on the next receive, which is how a
@@ -30,7 +31,7 @@
 
 use std::fmt;
 use std::io::{self, BufRead, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -103,21 +104,12 @@ impl From<io::Error> for ClientError {
     }
 }
 
-/// Resolves `host:port` and returns a UDP socket connected to the first
-/// address (bound to an ephemeral port of the same family).
+/// Resolves `host:port` (IPv4 first when a name has both, as the sheet's
+/// `AF_INET` client does) and returns a UDP socket connected to it.
 pub fn connect(host: &str, port: u16) -> Result<UdpSocket, ClientError> {
-    let server = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| ClientError::Resolve(host.to_string(), e))?
-        .next()
-        .ok_or_else(|| ClientError::Resolve(host.to_string(), io::ErrorKind::NotFound.into()))?;
-    let local: IpAddr = match server {
-        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
-        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
-    };
-    let socket = UdpSocket::bind((local, 0))?;
-    socket.connect(server)?;
-    Ok(socket)
+    let server = server_kit::peer::resolve(host, port)
+        .map_err(|e| ClientError::Resolve(host.to_string(), e))?;
+    Ok(server_kit::peer::connect_udp(server)?)
 }
 
 /// Waits up to `timeout` for one datagram; `what` says what we waited for.
@@ -247,24 +239,52 @@ where
     // Set once `__quit__` is sent: from then on the receiver gives the server
     // ANSWER_TIMEOUT to acknowledge it.
     let quit_sent = Arc::new(AtomicBool::new(false));
+    // Set when the sender stops on an error (unreadable input, a send that
+    // failed): nothing will ever send `__quit__`, so the receiver must stop
+    // too instead of waiting forever.
+    let sender_failed = Arc::new(AtomicBool::new(false));
     let sender = {
         let socket = socket.try_clone()?;
         let quit_sent = Arc::clone(&quit_sent);
+        let failed = Arc::clone(&sender_failed);
         thread::Builder::new()
             .name("sender".into())
-            .spawn(move || send_lines(&socket, &mut input, &quit_sent))?
+            .spawn(move || {
+                let sent = send_lines(&socket, &mut input, &quit_sent);
+                if sent.is_err() {
+                    // Best effort: leave the chat rather than stay listed.
+                    let _ = send_quit(&socket, &quit_sent);
+                    failed.store(true, Ordering::SeqCst);
+                }
+                sent
+            })?
     };
-    let received = receive_until_quit(&socket, &mut buf, out, &quit_sent, quit_now);
-    // The sender is done unless we stop on Ctrl-C or an error, in which case
-    // it may be blocked reading stdin, which no one can interrupt: the
-    // process exit ends it.
-    if sender.is_finished() {
+    let stop = Stop {
+        quit_now,
+        quit_sent: &quit_sent,
+        sender_failed: &sender_failed,
+    };
+    let received = receive_until_quit(&socket, &mut buf, out, &stop);
+    // The sender is done unless we stop on Ctrl-C or a receive error, in
+    // which case it may be blocked reading stdin, which no one can
+    // interrupt: the process exit ends it.
+    if sender_failed.load(Ordering::SeqCst) || sender.is_finished() {
         if let Ok(Err(e)) = sender.join() {
             received?;
             return Err(e);
         }
     }
     received
+}
+
+/// What the receiver watches, besides the socket.
+struct Stop<'a> {
+    /// Leave now (Ctrl-C): send `__quit__` and wait for the answer.
+    quit_now: &'a AtomicBool,
+    /// `__quit__` was sent, by the sender or by us.
+    quit_sent: &'a AtomicBool,
+    /// The sender gave up on an error: stop at once, it has the error.
+    sender_failed: &'a AtomicBool,
 }
 
 /// The sender: each line as `__message__:LINE`, `quit` or end of input as
@@ -320,17 +340,19 @@ fn receive_until_quit(
     socket: &UdpSocket,
     buf: &mut [u8],
     out: &mut impl Write,
-    quit_sent: &AtomicBool,
-    quit_now: &AtomicBool,
+    stop: &Stop<'_>,
 ) -> Result<(), ClientError> {
     let server = socket.peer_addr()?;
     socket.set_read_timeout(Some(POLL))?;
     let mut quit_deadline: Option<Instant> = None;
     loop {
-        if quit_now.load(Ordering::SeqCst) {
-            send_quit(socket, quit_sent)?;
+        if stop.sender_failed.load(Ordering::SeqCst) {
+            return Ok(());
         }
-        if quit_deadline.is_none() && quit_sent.load(Ordering::SeqCst) {
+        if stop.quit_now.load(Ordering::SeqCst) {
+            send_quit(socket, stop.quit_sent)?;
+        }
+        if quit_deadline.is_none() && stop.quit_sent.load(Ordering::SeqCst) {
             quit_deadline = Some(Instant::now() + ANSWER_TIMEOUT);
         }
         match socket.recv(buf) {
@@ -388,6 +410,61 @@ mod tests {
         let socket = connect("127.0.0.1", port).unwrap();
         let err = une_fois(&socket, "x", &mut Vec::new()).unwrap_err();
         assert!(matches!(err, ClientError::Refused(_)), "{err:?}");
+    }
+
+    /// Input that gives `lines`, then fails (a terminal that went away).
+    struct FailingInput(io::Cursor<Vec<u8>>);
+
+    impl io::Read for FailingInput {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = io::Read::read(&mut self.0, buf)?;
+            if n == 0 && !buf.is_empty() {
+                return Err(io::Error::other("entrée illisible"));
+            }
+            Ok(n)
+        }
+    }
+
+    impl BufRead for FailingInput {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            if self.0.position() as usize >= self.0.get_ref().len() {
+                return Err(io::Error::other("entrée illisible"));
+            }
+            self.0.fill_buf()
+        }
+        fn consume(&mut self, n: usize) {
+            self.0.consume(n);
+        }
+    }
+
+    #[test]
+    fn a_sender_that_fails_stops_the_receiver_and_leaves_the_chat() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let port = server.local_addr().unwrap().port();
+        let socket = connect("127.0.0.1", port).unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let input = FailingInput(io::Cursor::new(b"pr\nbonjour\n".to_vec()));
+            let result = chat(socket, input, &mut Vec::new(), &Signals::default());
+            let _ = done_tx.send(result);
+        });
+        let mut buf = [0u8; 64];
+        let (n, client) = server.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"__new_name__:pr");
+        server.send_to(b"bienvenue", client).unwrap();
+        let (n, _) = server.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"__message__:bonjour");
+        // Then stdin fails: the client says goodbye and gives up, without
+        // waiting for anyone (the server stays mute).
+        let (n, _) = server.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"__quit__");
+        let result = done_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("chat() must return once its sender failed");
+        assert!(matches!(result, Err(ClientError::Io(_))), "{result:?}");
     }
 
     #[test]

@@ -22,7 +22,7 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use chrono::{DateTime, Local, TimeZone};
@@ -156,27 +156,19 @@ impl From<io::Error> for RequestError {
     }
 }
 
-/// Resolves the server's address (IPv4, IPv6 or a host name).
+/// Resolves the server's address (IPv4, IPv6 or a host name; IPv4 first
+/// when a name has both, as the sheet's `AF_INET` client does).
 pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, RequestError> {
-    (host, port)
-        .to_socket_addrs()
-        .map_err(|e| RequestError::Resolve(host.to_string(), e))?
-        .next()
-        .ok_or_else(|| RequestError::Resolve(host.to_string(), io::ErrorKind::NotFound.into()))
+    server_kit::peer::resolve(host, port).map_err(|e| RequestError::Resolve(host.to_string(), e))
 }
 
 /// Creates the client socket (this is when it appears in `ss -ua`), sends
 /// one request and returns the socket with the answer, so a caller can keep
 /// the socket open while the user looks.
 pub fn request(server: SocketAddr) -> Result<(UdpSocket, Vec<u8>), RequestError> {
-    let local: IpAddr = match server {
-        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
-        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
-    };
-    let socket = UdpSocket::bind((local, 0))?;
     // Connected: only the server's answer is accepted, and an ICMP port
     // unreachable comes back as ECONNREFUSED.
-    socket.connect(server)?;
+    let socket = server_kit::peer::connect_udp(server)?;
     socket.set_read_timeout(Some(ANSWER_TIMEOUT))?;
     socket.send(REQUEST)?;
     let mut buf = vec![0u8; 1 << 16];
@@ -202,6 +194,7 @@ pub fn request(server: SocketAddr) -> Result<(UdpSocket, Vec<u8>), RequestError>
 mod tests {
     use super::*;
     use chrono::{FixedOffset, Utc};
+    use std::net::{Ipv4Addr, Ipv6Addr};
     use std::thread;
 
     #[test]

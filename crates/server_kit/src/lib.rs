@@ -9,6 +9,8 @@
 //!   `<binary>: en écoute sur <addr>` that tests and scripts read.
 //! - [`lines`]: bounded line reads, so a peer can never make us buffer an
 //!   endless line.
+//! - [`peer`]: the client side of UDP: `--serveur` resolved (IPv4 first, as
+//!   the labs' Python clients do) and a connected socket.
 //! - [`cli`]: how a binary ends: exit code 0/1, one clear stderr line, and a
 //!   closed stdout pipe treated as success.
 //! - [`writer`]: per-client bounded writer queues for hub-style servers, so
@@ -17,6 +19,7 @@
 pub mod bind;
 pub mod cli;
 pub mod lines;
+pub mod peer;
 pub mod shutdown;
 pub mod writer;
 
