@@ -3,11 +3,14 @@
 //! loopback broadcast address; and, as root, a real broadcast between two
 //! network namespaces joined by a veth pair.
 
+mod chat_common;
+
 use std::io::Write;
 use std::net::UdpSocket;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use chat_common::{Captured, STEP};
 use e2e::{binary, is_root, Server};
 
 fn free_udp_port() -> u16 {
@@ -18,18 +21,22 @@ fn free_udp_port() -> u16 {
         .port()
 }
 
-/// Runs `envoyer` (possibly under `ip netns exec NS`) with `lines` on stdin.
-fn envoyer(netns: Option<&str>, args: &[&str], lines: &str) -> Output {
+/// `broadcast_chat`, possibly under `ip netns exec NS`.
+fn broadcast_chat(netns: Option<&str>) -> Command {
     let bin = binary("broadcast_chat");
-    let mut cmd = match netns {
+    match netns {
         Some(ns) => {
             let mut c = Command::new("ip");
             c.args(["netns", "exec", ns]).arg(&bin);
             c
         }
         None => Command::new(&bin),
-    };
-    let mut child = cmd
+    }
+}
+
+/// Runs `envoyer` with `lines` on stdin.
+fn envoyer(netns: Option<&str>, args: &[&str], lines: &str) -> Output {
+    let mut child = broadcast_chat(netns)
         .arg("envoyer")
         .args(args)
         .stdin(Stdio::piped())
@@ -46,38 +53,30 @@ fn envoyer(netns: Option<&str>, args: &[&str], lines: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-/// Starts a listener with captured stdout; returns it with its stdout reader.
-fn ecouter(netns: Option<&str>, port: u16) -> (Server, std::thread::JoinHandle<String>) {
-    let bin = binary("broadcast_chat");
-    let mut cmd = match netns {
-        Some(ns) => {
-            let mut c = Command::new("ip");
-            c.args(["netns", "exec", ns]).arg(&bin);
-            c
-        }
-        None => Command::new(&bin),
-    };
+/// Starts a listener; returns it with its stdout, captured as it comes.
+fn ecouter(netns: Option<&str>, port: u16) -> (Server, Captured) {
+    let mut cmd = broadcast_chat(netns);
     cmd.args(["ecouter", "--port", &port.to_string()])
         .stdout(Stdio::piped());
     let mut server = Server::start_with(cmd, "broadcast_chat", 1);
-    let mut stdout = server.child_mut().stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut text).unwrap();
-        text
-    });
-    (server, reader)
+    let (out, _) = Captured::spawn(server.child_mut().stdout.take().unwrap());
+    (server, out)
 }
 
-/// Stops the listener once it printed `expected` lines (or times out).
-fn stop_after(server: Server, reader: std::thread::JoinHandle<String>, sent_at: Instant) -> String {
-    // Datagrams are local: a short grace period is plenty.
-    std::thread::sleep(Duration::from_millis(300).saturating_sub(sent_at.elapsed()));
+/// Waits until the listener printed `expected` (at most [`STEP`]), stops it
+/// with Ctrl-C and returns all it printed. Waiting for the text rather than
+/// a fixed time: on a busy machine a listener may be scheduled late, and
+/// Ctrl-C drops what it has not read yet.
+fn stop_when_printed(server: Server, out: Captured, expected: &str) -> String {
+    let deadline = Instant::now() + STEP;
+    while out.text().len() < expected.len() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert!(
         server.interrupt().success(),
         "ecouter must exit 0 on Ctrl-C"
     );
-    reader.join().unwrap()
+    out.text()
 }
 
 #[test]
@@ -98,9 +97,9 @@ fn two_listeners_on_one_machine_get_the_loopback_broadcast() {
         "bonjour\nje suis là !\n",
     );
     assert!(out.status.success(), "{out:?}");
-    let sent = Instant::now();
+    let expected = "pr: bonjour\npr: je suis là !\n";
     for (l, r) in [(l1, r1), (l2, r2)] {
-        assert_eq!(stop_after(l, r, sent), "pr: bonjour\npr: je suis là !\n");
+        assert_eq!(stop_when_printed(l, r, expected), expected);
     }
 }
 
@@ -180,12 +179,9 @@ fn broadcast_between_two_network_namespaces() {
     assert!(out.status.success(), "{out:?}");
     let out = envoyer(Some(a), &["--nom", "as"], "vers tout le monde\n");
     assert!(out.status.success(), "{out:?}");
-    let sent = Instant::now();
+    let expected = "pr: vers le sous-réseau\nas: vers tout le monde\n";
     for (l, r) in [(l1, r1), (l2, r2)] {
-        assert_eq!(
-            stop_after(l, r, sent),
-            "pr: vers le sous-réseau\nas: vers tout le monde\n"
-        );
+        assert_eq!(stop_when_printed(l, r, expected), expected);
     }
     // Without SO_BROADCAST the same send is refused: check that the option
     // is what makes it work, with a plain socket in namespace a.

@@ -52,9 +52,22 @@ pub fn envoyer(name: &str, dest: SocketAddr, input: &mut impl BufRead) -> io::Re
         broadcast: dest.is_ipv4(),
         ..UdpOptions::default()
     };
+    // Room for at least one byte of text after "NAME: " (and no underflow
+    // with a name as long as a command line allows, about 128 KiB).
+    let max = MAX_DATAGRAM
+        .checked_sub(name.len() + 2)
+        .filter(|&max| max > 0)
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "nom trop long ({} octets) pour un datagramme de {MAX_DATAGRAM} octets",
+                    name.len()
+                ),
+            )
+        })?;
     let socket =
         server_kit::bind_udp(local, PortChoice::Exact(0), &options).map_err(io::Error::other)?;
-    let max = MAX_DATAGRAM - name.len() - 2;
     let mut line = Vec::new();
     let mut sent = 0;
     loop {
@@ -156,27 +169,59 @@ mod tests {
     }
 
     #[test]
+    fn a_name_too_long_for_a_datagram_is_an_error_not_a_panic() {
+        let dest = SocketAddr::from(([127, 0, 0, 1], 9));
+        for len in [MAX_DATAGRAM - 2, MAX_DATAGRAM, 100_000] {
+            let err = envoyer(&"n".repeat(len), dest, &mut io::Cursor::new("x\n")).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{len}: {err}");
+        }
+    }
+
+    /// A writer the test reads while the listener writes.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
     fn two_listeners_on_one_port_both_get_a_loopback_broadcast() {
         let a = Listener::bind(Ipv4Addr::UNSPECIFIED.into(), 0).unwrap();
         let port = a.local_addr().unwrap().port();
         let b = Listener::bind(Ipv4Addr::UNSPECIFIED.into(), port).unwrap();
         let shutdown = Shutdown::new();
         let spawn = |l: Listener| {
-            let token = shutdown.clone();
-            thread::spawn(move || {
-                let mut out = Vec::new();
-                l.listen(&token, &mut out).unwrap();
-                String::from_utf8(out).unwrap()
-            })
+            let (token, out) = (shutdown.clone(), Shared::default());
+            let mut sink = out.clone();
+            let handle = thread::spawn(move || l.listen(&token, &mut sink).unwrap());
+            (handle, out)
         };
-        let (ha, hb) = (spawn(a), spawn(b));
+        let listeners = [spawn(a), spawn(b)];
         let dest = SocketAddr::from(([127, 255, 255, 255], port));
         let sent = envoyer("pr", dest, &mut io::Cursor::new("bonjour\nça va ?")).unwrap();
         assert_eq!(sent, 2);
-        thread::sleep(std::time::Duration::from_millis(200));
+        // Wait for the lines rather than a fixed time: on a busy machine a
+        // listener may be scheduled late, and Ctrl-C drops what is unread.
+        let expected = "pr: bonjour\npr: ça va ?\n".as_bytes();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        for (_, out) in &listeners {
+            while out.0.lock().unwrap().len() < expected.len()
+                && std::time::Instant::now() < deadline
+            {
+                thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
         shutdown.trigger();
-        for h in [ha, hb] {
-            assert_eq!(h.join().unwrap(), "pr: bonjour\npr: ça va ?\n");
+        for (handle, out) in listeners {
+            handle.join().unwrap();
+            assert_eq!(*out.0.lock().unwrap(), expected);
         }
     }
 }
