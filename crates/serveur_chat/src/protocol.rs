@@ -30,6 +30,12 @@ pub const TAG_MESSAGE: &[u8] = b"__message__:";
 pub const TAG_QUIT: &[u8] = b"__quit__";
 /// Longest name accepted, in characters (after trimming).
 pub const MAX_NAME_CHARS: usize = 32;
+/// Most clients registered at once. Anyone can register from as many
+/// ports (or forged source addresses) as they like, and every registration
+/// is announced to every member: without a bound, a flood of
+/// `__new_name__:` would grow memory and the fan-out (quadratic) without
+/// end and starve the real users.
+pub const MAX_MEMBERS: usize = 1024;
 /// Largest UDP payload over IPv4 (65,535 - 20 - 8); also what we allow over
 /// IPv6, so that a message forwarded to an IPv4 client always fits.
 pub const MAX_DATAGRAM: usize = 65_507;
@@ -66,6 +72,8 @@ pub enum Rejection {
     InvalidUtf8,
     /// The forwarded message would not fit in one datagram.
     TooLong,
+    /// [`MAX_MEMBERS`] clients are already registered.
+    Full,
 }
 
 impl fmt::Display for Rejection {
@@ -86,6 +94,7 @@ impl fmt::Display for Rejection {
             Rejection::TooLong => {
                 f.write_str("message trop long pour un datagramme une fois préfixé du nom")
             }
+            Rejection::Full => write!(f, "tchat complet ({MAX_MEMBERS} inscrits)"),
         }
     }
 }
@@ -151,6 +160,9 @@ impl Chat {
             return Err(Rejection::AlreadyRegistered(self.members[i].1.clone()));
         }
         let name = valid_name(raw_name).ok_or(Rejection::InvalidName)?;
+        if self.members.len() >= MAX_MEMBERS {
+            return Err(Rejection::Full);
+        }
         let payload = format!("\n***{name}*** vient de rentrer sur le chat !\n").into_bytes();
         self.members.push((from, name.to_owned()));
         let to = self.members.iter().map(|(a, _)| *a).collect();
@@ -322,6 +334,22 @@ mod tests {
         data.truncate(MAX_DATAGRAM - "[abcdefghij] : ".len() + TAG_MESSAGE.len());
         let r = chat.handle(addr(1), &data);
         assert_eq!(r.deliveries[0].payload.len(), MAX_DATAGRAM);
+    }
+
+    #[test]
+    fn registrations_stop_at_max_members_until_someone_leaves() {
+        let mut chat = Chat::new();
+        for port in 1..=MAX_MEMBERS as u16 {
+            let r = chat.handle(addr(port), b"__new_name__:n");
+            assert!(r.rejected.is_none(), "{port}");
+        }
+        let late = addr(MAX_MEMBERS as u16 + 1);
+        let r = chat.handle(late, b"__new_name__:late");
+        assert_eq!(r.rejected, Some(Rejection::Full));
+        assert!(r.deliveries.is_empty());
+        assert_eq!(chat.members().len(), MAX_MEMBERS);
+        chat.handle(addr(1), b"__quit__");
+        assert!(chat.handle(late, b"__new_name__:late").rejected.is_none());
     }
 
     #[test]
