@@ -232,6 +232,35 @@ impl<'a> Request<'a> {
             .map(|&(_, v)| v)
     }
 
+    /// Whether a body follows the head, by RFC 9112 §6.3: any
+    /// `Transfer-Encoding`, or a `Content-Length` above 0. Several
+    /// `Content-Length` values (in one header line or in several) that do
+    /// not all agree, or one that is not a number, are a 400: a server that
+    /// picked one of them while a proxy picked another would read part of a
+    /// body as the next request (request smuggling).
+    pub fn has_body(&self) -> Result<bool, HttpError> {
+        let mut length: Option<&str> = None;
+        let mut chunked = false;
+        for (name, value) in &self.headers {
+            if name.eq_ignore_ascii_case("Transfer-Encoding") {
+                chunked = true;
+            } else if name.eq_ignore_ascii_case("Content-Length") {
+                for item in value.split(',').map(|v| v.trim_matches([' ', '\t'])) {
+                    if item.is_empty() || !item.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(HttpError::bad("Content-Length invalide"));
+                    }
+                    let item = item.trim_start_matches('0');
+                    if length.is_some_and(|seen| seen != item) {
+                        return Err(HttpError::bad("Content-Length contradictoires"));
+                    }
+                    length = Some(item);
+                }
+            }
+        }
+        // Leading zeros are gone: "0", "00" became "".
+        Ok(chunked || length.is_some_and(|n| !n.is_empty()))
+    }
+
     /// Whether the method is one this server serves (GET or HEAD).
     pub fn is_get_or_head(&self) -> bool {
         self.method == "GET" || self.method == "HEAD"
@@ -285,7 +314,13 @@ fn parse_header_line(line: &str) -> Result<(&str, &str), HttpError> {
     if name.is_empty() || !name.bytes().all(is_tchar) {
         return Err(HttpError::bad("nom d'en-tête invalide"));
     }
-    Ok((name, value.trim_matches([' ', '\t'])))
+    let value = value.trim_matches([' ', '\t']);
+    // CR, NUL and other controls have no place in a field value (RFC 9110
+    // §5.5): a bare CR is a line end to some parsers, not to others.
+    if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+        return Err(HttpError::bad("caractère de contrôle dans un en-tête"));
+    }
+    Ok((name, value))
 }
 
 /// RFC 9110 §5.6.2 token characters.
@@ -728,6 +763,9 @@ mod tests {
             "GET /index.html HTTP/1.1\r\nHost : localhost\r\n\r\n",
             "GET /index.html HTTP/1.1\r\n: value\r\n\r\n",
             "GET /index.html HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
+            "GET /index.html HTTP/1.1\r\nX: a\rb\r\n\r\n",
+            "GET /index.html HTTP/1.1\r\nX: a\0b\r\n\r\n",
+            "GET /index.html HTTP/1.1\r\nX: a\x1bb\r\n\r\n",
         ] {
             let err = decode_requete_http(text).unwrap_err();
             assert_eq!(err.status, Status::BadRequest, "{text:?}");
@@ -746,6 +784,42 @@ mod tests {
             Request::parse(&text).unwrap_err().status,
             Status::HeaderFieldsTooLarge
         );
+    }
+
+    #[test]
+    fn bodies_and_ambiguous_lengths() {
+        let framing = |headers: &str| {
+            Request::parse(&format!("GET / HTTP/1.1\r\n{headers}\r\n"))
+                .unwrap()
+                .has_body()
+                .map_err(|e| e.status)
+        };
+        assert_eq!(framing(""), Ok(false));
+        assert_eq!(framing("Content-Length: 0\r\n"), Ok(false));
+        assert_eq!(framing("Content-Length: 000\r\n"), Ok(false));
+        assert_eq!(framing("Content-Length: 0, 0\r\n"), Ok(false));
+        assert_eq!(framing("Content-Length: 12\r\n"), Ok(true));
+        assert_eq!(
+            framing("Content-Length: 12\r\ncontent-length: 012\r\n"),
+            Ok(true)
+        );
+        assert_eq!(framing("Transfer-Encoding: chunked\r\n"), Ok(true));
+        assert_eq!(
+            framing("Content-Length: 0\r\nTransfer-Encoding: chunked\r\n"),
+            Ok(true)
+        );
+        for bad in [
+            "Content-Length: 0\r\nContent-Length: 38\r\n",
+            "Content-Length: 38\r\nContent-Length: 0\r\n",
+            "Content-Length: 0, 38\r\n",
+            "Content-Length: -1\r\n",
+            "Content-Length: +5\r\n",
+            "Content-Length: 0x10\r\n",
+            "Content-Length:\r\n",
+            "Content-Length: 1 2\r\n",
+        ] {
+            assert_eq!(framing(bad), Err(Status::BadRequest), "{bad:?}");
+        }
     }
 
     #[test]

@@ -161,6 +161,11 @@ impl PageCache {
             return Ok(Lookup::Missing);
         }
         let mut file = File::open(&real)?;
+        // Between the check and the open, a folder on the way may have been
+        // swapped for a link leading out: check what was really opened.
+        if !opened_beneath(&file, &self.root) {
+            return Ok(Lookup::Missing);
+        }
         let meta = file.metadata()?;
         if !meta.is_file() {
             return Ok(Lookup::Missing);
@@ -201,6 +206,16 @@ impl PageCache {
         if let Some(page) = entries.pages.remove(rel) {
             entries.bytes -= page.body.len();
         }
+    }
+}
+
+/// Whether an open file lies under `root`, by the path the kernel gives
+/// for its descriptor. Without `/proc` only the check before the open holds.
+fn opened_beneath(file: &File, root: &Path) -> bool {
+    use std::os::fd::AsRawFd;
+    match fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+        Ok(real) => real.starts_with(root),
+        Err(_) => !Path::new("/proc/self/fd").is_dir(),
     }
 }
 
@@ -250,6 +265,19 @@ mod tests {
         assert!(matches!(cache.lookup("up/secret.txt"), Lookup::Missing));
         assert!(matches!(cache.lookup("sub"), Lookup::Missing));
         assert_eq!(page(cache.lookup("alias.txt")).body, b"in");
+    }
+
+    #[test]
+    fn what_is_opened_is_checked_not_only_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(dir.path()).unwrap().join("root");
+        fs::create_dir_all(&root).unwrap();
+        fs::write(dir.path().join("secret.txt"), "secret").unwrap();
+        fs::write(root.join("in.txt"), "in").unwrap();
+        let outside = File::open(dir.path().join("secret.txt")).unwrap();
+        assert!(!opened_beneath(&outside, &root));
+        let inside = File::open(root.join("in.txt")).unwrap();
+        assert!(opened_beneath(&inside, &root));
     }
 
     #[test]

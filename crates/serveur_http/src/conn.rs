@@ -25,6 +25,20 @@ pub struct Context {
     pub shutdown: Shutdown,
 }
 
+impl Context {
+    /// How an answer that ends the connection (an error, a 503) is framed.
+    pub fn closing_mode(&self) -> Mode {
+        if self.keep_alive {
+            Mode::Persistent {
+                keep_open: false,
+                client_http10: false,
+            }
+        } else {
+            Mode::Sheet
+        }
+    }
+}
+
 /// A worker's reusable buffers.
 #[derive(Debug, Default)]
 pub struct Buffers {
@@ -98,8 +112,8 @@ pub fn serve_if_ready(stream: &TcpStream, ctx: &Context, buffers: &mut Buffers) 
     else {
         return fresh(data);
     };
-    let has_body =
-        request.header("Content-Length").is_some() || request.header("Transfer-Encoding").is_some();
+    // A body, or framing to refuse with a 400: the worker's business.
+    let has_body = request.has_body() != Ok(false);
     let answer = ctx.site.answer(&request);
     let body: &[u8] = match &answer.body {
         Body::Page(page) => &page.body,
@@ -217,14 +231,7 @@ fn serve_requests(
     loop {
         reader.get_mut().start_head();
         let read = read_head(&mut reader, &mut buffers.head, &mut buffers.line)?;
-        let mode = if ctx.keep_alive {
-            Mode::Persistent {
-                keep_open: false,
-                client_http10: false,
-            }
-        } else {
-            Mode::Sheet
-        };
+        let mode = ctx.closing_mode();
         match read {
             HeadRead::Complete | HeadRead::CompleteAtEof => {}
             HeadRead::Closed => return Ok(()),
@@ -257,13 +264,16 @@ fn serve_requests(
                 return refuse(stream, e.status, mode);
             }
         };
-        let answer = ctx.site.answer(&request);
         // We never read request bodies: a connection that carries one
         // cannot be reused (its body would be read as the next request).
-        let has_body = request
-            .header("Content-Length")
-            .is_some_and(|v| v.trim() != "0")
-            || request.header("Transfer-Encoding").is_some();
+        let has_body = match request.has_body() {
+            Ok(has_body) => has_body,
+            Err(e) => {
+                ctx.logger.problem(format!("{peer} : {e}"));
+                return refuse(stream, e.status, mode);
+            }
+        };
+        let answer = ctx.site.answer(&request);
         let keep_open = ctx.keep_alive
             && request.wants_keep_alive()
             && !has_body

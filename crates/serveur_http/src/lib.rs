@@ -187,14 +187,6 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
     drop(rx);
     server_kit::announce(SERVER_BINARY, addr, None);
 
-    let mode = if config.keep_alive {
-        Mode::Persistent {
-            keep_open: false,
-            client_http10: false,
-        }
-    } else {
-        Mode::Sheet
-    };
     // The extra acceptors share the listener (the kernel hands each
     // connection to one of the threads blocked in accept).
     let mut extra = Vec::new();
@@ -203,10 +195,10 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
         let handle = thread::Builder::new()
             .name(format!("accepteur-{id}"))
             .stack_size(256 * 1024)
-            .spawn(move || accept_loop(&listener, &tx, &context, mode))?;
+            .spawn(move || accept_loop(&listener, &tx, &context))?;
         extra.push(handle);
     }
-    accept_loop(&listener, &tx, &context, mode);
+    accept_loop(&listener, &tx, &context);
     for handle in extra {
         let _ = handle.join();
     }
@@ -234,7 +226,7 @@ fn shut_down_on_trigger(shutdown: &Shutdown, slots: &Slots) {
     });
 }
 
-fn accept_loop(listener: &TcpListener, queue: &Sender<Job>, context: &conn::Context, mode: Mode) {
+fn accept_loop(listener: &TcpListener, queue: &Sender<Job>, context: &conn::Context) {
     let mut buffers = conn::Buffers::default();
     loop {
         let accepted = listener.accept();
@@ -253,7 +245,7 @@ fn accept_loop(listener: &TcpListener, queue: &Sender<Job>, context: &conn::Cont
                     start,
                 }) {
                     Ok(()) => {}
-                    Err(TrySendError::Full(job)) => reject(job.stream, mode),
+                    Err(TrySendError::Full(job)) => reject(job.stream, context.closing_mode()),
                     Err(TrySendError::Disconnected(_)) => return,
                 }
             }

@@ -350,6 +350,44 @@ fn keep_alive_serves_several_requests_per_connection() {
     assert_eq!(status_line(&answer), "HTTP/1.1 200 OK");
 }
 
+#[test]
+fn a_body_never_becomes_the_next_request() {
+    let server = Server::start(&["--keep-alive", "--delai-inactivite", "1"]);
+    let smuggled = "GET /page1.html HTTP/1.1\r\nX: y\r\n\r\n";
+    let cases = [
+        // Ambiguous framing: 400, and nothing else.
+        (
+            format!(
+                "Content-Length: 0\r\nContent-Length: {}\r\n",
+                smuggled.len()
+            ),
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+        (
+            format!("Content-Length: 0, {}\r\n", smuggled.len()),
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+        // A body we do not read: answered, then the connection is closed.
+        (
+            format!("Content-Length: {}\r\n", smuggled.len()),
+            "HTTP/1.1 200 OK\r\n",
+        ),
+        (
+            "Transfer-Encoding: chunked\r\n".to_string(),
+            "HTTP/1.1 200 OK\r\n",
+        ),
+    ];
+    for (framing, status) in cases {
+        let mut stream = connect(server.addr);
+        let request = format!("GET /index.html HTTP/1.1\r\n{framing}\r\n{smuggled}");
+        stream.write_all(request.as_bytes()).unwrap();
+        let all = String::from_utf8(read_all(&mut stream)).unwrap();
+        assert!(all.starts_with(status), "{framing:?}: {all}");
+        assert_eq!(all.matches("HTTP/1.").count(), 1, "{framing:?}: {all}");
+        assert!(!all.contains("This is page1.html"), "{framing:?}: {all}");
+    }
+}
+
 /// Reads one response framed by its Content-Length.
 fn read_response(stream: &mut TcpStream) -> String {
     let mut data = Vec::new();
