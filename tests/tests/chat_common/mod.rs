@@ -67,7 +67,7 @@ pub fn start_chat_server(args: &[&str]) -> (Server, ServerOut) {
     (server, ServerOut { captured, reader })
 }
 
-/// A running `client_chat`, fed line by line.
+/// A running chat client (`client_chat`, or a Python one), fed line by line.
 #[derive(Debug)]
 pub struct Client {
     child: Child,
@@ -87,8 +87,14 @@ impl Client {
     }
 
     pub fn start_args(args: &[&str]) -> Client {
-        let mut child = Command::new(binary("client_chat"))
-            .args(args)
+        let mut cmd = Command::new(binary("client_chat"));
+        cmd.args(args);
+        Self::spawn(cmd)
+    }
+
+    /// Any chat client (ours, or a Python one), stdin/stdout/stderr piped.
+    pub fn spawn(mut cmd: Command) -> Client {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
