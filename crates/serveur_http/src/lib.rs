@@ -245,7 +245,15 @@ fn accept_loop(listener: &TcpListener, queue: &Sender<Job>, context: &conn::Cont
                     start,
                 }) {
                     Ok(()) => {}
-                    Err(TrySendError::Full(job)) => reject(job.stream, context.closing_mode()),
+                    Err(TrySendError::Full(Job {
+                        stream,
+                        start: conn::Start::Fresh { .. },
+                        ..
+                    })) => reject(stream, context.closing_mode()),
+                    // Part of an answer is already out: a 503 would be glued
+                    // to it. Closing leaves a body shorter than its
+                    // Content-Length, which the client can tell.
+                    Err(TrySendError::Full(_)) => {}
                     Err(TrySendError::Disconnected(_)) => return,
                 }
             }

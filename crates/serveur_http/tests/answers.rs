@@ -98,6 +98,11 @@ fn malformed_requests_get_400_and_the_server_carries_on() {
         b"GET /%ff HTTP/1.1\r\n\r\n",
         b"GET index.html HTTP/1.1\r\n\r\n",
         b"GET /\xff HTTP/1.1\r\n\r\n",
+        // Overlong UTF-8 for "../", raw rather than percent-encoded.
+        b"GET /\xc0\xae\xc0\xae/secret.txt HTTP/1.1\r\n\r\n",
+        // A bare CR or a NUL inside a header value.
+        b"GET / HTTP/1.1\r\nX: a\rHost: b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX: a\0b\r\n\r\n",
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
     ] {
         let answer = exchange(server.addr, request);
