@@ -233,8 +233,12 @@ where
         .map_err(|e| refused(&socket, e))?;
     let mut buf = vec![0u8; 1 << 16];
     let n = receive_within(&socket, &mut buf, ANSWER_TIMEOUT, "à l'inscription")?;
-    print_datagram(out, &buf[..n])?;
     signals.registered.store(true, Ordering::SeqCst);
+    if let Err(e) = print_datagram(out, &buf[..n]) {
+        // Registered now: leave, as below (best effort).
+        let _ = socket.send(TAG_QUIT.as_bytes());
+        return Err(e.into());
+    }
 
     // Set once `__quit__` is sent: from then on the receiver gives the server
     // ANSWER_TIMEOUT to acknowledge it.
@@ -265,6 +269,12 @@ where
         sender_failed: &sender_failed,
     };
     let received = receive_until_quit(&socket, &mut buf, out, &stop);
+    if received.is_err() {
+        // Best effort, as for the sender: a client that stops on an error
+        // (stdout closed by `| head`, say) leaves the chat rather than stay
+        // listed, costing the server a send to a closed port per message.
+        let _ = send_quit(&socket, &quit_sent);
+    }
     // The sender is done unless we stop on Ctrl-C or a receive error, in
     // which case it may be blocked reading stdin, which no one can
     // interrupt: the process exit ends it.
@@ -465,6 +475,60 @@ mod tests {
             .recv_timeout(Duration::from_secs(5))
             .expect("chat() must return once its sender failed");
         assert!(matches!(result, Err(ClientError::Io(_))), "{result:?}");
+    }
+
+    /// A stdout that takes `ok` writes, then is closed (`| head`).
+    struct ClosedAfter {
+        ok: usize,
+    }
+
+    impl Write for ClosedAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.ok == 0 {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            self.ok -= 1;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_stdout_leaves_the_chat() {
+        // 1 write: the prompt only, the registration answer cannot be
+        // printed; 3 writes: that answer too, the next datagram cannot.
+        for ok in [1, 3] {
+            let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+            server
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let port = server.local_addr().unwrap().port();
+            let socket = connect("127.0.0.1", port).unwrap();
+            let client = thread::spawn(move || {
+                // The name is typed, then the user types nothing (and does
+                // not close the input, which would quit): only the failed
+                // print can end the chat.
+                let (mut typing, reader) = std::os::unix::net::UnixStream::pair().unwrap();
+                typing.write_all(b"pr\n").unwrap();
+                let input = io::BufReader::new(reader);
+                let result = chat(socket, input, &mut ClosedAfter { ok }, &Signals::default());
+                (result, typing)
+            });
+            let mut buf = [0u8; 64];
+            let (n, client_addr) = server.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"__new_name__:pr");
+            server.send_to(b"bienvenue", client_addr).unwrap();
+            server.send_to(b"[as] : coucou", client_addr).unwrap();
+            let (n, _) = server.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"__quit__", "ok = {ok}");
+            let (result, _typing) = client.join().unwrap();
+            assert!(
+                matches!(&result, Err(ClientError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe),
+                "{result:?}"
+            );
+        }
     }
 
     #[test]
