@@ -163,6 +163,31 @@ fn client_ctrl_c_leaves_the_chat_and_exits_0() {
 }
 
 #[test]
+fn client_ctrl_c_while_the_server_has_not_answered_yet_still_leaves() {
+    // The test plays a slow server: Ctrl-C comes after the client sent its
+    // name, before the answer. The server will list the client, so the
+    // client must still say `__quit__` rather than vanish.
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    server.set_read_timeout(Some(chat_common::STEP)).unwrap();
+    let port = server.local_addr().unwrap().port().to_string();
+    let mut pr = Client::start_args(&["--port", &port]);
+    pr.type_line("pr");
+    let mut buf = [0u8; 64];
+    let (n, client) = server.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"__new_name__:pr");
+    pr.interrupt();
+    // Let the signal land before the answer (the fixed client does not care
+    // about the order; a client that exits at once would be gone by now).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let welcome = "\n***pr*** vient de rentrer sur le chat !\n";
+    server.send_to(welcome.as_bytes(), client).unwrap();
+    let (n, from) = server.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from), (&b"__quit__"[..], client));
+    server.send_to(b"__quit__", client).unwrap();
+    assert!(pr.wait_exit().success(), "{}", pr.stderr());
+}
+
+#[test]
 fn an_explicit_busy_port_is_one_clear_error() {
     let busy = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port().to_string();

@@ -168,9 +168,11 @@ fn refused(socket: &UdpSocket, e: io::Error) -> ClientError {
 /// Flags shared with a Ctrl-C handler.
 #[derive(Debug, Default)]
 pub struct Signals {
-    /// Set by the chat once registered: before that, there is nothing to
-    /// leave and Ctrl-C may simply end the program.
-    pub registered: AtomicBool,
+    /// Set by the chat just before it sends its registration: from then on
+    /// the server may list us, so Ctrl-C must leave properly (even while we
+    /// wait for the server's answer); before, Ctrl-C may simply end the
+    /// program.
+    pub name_sent: AtomicBool,
     /// Set to leave the chat (`__quit__`, wait for the answer, exit 0).
     pub quit: AtomicBool,
 }
@@ -228,12 +230,14 @@ where
 {
     let quit_now = &signals.quit;
     let name = ask_name(&mut input, out)?;
+    signals.name_sent.store(true, Ordering::SeqCst);
     socket
         .send(format!("{TAG_NEW_NAME}{name}").as_bytes())
         .map_err(|e| refused(&socket, e))?;
     let mut buf = vec![0u8; 1 << 16];
+    // A Ctrl-C during this wait is seen by the receiver below, which then
+    // leaves at once: the server handles `__quit__` after our registration.
     let n = receive_within(&socket, &mut buf, ANSWER_TIMEOUT, "à l'inscription")?;
-    signals.registered.store(true, Ordering::SeqCst);
     if let Err(e) = print_datagram(out, &buf[..n]) {
         // Registered now: leave, as below (best effort).
         let _ = socket.send(TAG_QUIT.as_bytes());

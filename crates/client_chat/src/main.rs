@@ -35,7 +35,7 @@ fn run(args: Args) -> Result<(), BoxError> {
             let signals = Arc::new(Signals::default());
             let flags = Arc::clone(&signals);
             ctrlc::set_handler(move || {
-                if !flags.registered.load(Ordering::SeqCst) {
+                if !flags.name_sent.load(Ordering::SeqCst) {
                     // Still at the name prompt: nothing to leave.
                     std::process::exit(0);
                 }
