@@ -163,6 +163,55 @@ fn client_http_against_serveur_http() {
     assert!(stderr.contains("connexion refusée"), "{stderr}");
 }
 
+/// A student's `clientHTTP.py` as the sheet describes it (17.1): one
+/// request with Python's socket module, the answer printed as received.
+const PYTHON_CLIENT: &str = r#"
+import socket, sys
+client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+client.connect(("127.0.0.1", int(sys.argv[1])))
+requete = "GET " + sys.argv[2] + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+if len(sys.argv) > 3:
+    requete += "Accept-Language: " + sys.argv[3] + "\r\n"
+client.send((requete + "\r\n").encode())
+reponse = b""
+while True:
+    morceau = client.recv(1024)
+    if not morceau:
+        break
+    reponse += morceau
+client.close()
+sys.stdout.write(reponse.decode())
+"#;
+
+#[test]
+fn a_python_client_as_the_sheet_writes_it() {
+    if !have_program("python3") {
+        eprintln!("SKIP a_python_client_as_the_sheet_writes_it: python3 not installed");
+        return;
+    }
+    let server = start_server(&[]);
+    let port = server.addr().port().to_string();
+    let python = |args: &[&str]| {
+        let out = run(Command::new("python3")
+            .args(["-c", PYTHON_CLIENT, &port])
+            .args(args));
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(
+        python(&["/page1.html", "fr-FR,en;q=0.3"]),
+        sheet_answer("HTTP/1.0 200 OK", "fr/page1.html")
+    );
+    assert_eq!(
+        python(&["/autres_pages/toto.html"]),
+        sheet_answer("HTTP/1.0 200 OK", "en/autres_pages/toto.html")
+    );
+    assert_eq!(
+        python(&["/absente.html", "fr"]),
+        sheet_answer("HTTP/1.0 404 NotFound", "page404.html")
+    );
+}
+
 #[test]
 fn client_http_over_ipv6() {
     if std::net::TcpListener::bind("[::1]:0").is_err() {
