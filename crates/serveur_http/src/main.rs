@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use protocols::http::Negotiation;
 use server_kit::{PortChoice, Shutdown};
-use serveur_http::{Config, DEFAULT_PORT, DEFAULT_QUEUE, DEFAULT_WORKERS, SERVER_BINARY};
+use serveur_http::{
+    Config, DEFAULT_IDLE_TIMEOUT, DEFAULT_PORT, DEFAULT_QUEUE, DEFAULT_WORKERS, SERVER_BINARY,
+};
 
 /// Serveur HTTP du TP 17 : sert pages_serveur/fr/ ou pages_serveur/en/ selon
 /// l'en-tête Accept-Language, répond 404 avec page404.html, et affiche chaque
@@ -49,7 +51,7 @@ struct Args {
     #[arg(long, default_value_t = DEFAULT_QUEUE, value_parser = |t: &str| parse_count(t, 1_000_000))]
     file_attente: usize,
     /// Délai (secondes) laissé à un client pour envoyer sa requête.
-    #[arg(long, default_value_t = 10.0, value_parser = parse_delay)]
+    #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs_f64(), value_parser = parse_delay)]
     delai_inactivite: f64,
     /// Port par défaut (tests de la règle « 8080 ou le suivant libre »).
     #[arg(long, hide = true, default_value_t = DEFAULT_PORT)]
