@@ -172,3 +172,10 @@ pub fn have_program(name: &str) -> bool {
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
+
+/// Says that a test is skipped, and why, where the user will see it: libtest
+/// captures `eprintln!` of passing tests, but not direct writes to stderr.
+pub fn skip(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{message}");
+}

@@ -154,8 +154,8 @@ impl Drop for Netns {
 #[test]
 fn broadcast_between_two_network_namespaces() {
     if !is_root() || !e2e::have_program("ip") {
-        eprintln!(
-            "SKIP broadcast_between_two_network_namespaces: needs root and iproute2 (ip netns)"
+        e2e::skip(
+            "SKIP broadcast_between_two_network_namespaces: needs root and iproute2 (ip netns)",
         );
         return;
     }

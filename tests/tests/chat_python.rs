@@ -99,7 +99,7 @@ fn python(script: &str, args: &[&str]) -> Command {
 fn skip_without_python(test: &str) -> bool {
     let missing = !have_program("python3");
     if missing {
-        eprintln!("SKIP {test}: python3 is not installed");
+        e2e::skip(&format!("SKIP {test}: python3 is not installed"));
     }
     missing
 }

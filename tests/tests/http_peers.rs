@@ -47,8 +47,8 @@ fn run(cmd: &mut Command) -> Output {
 #[test]
 fn curl_with_and_without_accept_language() {
     if !have_program("curl") {
-        eprintln!(
-            "SKIP curl_with_and_without_accept_language: curl not installed (apt-get install curl)"
+        e2e::skip(
+            "SKIP curl_with_and_without_accept_language: curl not installed (apt-get install curl)",
         );
         return;
     }
@@ -96,11 +96,11 @@ fn curl_with_and_without_accept_language() {
 #[test]
 fn curl_over_ipv6_with_keep_alive() {
     if !have_program("curl") {
-        eprintln!("SKIP curl_over_ipv6_with_keep_alive: curl not installed");
+        e2e::skip("SKIP curl_over_ipv6_with_keep_alive: curl not installed");
         return;
     }
     if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("SKIP curl_over_ipv6_with_keep_alive: no IPv6 loopback");
+        e2e::skip("SKIP curl_over_ipv6_with_keep_alive: no IPv6 loopback");
         return;
     }
     let server = start_server(&["--bind", "::1", "--keep-alive"]);
@@ -186,7 +186,7 @@ sys.stdout.write(reponse.decode())
 #[test]
 fn a_python_client_as_the_sheet_writes_it() {
     if !have_program("python3") {
-        eprintln!("SKIP a_python_client_as_the_sheet_writes_it: python3 not installed");
+        e2e::skip("SKIP a_python_client_as_the_sheet_writes_it: python3 not installed");
         return;
     }
     let server = start_server(&[]);
@@ -215,7 +215,7 @@ fn a_python_client_as_the_sheet_writes_it() {
 #[test]
 fn client_http_over_ipv6() {
     if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("SKIP client_http_over_ipv6: no IPv6 loopback");
+        e2e::skip("SKIP client_http_over_ipv6: no IPv6 loopback");
         return;
     }
     let server = start_server(&["--bind", "::1"]);
@@ -277,7 +277,7 @@ fn dump_dom(browser: &str, accept_lang: &str, target: &str) -> String {
 #[test]
 fn headless_chromium_gets_french_and_english_pages() {
     let Some(browser) = chromium() else {
-        eprintln!("SKIP headless_chromium_gets_french_and_english_pages: chromium not installed (apt-get install chromium)");
+        e2e::skip("SKIP headless_chromium_gets_french_and_english_pages: chromium not installed (apt-get install chromium)");
         return;
     };
     let server = start_server(&[]);

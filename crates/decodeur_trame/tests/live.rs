@@ -62,8 +62,8 @@ fn send_marked(sender: &UdpSocket, receiver: &UdpSocket, seq: u32) -> String {
 #[test]
 fn captures_a_udp_datagram_on_loopback_until_ctrl_c() {
     if !is_root() {
-        eprintln!(
-            "SKIP captures_a_udp_datagram_on_loopback_until_ctrl_c: needs root or CAP_NET_RAW"
+        e2e::skip(
+            "SKIP captures_a_udp_datagram_on_loopback_until_ctrl_c: needs root or CAP_NET_RAW",
         );
         return;
     }
@@ -130,7 +130,7 @@ fn captures_a_udp_datagram_on_loopback_until_ctrl_c() {
 #[test]
 fn stops_after_the_requested_number_of_frames() {
     if !is_root() {
-        eprintln!("SKIP stops_after_the_requested_number_of_frames: needs root or CAP_NET_RAW");
+        e2e::skip("SKIP stops_after_the_requested_number_of_frames: needs root or CAP_NET_RAW");
         return;
     }
     let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -165,8 +165,8 @@ fn stops_after_the_requested_number_of_frames() {
 fn without_privilege_one_clear_line() {
     let mut cmd = if is_root() {
         if Command::new("setpriv").arg("--version").output().is_err() {
-            eprintln!(
-                "SKIP without_privilege_one_clear_line: root and no setpriv to drop privileges"
+            e2e::skip(
+                "SKIP without_privilege_one_clear_line: root and no setpriv to drop privileges",
             );
             return;
         }
@@ -189,7 +189,7 @@ fn without_privilege_one_clear_line() {
         .unwrap();
     let err = text(&out.stderr);
     if out.status.success() {
-        eprintln!("SKIP without_privilege_one_clear_line: this user may capture (CAP_NET_RAW)");
+        e2e::skip("SKIP without_privilege_one_clear_line: this user may capture (CAP_NET_RAW)");
         return;
     }
     assert_eq!(out.status.code(), Some(1), "{err}");

@@ -64,8 +64,8 @@ fn data_hex(ours: &HashMap<String, String>, key: &str) -> String {
 #[test]
 fn fields_equal_tsharks_on_every_frame() {
     if !have_tshark() {
-        eprintln!(
-            "SKIP fields_equal_tsharks_on_every_frame: tshark absent (apt-get install tshark)"
+        e2e::skip(
+            "SKIP fields_equal_tsharks_on_every_frame: tshark absent (apt-get install tshark)",
         );
         return;
     }

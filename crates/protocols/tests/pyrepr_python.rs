@@ -86,7 +86,9 @@ fn bytes_repr_matches_cpython() {
     {
         Ok(child) => child,
         Err(e) => {
-            eprintln!("SKIP bytes_repr_matches_cpython: python3 introuvable ({e})");
+            e2e::skip(&format!(
+                "SKIP bytes_repr_matches_cpython: python3 introuvable ({e})"
+            ));
             return;
         }
     };

@@ -166,7 +166,7 @@ fn unpack_matches_python_struct() {
         .stdout(Stdio::piped())
         .spawn();
     let Ok(mut child) = child else {
-        eprintln!("SKIPPED unpack_matches_python_struct: python3 not found");
+        e2e::skip("SKIP unpack_matches_python_struct: python3 not found");
         return;
     };
     let cases = cases();

@@ -80,7 +80,7 @@ fn ctrl_c_stops_cleanly_even_with_clients_connected() {
 #[test]
 fn ipv6_loopback() {
     if TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_err() {
-        eprintln!("SKIP ipv6_loopback: no IPv6 loopback on this machine");
+        e2e::skip("SKIP ipv6_loopback: no IPv6 loopback on this machine");
         return;
     }
     let server = Server::start(&["--bind", "::1"]);
