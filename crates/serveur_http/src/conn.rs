@@ -67,6 +67,10 @@ pub enum Ready {
     Handoff(Start),
 }
 
+/// Test builds panic while serving this target (the pool's panic safety).
+#[cfg(test)]
+pub const PANIC_FOR_TESTS: &str = "/panique-de-test";
+
 /// Largest answer the acceptor sends itself.
 const INLINE_MAX: usize = 64 * 1024;
 
@@ -247,6 +251,13 @@ fn serve_requests(
         }
         first = false;
         ctx.logger.request(&buffers.head);
+        #[cfg(test)]
+        if buffers
+            .head
+            .starts_with(format!("GET {PANIC_FOR_TESTS} ").as_bytes())
+        {
+            panic!("panne simulée");
+        }
         if ctx.bien_recu {
             let mut out = stream;
             out.write_all(BIEN_RECU)?;

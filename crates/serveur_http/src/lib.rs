@@ -58,6 +58,7 @@ pub mod site;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown as Direction, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
+use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -292,9 +293,94 @@ fn work(queue: &Receiver<Job>, context: &conn::Context, slot: &Mutex<Option<RawF
     {
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(stream.as_raw_fd());
         if !context.shutdown.is_triggered() {
-            conn::serve(&stream, peer, start, context, &mut buffers, &others_waiting);
+            // A bug in serving one connection must not shrink the pool for
+            // good: that connection is closed, the worker carries on.
+            let served = panic::catch_unwind(AssertUnwindSafe(|| {
+                conn::serve(&stream, peer, start, context, &mut buffers, &others_waiting);
+            }));
+            if let Err(payload) = served {
+                context.logger.problem(format!(
+                    "{peer} : erreur interne ({}), connexion fermée",
+                    panic_message(&*payload)
+                ));
+                // Whatever state the panic left them in.
+                buffers = conn::Buffers::default();
+            }
         }
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
         drop(stream);
+    }
+}
+
+/// The text a panic was raised with, if it has one.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("panique")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connected pair: (client, server side as accepted, peer).
+    fn pair() -> (TcpStream, TcpStream, SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let (server, peer) = listener.accept().unwrap();
+        (client, server, peer)
+    }
+
+    #[test]
+    fn a_panic_closes_its_connection_and_the_worker_carries_on() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("en")).unwrap();
+        std::fs::write(dir.path().join("en/a.html"), "A").unwrap();
+        let (logger, _logger_thread) = log::start(false).unwrap();
+        let context = conn::Context {
+            site: Site::open(dir.path(), Negotiation::Prefix).unwrap(),
+            logger,
+            keep_alive: false,
+            bien_recu: false,
+            idle_timeout: Duration::from_secs(5),
+            shutdown: Shutdown::new(),
+        };
+        let (tx, rx) = crossbeam_channel::bounded(4);
+        let mut clients = Vec::new();
+        // conn.rs panics on this target in test builds only.
+        for target in [conn::PANIC_FOR_TESTS, "/a.html"] {
+            let (mut client, stream, peer) = pair();
+            write!(client, "GET {target} HTTP/1.0\r\n\r\n").unwrap();
+            let prefix = Vec::new();
+            let start = conn::Start::Fresh { prefix };
+            tx.send(Job {
+                stream,
+                peer,
+                start,
+            })
+            .unwrap();
+            clients.push(client);
+        }
+        drop(tx);
+        // One worker serves both, in this thread: it must come back.
+        work(&rx, &context, &Mutex::new(None));
+        let answers: Vec<String> = clients
+            .iter_mut()
+            .map(|c| {
+                let mut text = String::new();
+                let _ = c.read_to_string(&mut text);
+                text
+            })
+            .collect();
+        assert_eq!(answers[0], "", "the panicking connection is just closed");
+        assert_eq!(
+            answers[1],
+            "HTTP/1.0 200 OK\r\nContent-Type:text/html\r\nContent-Length:2\r\n\r\nA\n"
+        );
     }
 }
