@@ -229,11 +229,13 @@ fn serve_requests(
             idle: ctx.idle_timeout,
             deadline: Instant::now(),
             timeout_set: ctx.idle_timeout,
+            between_requests: false,
+            others_waiting,
         },
     );
     let mut first = true;
     loop {
-        reader.get_mut().start_head();
+        reader.get_mut().start_head(!first);
         let read = read_head(&mut reader, &mut buffers.head, &mut buffers.line)?;
         let mode = ctx.closing_mode();
         match read {
@@ -438,7 +440,11 @@ fn linger_close(stream: &TcpStream) -> io::Result<()> {
 /// every 9 s must not keep a worker forever). The socket's timeout is only
 /// lowered when a head takes more than one read, so the common case costs no
 /// extra system call.
-#[derive(Debug)]
+///
+/// Between two requests of a persistent connection, the wait is cut in
+/// [`SHED_CHECK`] slices: when other connections are waiting for a worker,
+/// the idle one is closed (the way servers shed idle keep-alive under
+/// load), so idle browsers cannot keep new clients waiting.
 struct DeadlineReader<'a> {
     stream: &'a TcpStream,
     /// Bytes already read from the socket by the acceptor, read first.
@@ -447,11 +453,18 @@ struct DeadlineReader<'a> {
     idle: Duration,
     deadline: Instant,
     timeout_set: Duration,
+    /// Waiting for the first byte of a request that is not the first one.
+    between_requests: bool,
+    others_waiting: &'a dyn Fn() -> bool,
 }
 
+/// How often an idle persistent connection looks whether others wait.
+const SHED_CHECK: Duration = Duration::from_millis(100);
+
 impl DeadlineReader<'_> {
-    fn start_head(&mut self) {
+    fn start_head(&mut self, between_requests: bool) {
         self.deadline = Instant::now() + self.idle;
+        self.between_requests = between_requests;
     }
 }
 
@@ -462,17 +475,43 @@ impl Read for DeadlineReader<'_> {
             self.prefix_used += n;
             return Ok(n);
         }
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            let wait = if self.between_requests {
+                left.min(SHED_CHECK)
+            } else {
+                left
+            };
+            // Reset to the full delay for a new head, lowered within a head
+            // (an idle persistent connection keeps SHED_CHECK: no call).
+            if wait > self.timeout_set || self.timeout_set - wait > SHED_CHECK {
+                self.stream.set_read_timeout(Some(wait))?;
+                self.timeout_set = wait;
+            }
+            let mut stream = self.stream;
+            match stream.read(buf) {
+                Err(e)
+                    if self.between_requests
+                        && matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                {
+                    if (self.others_waiting)() {
+                        // Seen as an idle timeout: closed without a word.
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                }
+                Ok(n) => {
+                    self.between_requests = false;
+                    return Ok(n);
+                }
+                Err(e) => return Err(e),
+            }
         }
-        // Reset to the full delay for a new head, lowered within a head.
-        if left > self.timeout_set || self.timeout_set - left > Duration::from_millis(100) {
-            self.stream.set_read_timeout(Some(left))?;
-            self.timeout_set = left;
-        }
-        let mut stream = self.stream;
-        stream.read(buf)
     }
 }
 

@@ -11,7 +11,8 @@
 //!   a second; symlinks leading out of the root are never followed.
 //! - [`conn`]: one connection: the acceptors' non-blocking fast path, and
 //!   the workers' bounded head reading (8 KiB, 100 lines: 431), idle
-//!   timeout (408), answer, keep-alive.
+//!   timeout (408), answer, keep-alive (an idle persistent connection is
+//!   closed as soon as other connections wait for a worker).
 //! - [`log`]: the logger thread that prints requests on stdout.
 //! - [`run`]: the acceptors, the bounded queue and the fixed pool of workers.
 //!

@@ -3,7 +3,6 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -394,28 +393,6 @@ fn a_body_never_becomes_the_next_request() {
 }
 
 /// Reads one response framed by its Content-Length.
-fn read_response(stream: &mut TcpStream) -> String {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&data[..end]).to_string();
-            let len: usize = head
-                .split("\r\n")
-                .find_map(|l| l.strip_prefix("Content-Length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .expect("Content-Length");
-            if data.len() >= end + 4 + len {
-                assert_eq!(data.len(), end + 4 + len, "nothing beyond the body");
-                return String::from_utf8(data).unwrap();
-            }
-        }
-        let n = stream.read(&mut buf).expect("read response");
-        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&data));
-        data.extend_from_slice(&buf[..n]);
-    }
-}
-
 #[test]
 fn two_hundred_concurrent_clients_are_all_answered() {
     let server = Server::start(&[]);

@@ -196,3 +196,26 @@ pub fn status_line(answer: &[u8]) -> String {
     let text = String::from_utf8_lossy(answer);
     text.split("\r\n").next().unwrap_or_default().to_string()
 }
+
+/// One response with a Content-Length, read whole (and nothing beyond).
+pub fn read_response(stream: &mut TcpStream) -> String {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&data[..end]).to_string();
+            let len: usize = head
+                .split("\r\n")
+                .find_map(|l| l.strip_prefix("Content-Length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .expect("Content-Length");
+            if data.len() >= end + 4 + len {
+                assert_eq!(data.len(), end + 4 + len, "nothing beyond the body");
+                return String::from_utf8(data).unwrap();
+            }
+        }
+        let n = stream.read(&mut buf).expect("read response");
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&data));
+        data.extend_from_slice(&buf[..n]);
+    }
+}
