@@ -22,10 +22,18 @@ pub struct Context {
     pub keep_alive: bool,
     pub bien_recu: bool,
     pub idle_timeout: Duration,
+    /// Deadline for sending one whole answer.
+    pub answer_timeout: Duration,
     pub shutdown: Shutdown,
 }
 
 impl Context {
+    /// How long one blocked write may wait: also how often the answer's
+    /// deadline is looked at.
+    fn write_timeout(&self) -> Duration {
+        self.idle_timeout.min(self.answer_timeout)
+    }
+
     /// How an answer that ends the connection (an error, a 503) is framed.
     pub fn closing_mode(&self) -> Mode {
         if self.keep_alive {
@@ -150,10 +158,9 @@ pub fn serve_if_ready(stream: &TcpStream, ctx: &Context, buffers: &mut Buffers) 
 }
 
 /// Sends the rest of an answer the acceptor started.
-fn finish_sending(stream: &TcpStream, unsent: &[u8], timeout: Duration) -> io::Result<()> {
-    stream.set_write_timeout(Some(timeout))?;
-    let mut out = stream;
-    out.write_all(unsent)
+fn finish_sending(stream: &TcpStream, unsent: &[u8], ctx: &Context) -> io::Result<()> {
+    stream.set_write_timeout(Some(ctx.write_timeout()))?;
+    write_all_by(stream, unsent, Instant::now() + ctx.answer_timeout)
 }
 
 /// How reading a request head ended.
@@ -187,7 +194,7 @@ pub fn serve(
         Start::Fresh { prefix } => {
             serve_requests(stream, peer, prefix, ctx, buffers, others_waiting)
         }
-        Start::Finish { unsent } => finish_sending(stream, &unsent, ctx.idle_timeout),
+        Start::Finish { unsent } => finish_sending(stream, &unsent, ctx),
     };
     if let Err(e) = result {
         // Timeouts and resets are the client's business; the rest is logged.
@@ -214,7 +221,7 @@ fn serve_requests(
     others_waiting: &dyn Fn() -> bool,
 ) -> io::Result<()> {
     stream.set_read_timeout(Some(ctx.idle_timeout))?;
-    stream.set_write_timeout(Some(ctx.idle_timeout))?;
+    stream.set_write_timeout(Some(ctx.write_timeout()))?;
     if ctx.keep_alive {
         // Each response is one write: nothing to gain from Nagle, only
         // delayed-ACK stalls to lose.
@@ -303,7 +310,8 @@ fn serve_requests(
         };
         let head_only = request.method == "HEAD";
         let status = answer.status;
-        send(stream, answer, mode, head_only, &mut buffers.out)?;
+        let deadline = Instant::now() + ctx.answer_timeout;
+        send(stream, answer, mode, head_only, &mut buffers.out, deadline)?;
         if !keep_open {
             // Only an answer to a request we read whole can close at once.
             return if matches!(status, Status::Ok | Status::NotFound) && !has_body {
@@ -372,37 +380,96 @@ fn read_head<R: io::BufRead>(
     }
 }
 
-/// Writes an answer (head only for HEAD) in one write when it is in memory.
+/// Writes an answer (head only for HEAD) in one write when it is in memory,
+/// all of it by `deadline`.
 fn send(
     stream: &TcpStream,
     answer: Answer,
     mode: Mode,
     head_only: bool,
     out: &mut Vec<u8>,
+    deadline: Instant,
 ) -> io::Result<()> {
     out.clear();
     answer.head(mode).write_to(out);
-    let mut stream = stream;
     match answer.body {
-        _ if head_only => stream.write_all(out),
+        _ if head_only => write_all_by(stream, out, deadline),
         Body::Page(page) => {
             out.extend_from_slice(&page.body);
-            stream.write_all(out)
+            write_all_by(stream, out, deadline)
         }
         Body::Static(bytes) => {
             out.extend_from_slice(bytes);
-            stream.write_all(out)
+            write_all_by(stream, out, deadline)
         }
         Body::Large(file) => {
-            stream.write_all(out)?;
-            // std's io::copy uses sendfile(2) from a file to a socket.
-            io::copy(&mut (&file.file).take(file.len), &mut stream)?;
+            write_all_by(stream, out, deadline)?;
+            send_file(stream, &file.file, file.len, deadline)?;
             if file.newline {
-                stream.write_all(b"\n")?;
+                write_all_by(stream, b"\n", deadline)?;
             }
             Ok(())
         }
     }
+}
+
+/// `write_all` that gives up at `deadline`. A blocked write returns what it
+/// sent when the socket's write timeout expires, so the deadline is looked
+/// at at least that often; the common case (all sent at once) costs nothing.
+fn write_all_by(stream: &TcpStream, mut data: &[u8], deadline: Instant) -> io::Result<()> {
+    let mut out = stream;
+    while !data.is_empty() {
+        match out.write(data) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        if !data.is_empty() && Instant::now() >= deadline {
+            return Err(too_slow(stream));
+        }
+    }
+    Ok(())
+}
+
+/// The first `len` bytes of `file`, by sendfile(2) (no copy through user
+/// space), giving up at `deadline` like [`write_all_by`].
+fn send_file(
+    stream: &TcpStream,
+    file: &std::fs::File,
+    len: u64,
+    deadline: Instant,
+) -> io::Result<()> {
+    use nix::errno::Errno;
+    let mut offset: nix::libc::off_t = 0;
+    let mut left = len;
+    while left > 0 {
+        let count = usize::try_from(left).unwrap_or(usize::MAX).min(1 << 30);
+        match nix::sys::sendfile::sendfile(stream, file, Some(&mut offset), count) {
+            // The file shrank under us: the client sees a short body.
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => left -= n as u64,
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if left > 0 && Instant::now() >= deadline {
+            return Err(too_slow(stream));
+        }
+    }
+    Ok(())
+}
+
+/// The answer's deadline passed: the close will be a reset, which also
+/// drops what the kernel still holds for this client (up to megabytes)
+/// instead of trickling it out.
+fn too_slow(stream: &TcpStream) -> io::Error {
+    use nix::sys::socket::{setsockopt, sockopt};
+    let abort = nix::libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    let _ = setsockopt(stream, sockopt::Linger, &abort);
+    io::ErrorKind::TimedOut.into()
 }
 
 /// Answers an error status, then closes gracefully.
@@ -554,6 +621,7 @@ mod tests {
             keep_alive: false,
             bien_recu: false,
             idle_timeout: Duration::from_secs(5),
+            answer_timeout: Duration::from_secs(5),
             shutdown: Shutdown::new(),
         };
         (context, thread)

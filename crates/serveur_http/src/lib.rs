@@ -11,7 +11,8 @@
 //!   a second; symlinks leading out of the root are never followed.
 //! - [`conn`]: one connection: the acceptors' non-blocking fast path, and
 //!   the workers' bounded head reading (8 KiB, 100 lines: 431), idle
-//!   timeout (408), answer, keep-alive (an idle persistent connection is
+//!   timeout (408), answer (sent whole within `--delai-reponse`, however
+//!   slowly the client reads), keep-alive (an idle persistent connection is
 //!   closed as soon as other connections wait for a worker).
 //! - [`log`]: the logger thread that prints requests on stdout.
 //! - [`run`]: the acceptors, the bounded queue and the fixed pool of workers.
@@ -82,6 +83,9 @@ pub const DEFAULT_QUEUE: usize = 1024;
 /// A client has this long to send its request (and, with `--keep-alive`, the
 /// next one).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// An answer must be sent whole within this delay, however slowly the
+/// client reads: a client reading a trickle cannot hold a worker longer.
+pub const DEFAULT_ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 /// The listen backlog asked of the kernel.
 const BACKLOG: i32 = 1024;
 
@@ -110,6 +114,7 @@ pub struct Config {
     pub workers: usize,
     pub queue: usize,
     pub idle_timeout: Duration,
+    pub answer_timeout: Duration,
 }
 
 impl Config {
@@ -127,6 +132,7 @@ impl Config {
             workers: DEFAULT_WORKERS,
             queue: DEFAULT_QUEUE,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            answer_timeout: DEFAULT_ANSWER_TIMEOUT,
         }
     }
 }
@@ -164,6 +170,7 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
         keep_alive: config.keep_alive,
         bien_recu: config.bien_recu,
         idle_timeout: config.idle_timeout,
+        answer_timeout: config.answer_timeout,
         shutdown: shutdown.clone(),
     });
     let workers = config.workers.max(1);
@@ -349,6 +356,7 @@ mod tests {
             keep_alive: false,
             bien_recu: false,
             idle_timeout: Duration::from_secs(5),
+            answer_timeout: Duration::from_secs(5),
             shutdown: Shutdown::new(),
         };
         let (tx, rx) = crossbeam_channel::bounded(4);

@@ -9,7 +9,8 @@ use clap::{Parser, ValueEnum};
 use protocols::http::Negotiation;
 use server_kit::{PortChoice, Shutdown};
 use serveur_http::{
-    Config, DEFAULT_IDLE_TIMEOUT, DEFAULT_PORT, DEFAULT_QUEUE, DEFAULT_WORKERS, SERVER_BINARY,
+    Config, DEFAULT_ANSWER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_PORT, DEFAULT_QUEUE,
+    DEFAULT_WORKERS, SERVER_BINARY,
 };
 
 /// Serveur HTTP du TP 17 : sert pages_serveur/fr/ ou pages_serveur/en/ selon
@@ -53,6 +54,10 @@ struct Args {
     /// Délai (secondes) laissé à un client pour envoyer sa requête.
     #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs_f64(), value_parser = parse_delay)]
     delai_inactivite: f64,
+    /// Délai (secondes) pour envoyer toute une réponse, même à un client
+    /// qui lit très lentement.
+    #[arg(long, default_value_t = DEFAULT_ANSWER_TIMEOUT.as_secs_f64(), value_parser = parse_delay)]
+    delai_reponse: f64,
     /// Port par défaut (tests de la règle « 8080 ou le suivant libre »).
     #[arg(long, hide = true, default_value_t = DEFAULT_PORT)]
     port_par_defaut: u16,
@@ -100,6 +105,7 @@ fn main() -> ExitCode {
                 workers: args.travailleurs,
                 queue: args.file_attente,
                 idle_timeout: Duration::from_secs_f64(args.delai_inactivite),
+                answer_timeout: Duration::from_secs_f64(args.delai_reponse),
             };
             let shutdown = Shutdown::new();
             shutdown.install_ctrlc()?;
