@@ -18,6 +18,8 @@
 #
 # Usage: scripts/bench_chat.sh            (defaults below)
 #        ROUNDS=3 RATES="2000 6000" MESSAGES=500 scripts/bench_chat.sh
+#        CHARGE_ARGS="--pause-us 100" scripts/bench_chat.sh   (the old sweep)
+#        CHARGE_ARGS="--reception poll" scripts/bench_chat.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +27,8 @@ CLIENTS=${CLIENTS:-50}
 MESSAGES=${MESSAGES:-2000}
 RATES=${RATES:-"2000 2500 3000 3500 4000 5000 6000 8000 10000"}
 TARGET=${CARGO_TARGET_DIR:-target}/release
+# Extra charge_chat options (how its receiving thread waits), word-split.
+CHARGE_ARGS=${CHARGE_ARGS:-}
 
 cargo build --release --quiet -p serveur_chat --bin serveur_chat --example charge_chat --example relais_nu
 
@@ -66,7 +70,7 @@ run() {
     local who=$1 rate=$2 messages=$3 pid p
     if [[ $who == serveur_chat ]]; then pid=$chat_pid p=$chat_port; else pid=$relay_pid p=$relay_port; fi
     line=$("$TARGET/examples/charge_chat" --serveur "127.0.0.1:$p" --pid "$pid" \
-        --clients "$CLIENTS" --messages "$messages" --rate "$rate" | grep '^RESULT')
+        --clients "$CLIENTS" --messages "$messages" --rate "$rate" $CHARGE_ARGS | grep '^RESULT')
     printf '%-13s %7s %8s %11s %8s %9s %9s %9s\n' "$who" "$rate" "$(field achieved_rate "$line")" \
         "$(field deliveries_per_s "$line")" "$(field lost "$line")" "$(field p50_us "$line")" \
         "$(field p99_us "$line")" "$(field cpu_us_per_delivery "$line")"
@@ -80,6 +84,7 @@ header() {
 }
 
 echo "machine : $(nproc) cœurs, $(uname -r), charge $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "charge_chat ${CHARGE_ARGS:-(options par défaut)}"
 sent_total=0
 
 # 1. CPU per delivery, serveur_chat against the bare relay, alternated
