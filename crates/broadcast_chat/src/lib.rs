@@ -177,19 +177,7 @@ mod tests {
         }
     }
 
-    /// A writer the test reads while the listener writes.
-    #[derive(Clone, Default)]
-    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
+    use e2e::SharedBuffer as Shared;
 
     #[test]
     fn two_listeners_on_one_port_both_get_a_loopback_broadcast() {
@@ -212,16 +200,14 @@ mod tests {
         let expected = "pr: bonjour\npr: ça va ?\n".as_bytes();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         for (_, out) in &listeners {
-            while out.0.lock().unwrap().len() < expected.len()
-                && std::time::Instant::now() < deadline
-            {
+            while out.bytes().len() < expected.len() && std::time::Instant::now() < deadline {
                 thread::sleep(std::time::Duration::from_millis(5));
             }
         }
         shutdown.trigger();
         for (handle, out) in listeners {
             handle.join().unwrap();
-            assert_eq!(*out.0.lock().unwrap(), expected);
+            assert_eq!(out.bytes(), expected);
         }
     }
 }

@@ -1,33 +1,15 @@
 //! The server in a thread on port 0, with raw UDP peers: what `run` does,
 //! without a process, over IPv4 and IPv6, stopped by the shutdown token.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use server_kit::{PortChoice, Shutdown};
 use serveur_chat::{Config, Mode, Server};
 
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Shared {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
+use e2e::SharedBuffer as Shared;
 
 fn peer(ip: IpAddr) -> UdpSocket {
     let s = UdpSocket::bind((ip, 0)).unwrap();
