@@ -20,19 +20,7 @@ const JUNK: usize = 20_000;
 /// buffer even with a few 65,507-byte datagrams among them.
 const BATCH: usize = 400;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
+use e2e::TestRng as Rng;
 
 fn peer(server: SocketAddr) -> UdpSocket {
     let socket = UdpSocket::bind((server.ip(), 0)).unwrap();
@@ -70,7 +58,7 @@ fn junk(rng: &mut Rng, i: usize) -> (usize, Vec<u8>) {
     let member = i % 2;
     match i % 12 {
         0 => {
-            let len = 1 + (rng.next() % 200) as usize;
+            let len = 1 + (rng.next_u64() % 200) as usize;
             (stranger, rng.bytes(len))
         }
         1 => (stranger, b"__quit__".to_vec()),

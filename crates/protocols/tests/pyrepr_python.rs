@@ -16,20 +16,7 @@ for line in sys.stdin:
 out.flush()
 "#;
 
-/// A small deterministic generator (xorshift64*), so a failure replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use e2e::TestRng as Rng;
 
 fn cases() -> Vec<Vec<u8>> {
     let mut cases: Vec<Vec<u8>> = vec![
@@ -61,7 +48,7 @@ fn cases() -> Vec<Vec<u8>> {
         let len = rng.below(if i % 10 == 0 { 600 } else { 40 }) as usize;
         let data = (0..len)
             .map(|_| match i % 3 {
-                0 => rng.next() as u8,
+                0 => rng.next_u64() as u8,
                 1 => tricky[rng.below(tricky.len() as u64) as usize],
                 _ => 0x20 + rng.below(0x5f) as u8,
             })

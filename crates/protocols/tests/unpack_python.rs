@@ -63,28 +63,17 @@ fn ours(format: &str, data: &[u8]) -> String {
     format!("{size}\t{values}")
 }
 
-/// A small deterministic generator (xorshift64*), so a failure replays.
-struct Rng(u64);
+use e2e::TestRng as Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        // Favor 0x00, 0xff and 0x80 so signs and booleans are exercised.
-        (0..len)
-            .map(|_| match self.below(4) {
-                0 => [0x00, 0xff, 0x80, 0x7f, 0x01, 0x02][self.below(6) as usize],
-                _ => self.next() as u8,
-            })
-            .collect()
-    }
+/// Random bytes favouring 0x00, 0xff and 0x80, so that signs and booleans
+/// are exercised.
+fn biased_bytes(rng: &mut Rng, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|_| match rng.below(4) {
+            0 => [0x00, 0xff, 0x80, 0x7f, 0x01, 0x02][rng.below(6) as usize],
+            _ => rng.next_u64() as u8,
+        })
+        .collect()
 }
 
 fn cases() -> Vec<(String, Vec<u8>)> {
@@ -148,7 +137,7 @@ fn cases() -> Vec<(String, Vec<u8>)> {
             },
             _ => rng.below(8) as usize,
         };
-        let data = rng.bytes(len);
+        let data = biased_bytes(&mut rng, len);
         cases.push((format, data));
     }
     cases
