@@ -1,13 +1,13 @@
 //! Cooperative shutdown for blocking servers.
 //!
 //! Blocking `std::net` calls cannot be cancelled, so a server registers a
-//! *waker* that unblocks it (a connection to its own listener, a datagram to
-//! its own socket) and checks [`Shutdown::is_triggered`] each time it wakes.
-//! This keeps the hot loops free of timeouts and polling.
+//! *waker* that unblocks it (shutting its listening or UDP socket down) and
+//! checks [`Shutdown::is_triggered`] each time it wakes. This keeps the hot
+//! loops free of timeouts and polling.
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -105,16 +105,21 @@ impl Shutdown {
         }
     }
 
-    /// On trigger, opens `connections` connections to a TCP listener bound at
-    /// `addr`, so that as many threads blocked in `accept` wake up.
-    pub fn wake_tcp_listener(&self, addr: SocketAddr, connections: usize) {
-        let target = reachable(addr);
+    /// On trigger, wakes every thread blocked in `accept` on `listener` by
+    /// shutting the listening socket down.
+    ///
+    /// On Linux a shut-down listener wakes all its blocked `accept`s (they
+    /// report EINVAL, as does every later `accept`). Unlike a wake-up
+    /// connection to the server's own port, this needs no route to the
+    /// bound address, wakes every thread at once, and works when the
+    /// listener only hands over connections that have sent data
+    /// (`TCP_DEFER_ACCEPT`).
+    pub fn wake_tcp_listener(&self, listener: &TcpListener) -> io::Result<()> {
+        let waker = listener.try_clone()?;
         self.on_trigger(move || {
-            for _ in 0..connections {
-                // The listener may already be gone: nothing left to wake.
-                let _ = TcpStream::connect_timeout(&target, Duration::from_millis(200));
-            }
+            let _ = SockRef::from(&waker).shutdown(std::net::Shutdown::Both);
         });
+        Ok(())
     }
 
     /// On trigger, wakes the thread blocked in `recv`/`recv_from` on
@@ -133,15 +138,6 @@ impl Shutdown {
     }
 }
 
-/// An address we can connect to: a wildcard bind is reached via loopback.
-fn reachable(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
-        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
-        _ => addr,
-    }
-}
-
 /// A poisoned lock only means another thread panicked while holding it; the
 /// data (a flag, a list of closures) is still usable.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -151,22 +147,29 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::TcpListener;
+    use std::net::{IpAddr, Ipv4Addr};
     use std::thread;
 
     #[test]
     fn trigger_wakes_a_blocked_accept() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let shutdown = Shutdown::new();
-        shutdown.wake_tcp_listener(listener.local_addr().unwrap(), 1);
-        let token = shutdown.clone();
-        let server = thread::spawn(move || {
-            let _ = listener.accept();
-            token.is_triggered()
-        });
+        shutdown.wake_tcp_listener(&listener).unwrap();
+        // Two threads blocked on one listener, as serveur_http's acceptors.
+        let servers: Vec<_> = (0..2)
+            .map(|_| {
+                let (listener, token) = (listener.try_clone().unwrap(), shutdown.clone());
+                thread::spawn(move || {
+                    let woke = listener.accept().is_err();
+                    woke && token.is_triggered()
+                })
+            })
+            .collect();
         thread::sleep(Duration::from_millis(50));
         shutdown.trigger();
-        assert!(server.join().unwrap());
+        for server in servers {
+            assert!(server.join().unwrap());
+        }
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Context {
     pub keep_alive: bool,
     pub bien_recu: bool,
     pub idle_timeout: Duration,
+    /// How long the kernel holds a silent connection before `accept`
+    /// returns it (`TCP_DEFER_ACCEPT`; zero when not set).
+    pub accept_deferral: Duration,
     /// Deadline for sending one whole answer.
     pub answer_timeout: Duration,
     pub shutdown: Shutdown,
@@ -58,8 +61,13 @@ pub struct Buffers {
 /// How a worker takes a connection over from the acceptor.
 #[derive(Debug)]
 pub enum Start {
-    /// Serve it; `prefix` holds what the acceptor already read from it.
-    Fresh { prefix: Vec<u8> },
+    /// Serve it; `prefix` holds what the acceptor already read from it,
+    /// `silent_for` how long the client is known to have sent nothing
+    /// before that (it counts against the idle delay).
+    Fresh {
+        prefix: Vec<u8>,
+        silent_for: Duration,
+    },
     /// The acceptor answered but the socket took only part of the answer:
     /// send the rest, then close.
     Finish { unsent: Vec<u8> },
@@ -97,6 +105,7 @@ pub fn serve_if_ready(stream: &TcpStream, ctx: &Context, buffers: &mut Buffers) 
     let fresh = |data: &[u8]| {
         Ready::Handoff(Start::Fresh {
             prefix: data.to_vec(),
+            silent_for: Duration::ZERO,
         })
     };
     if ctx.keep_alive || ctx.bien_recu {
@@ -107,7 +116,14 @@ pub fn serve_if_ready(stream: &TcpStream, ctx: &Context, buffers: &mut Buffers) 
     let n = match recv(fd, &mut data, MsgFlags::MSG_DONTWAIT) {
         Ok(0) => return Ready::Done,
         Ok(n) => n,
-        Err(Errno::EAGAIN | Errno::EINTR) => return fresh(&[]),
+        // Accepted with nothing to read: with TCP_DEFER_ACCEPT, only once
+        // the kernel has held the silent connection for the deferral.
+        Err(Errno::EAGAIN | Errno::EINTR) => {
+            return Ready::Handoff(Start::Fresh {
+                prefix: Vec::new(),
+                silent_for: ctx.accept_deferral,
+            })
+        }
         Err(_) => return Ready::Done,
     };
     let data = &data[..n];
@@ -191,9 +207,15 @@ pub fn serve(
     others_waiting: &dyn Fn() -> bool,
 ) {
     let result = match start {
-        Start::Fresh { prefix } => {
-            serve_requests(stream, peer, prefix, ctx, buffers, others_waiting)
-        }
+        Start::Fresh { prefix, silent_for } => serve_requests(
+            stream,
+            peer,
+            prefix,
+            silent_for,
+            ctx,
+            buffers,
+            others_waiting,
+        ),
         Start::Finish { unsent } => finish_sending(stream, &unsent, ctx),
     };
     if let Err(e) = result {
@@ -216,6 +238,7 @@ fn serve_requests(
     stream: &TcpStream,
     peer: SocketAddr,
     prefix: Vec<u8>,
+    silent_for: Duration,
     ctx: &Context,
     buffers: &mut Buffers,
     others_waiting: &dyn Fn() -> bool,
@@ -242,7 +265,8 @@ fn serve_requests(
     );
     let mut first = true;
     loop {
-        reader.get_mut().start_head(!first);
+        let already_waited = if first { silent_for } else { Duration::ZERO };
+        reader.get_mut().start_head(!first, already_waited);
         let read = read_head(&mut reader, &mut buffers.head, &mut buffers.line)?;
         let mode = ctx.closing_mode();
         match read {
@@ -529,8 +553,10 @@ struct DeadlineReader<'a> {
 const SHED_CHECK: Duration = Duration::from_millis(100);
 
 impl DeadlineReader<'_> {
-    fn start_head(&mut self, between_requests: bool) {
-        self.deadline = Instant::now() + self.idle;
+    /// Starts the delay of a new head, of which the client may have used
+    /// `already_waited` before we saw the connection.
+    fn start_head(&mut self, between_requests: bool, already_waited: Duration) {
+        self.deadline = Instant::now() + self.idle.saturating_sub(already_waited);
         self.between_requests = between_requests;
     }
 }
@@ -621,6 +647,7 @@ mod tests {
             keep_alive: false,
             bien_recu: false,
             idle_timeout: Duration::from_secs(5),
+            accept_deferral: Duration::ZERO,
             answer_timeout: Duration::from_secs(5),
             shutdown: Shutdown::new(),
         };
@@ -656,13 +683,13 @@ mod tests {
         client.write_all(b"GET /a.ht").unwrap();
         std::thread::sleep(Duration::from_millis(50));
         match serve_if_ready(&server, &ctx, &mut buffers) {
-            Ready::Handoff(Start::Fresh { prefix }) => assert_eq!(prefix, b"GET /a.ht"),
+            Ready::Handoff(Start::Fresh { prefix, .. }) => assert_eq!(prefix, b"GET /a.ht"),
             other => panic!("{other:?}"),
         }
         // Nothing yet: handed off with nothing.
         let (_client, server, _) = pair();
         match serve_if_ready(&server, &ctx, &mut buffers) {
-            Ready::Handoff(Start::Fresh { prefix }) => assert!(prefix.is_empty()),
+            Ready::Handoff(Start::Fresh { prefix, .. }) => assert!(prefix.is_empty()),
             other => panic!("{other:?}"),
         }
     }

@@ -192,6 +192,23 @@ fn silent_and_slow_clients_get_408() {
     assert_eq!(status_line(&get(server.addr, "/", None)), "HTTP/1.0 200 OK");
 }
 
+/// In the sheet's mode the kernel holds a silent connection for a second
+/// before handing it over (TCP_DEFER_ACCEPT); that second counts in the idle
+/// delay, so the 408 still comes after the delay, not a second later.
+#[test]
+fn a_silent_client_held_by_the_kernel_gets_its_408_on_time() {
+    let server = Server::start(&["--delai-inactivite", "2"]);
+    let start = Instant::now();
+    let mut silent = connect(server.addr);
+    let answer = read_all(&mut silent);
+    let elapsed = start.elapsed();
+    assert_eq!(status_line(&answer), "HTTP/1.0 408 Request Timeout");
+    assert!(
+        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_millis(2900),
+        "408 after {elapsed:?}, expected about 2 s"
+    );
+}
+
 #[test]
 fn bare_lf_and_a_missing_blank_line_are_accepted() {
     let server = Server::start(&[]);
@@ -436,13 +453,19 @@ fn overload_gets_a_quick_503() {
         "--delai-inactivite",
         "5",
     ]);
-    // One silent client holds the only worker, another fills the queue.
-    let _busy = connect(server.addr);
+    // One client that stops mid-request holds the only worker, another
+    // fills the queue. (They send a few bytes: in the sheet's mode the
+    // listener only hands over connections that have sent something.)
+    let partial = b"GET /index";
+    let mut busy = connect(server.addr);
+    busy.write_all(partial).unwrap();
     thread::sleep(Duration::from_millis(200));
-    let _queued = connect(server.addr);
+    let mut queued = connect(server.addr);
+    queued.write_all(partial).unwrap();
     thread::sleep(Duration::from_millis(200));
     let start = Instant::now();
     let mut third = connect(server.addr);
+    third.write_all(partial).unwrap();
     let answer = read_all(&mut third);
     assert_eq!(status_line(&answer), "HTTP/1.0 503 Service Unavailable");
     assert!(
