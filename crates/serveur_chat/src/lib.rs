@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`protocol`]: the chat as a pure state machine (datagram in, datagrams
 //!   to send and log entries out), unit-tested without sockets.
+//! - [`fanout`]: one payload to many addresses, one `sendmmsg` per batch.
 //! - [`journal`]: the `recv_data : b'...'` log on stdout and the rejections
 //!   on stderr, written by their own thread so the receive loop never waits
 //!   for a terminal or a pipe.
@@ -14,7 +15,7 @@
 //!     N((UDP socket)) -- recv_from --> L[receive loop]
 //!     L -- "(addr, bytes)" --> P[protocol::Chat]
 //!     P -- deliveries --> L
-//!     L -- send_to, one per recipient --> N
+//!     L -- sendmmsg, one call per 64 recipients --> N
 //!     L -- try_send --> J[journal thread] --> O[stdout / stderr]
 //! ```
 //!
@@ -22,6 +23,7 @@
 //! lock, and datagrams are handled in the order they arrived, as the sheet's
 //! single-threaded Python server does.
 
+pub mod fanout;
 pub mod journal;
 pub mod protocol;
 
@@ -31,6 +33,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use server_kit::cli::BoxError;
 use server_kit::{BindError, PortChoice, Shutdown, UdpOptions};
 
+use fanout::Fanout;
 use journal::Journal;
 use protocol::Chat;
 
@@ -129,6 +132,7 @@ fn receive_loop(
     journal: &mut Journal,
 ) -> io::Result<()> {
     let mut chat = Chat::new();
+    let mut fanout = Fanout::default();
     // Larger than any UDP payload (65,507 over IPv4, 65,527 over IPv6).
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -147,30 +151,22 @@ fn receive_loop(
         // Logged before acting on it, as the sheet asks.
         journal.received(data);
         match mode {
-            Mode::BienRecu => send(socket, journal, BIEN_RECU.as_bytes(), from),
+            Mode::BienRecu => fanout.send(socket, BIEN_RECU.as_bytes(), &[from], |to, e| {
+                journal.send_failed(to, e)
+            }),
             Mode::Chat => {
                 let reaction = chat.handle(from, data);
                 if let Some(why) = reaction.rejected {
                     journal.rejected(from, why);
                 }
+                // One client's problem (unreachable, buffer full) is not
+                // the others': it is logged and the others are served.
                 for delivery in &reaction.deliveries {
-                    for &to in &delivery.to {
-                        send(socket, journal, &delivery.payload, to);
-                    }
+                    fanout.send(socket, &delivery.payload, &delivery.to, |to, e| {
+                        journal.send_failed(to, e)
+                    });
                 }
             }
-        }
-    }
-}
-
-fn send(socket: &UdpSocket, journal: &mut Journal, payload: &[u8], to: SocketAddr) {
-    loop {
-        match socket.send_to(payload, to) {
-            Ok(_) => return,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // One client's problem (unreachable, buffer full) is not the
-            // others': log it and go on.
-            Err(e) => return journal.send_failed(to, e),
         }
     }
 }
