@@ -2,8 +2,8 @@
 //!
 //! # Layout
 //! - [`shutdown`]: a cloneable [`Shutdown`] token. Ctrl-C (or a test) triggers
-//!   it; servers blocked in `accept`/`recv_from` are woken by a connection or a
-//!   datagram to themselves, so they stop promptly without polling.
+//!   it; servers blocked in `accept`/`recv_from` are woken by shutting their
+//!   socket down, so they stop promptly without polling.
 //! - [`bind`]: binding with the labs' port rule (the default port, or the next
 //!   free one; an explicit `--port` is taken as is) and the stderr ready line
 //!   `<binary>: en écoute sur <addr>` that tests and scripts read.
@@ -13,11 +13,14 @@
 //!   the labs' Python clients do) and a connected socket.
 //! - [`cli`]: how a binary ends: exit code 0/1, one clear stderr line, and a
 //!   closed stdout pipe treated as success.
+//! - [`journal`]: the log thread: serving threads hand it entries without
+//!   ever blocking; losses are bounded and counted.
 //! - [`writer`]: per-client bounded writer queues for hub-style servers, so
 //!   one slow client never stalls the others.
 
 pub mod bind;
 pub mod cli;
+pub mod journal;
 pub mod lines;
 pub mod peer;
 pub mod shutdown;

@@ -110,8 +110,8 @@ impl Server {
         E: Write + Send + 'static,
     {
         shutdown.wake_udp_socket(&self.socket)?;
-        let mut journal = Journal::start(BINARY, out, err)?;
-        let result = receive_loop(&self.socket, self.mode, shutdown, &mut journal);
+        let journal = Journal::start(BINARY, out, err)?;
+        let result = receive_loop(&self.socket, self.mode, shutdown, &journal);
         journal.finish();
         result
     }
@@ -129,7 +129,7 @@ fn receive_loop(
     socket: &UdpSocket,
     mode: Mode,
     shutdown: &Shutdown,
-    journal: &mut Journal,
+    journal: &Journal,
 ) -> io::Result<()> {
     let mut chat = Chat::new();
     let mut fanout = Fanout::default();
