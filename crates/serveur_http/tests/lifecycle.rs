@@ -77,6 +77,20 @@ fn ctrl_c_stops_cleanly_even_with_clients_connected() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
+/// In the sheet's mode the listener only hands over connections that have
+/// sent something (TCP_DEFER_ACCEPT): Ctrl-C must not wait for that.
+#[test]
+fn ctrl_c_stops_at_once_in_the_sheets_mode() {
+    let server = Server::start(&[]);
+    let _silent = connect(server.addr);
+    let mut partial = connect(server.addr);
+    std::io::Write::write_all(&mut partial, b"GET /index").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, took) = server.interrupt();
+    assert_eq!(status.code(), Some(0));
+    assert!(took < Duration::from_millis(700), "took {took:?}");
+}
+
 #[test]
 fn ipv6_loopback() {
     if TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_err() {
