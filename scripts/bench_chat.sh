@@ -20,6 +20,7 @@
 #        ROUNDS=3 RATES="2000 6000" MESSAGES=500 scripts/bench_chat.sh
 #        CHARGE_ARGS="--pause-us 100" scripts/bench_chat.sh   (the old sweep)
 #        CHARGE_ARGS="--reception poll" scripts/bench_chat.sh
+#        CHARGE_ARGS="--reception lots --pause-us 500" scripts/bench_chat.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -4,7 +4,8 @@
 //! client at a paced aggregate `--rate` (messages/s), round robin over the
 //! clients. Every client reads all it receives (large receive buffers, one
 //! thread sweeping them all; `--reception poll` waits in `poll` instead,
-//! `--pause-us` sets the sleep after an empty sweep). Each message carries
+//! `--reception lots` drains each socket with `recvmmsg`, `--pause-us` sets
+//! the sleep after an empty sweep, or after every sweep with `lots`). Each message carries
 //! its send time, so every delivery gives a latency. Reports deliveries/s,
 //! p50/p99 latency, lost deliveries, and the server's CPU time per delivery
 //! read from `/proc/PID/stat` (all its threads, user + system) around the
@@ -22,8 +23,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use std::io::IoSliceMut;
+use std::os::fd::AsRawFd;
+
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{setsockopt, sockopt};
+use nix::sys::socket::{recvmmsg, setsockopt, sockopt, MsgFlags, MultiHeaders, SockaddrStorage};
 
 struct Args {
     server: SocketAddr,
@@ -46,7 +50,19 @@ enum Reception {
     /// Measured: the server pays those wake-ups (about 0.7 µs more CPU per
     /// delivery than `Sweep` at 2,000 msg/s), so it is not the default.
     Poll,
+    /// Like `Sweep`, but each socket is drained with `recvmmsg` (up to
+    /// [`BATCH`] datagrams per call) and the thread sleeps `--pause-us`
+    /// after every sweep, so that datagrams pile up between two calls.
+    /// Measured at 3,000 msg/s with `--pause-us 500`: this thread spends
+    /// 2.9 µs of CPU per delivery instead of 3.9, the server's CPU per
+    /// delivery barely moves (5.26 against 5.51 µs) and neither does the
+    /// highest lossless rate (the server's sending thread is the limit).
+    Batch,
 }
+
+/// Datagrams per `recvmmsg`, and the room for each (the bench's are short).
+const BATCH: usize = 64;
+const SLOT: usize = 2048;
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -73,7 +89,8 @@ fn parse_args() -> Result<Args, String> {
                 args.reception = match value.as_str() {
                     "balayage" => Reception::Sweep,
                     "poll" => Reception::Poll,
-                    _ => return Err(bad(&"balayage ou poll")),
+                    "lots" => Reception::Batch,
+                    _ => return Err(bad(&"balayage, poll ou lots")),
                 }
             }
             _ => return Err(format!("option inconnue {flag}")),
@@ -120,41 +137,82 @@ fn receive_all(
     let mut latencies = Vec::new();
     let (mut messages, mut others) = (0u64, 0u64);
     let mut buf = vec![0u8; 1 << 16];
+    let mut batch = vec![0u8; BATCH * SLOT];
+    let mut lens = Vec::with_capacity(BATCH);
+    let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
     let mut last_activity = Instant::now();
     loop {
         if stop_when(messages, others) || last_activity.elapsed() > idle_limit {
             return (messages, latencies, others);
         }
         let ready = match reception {
-            Reception::Sweep => vec![true; sockets.len()],
+            Reception::Sweep | Reception::Batch => vec![true; sockets.len()],
             Reception::Poll => wait_readable(sockets),
         };
         let mut got = 0;
+        let mut count = |data: &[u8]| {
+            got += 1;
+            if data.first() == Some(&b'[') || data.starts_with(b"__message__:") {
+                messages += 1;
+                let sent_ns = std::str::from_utf8(data)
+                    .ok()
+                    .and_then(|t| t.rsplit(' ').next())
+                    .and_then(|t| t.parse::<u64>().ok());
+                if let Some(sent_ns) = sent_ns {
+                    let now_ns = start.elapsed().as_nanos() as u64;
+                    latencies.push((now_ns.saturating_sub(sent_ns) / 1000) as u32);
+                }
+            } else {
+                others += 1;
+            }
+        };
         for (socket, _) in sockets.iter().zip(ready).filter(|(_, r)| *r) {
-            while let Ok(n) = socket.recv(&mut buf) {
-                got += 1;
-                let data = &buf[..n];
-                if data.first() == Some(&b'[') || data.starts_with(b"__message__:") {
-                    messages += 1;
-                    let sent_ns = std::str::from_utf8(data)
-                        .ok()
-                        .and_then(|t| t.rsplit(' ').next())
-                        .and_then(|t| t.parse::<u64>().ok());
-                    if let Some(sent_ns) = sent_ns {
-                        let now_ns = start.elapsed().as_nanos() as u64;
-                        latencies.push((now_ns.saturating_sub(sent_ns) / 1000) as u32);
+            if reception == Reception::Batch {
+                while let Ok(n) = recv_batch(socket, &mut headers, &mut batch, &mut lens) {
+                    for (slot, &len) in batch.chunks(SLOT).zip(&lens) {
+                        count(&slot[..len.min(SLOT)]);
                     }
-                } else {
-                    others += 1;
+                    if n < BATCH {
+                        break;
+                    }
+                }
+            } else {
+                while let Ok(n) = socket.recv(&mut buf) {
+                    count(&buf[..n]);
                 }
             }
         }
         if got > 0 {
             last_activity = Instant::now();
-        } else if reception == Reception::Sweep {
+        }
+        if reception == Reception::Batch || (got == 0 && reception == Reception::Sweep) {
             thread::sleep(pause);
         }
     }
+}
+
+/// Reads up to [`BATCH`] datagrams from `socket` without blocking, into
+/// consecutive [`SLOT`]-byte slots of `storage`; their lengths go to `lens`.
+fn recv_batch(
+    socket: &UdpSocket,
+    headers: &mut MultiHeaders<SockaddrStorage>,
+    storage: &mut [u8],
+    lens: &mut Vec<usize>,
+) -> nix::Result<usize> {
+    let mut slices: Vec<[IoSliceMut; 1]> = storage
+        .chunks_mut(SLOT)
+        .map(|slot| [IoSliceMut::new(slot)])
+        .collect();
+    let results = recvmmsg(
+        socket.as_raw_fd(),
+        headers,
+        slices.iter_mut(),
+        MsgFlags::MSG_DONTWAIT,
+        None,
+    )?;
+    lens.clear();
+    lens.extend(results.map(|r| r.bytes));
+    Ok(lens.len())
 }
 
 /// Blocks (at most 100 ms) until some socket is readable; which ones are.
