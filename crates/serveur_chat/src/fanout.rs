@@ -8,8 +8,8 @@
 //! VM): a bare relay spends 5.6 to 5.8 µs of CPU per delivery with `send_to`,
 //! 5.1 to 5.4 µs with `sendmmsg`.
 //!
-//! One recipient's failure (its address family does not fit the socket, a
-//! full send buffer) is reported for that recipient and the others still get
+//! One recipient's failure (its address family does not fit the socket, no
+//! route to it) is reported for that recipient and the others still get
 //! the payload, as with one `send_to` each.
 
 use std::io::{self, IoSlice};
@@ -75,7 +75,13 @@ impl Fanout {
                 // how many went before it; the next call starts with the
                 // refused one and gets its error.
                 Ok(n) if n > 0 => rest = &rest[n..],
-                Ok(_) | Err(Errno::EINTR) => {}
+                Err(Errno::EINTR) => {}
+                // Linux reports an error rather than 0 when the first
+                // datagram is refused; a 0 must not make us spin anyway.
+                Ok(_) => {
+                    failed(rest[0], io::ErrorKind::WriteZero.into());
+                    rest = &rest[1..];
+                }
                 Err(e) => {
                     failed(rest[0], io::Error::from(e));
                     rest = &rest[1..];

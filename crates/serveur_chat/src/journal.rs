@@ -69,11 +69,13 @@ impl journal::Entry for Entry {
     }
 }
 
-/// The receive loop's handle on the log.
+/// The receive loop's handle on the log. Dropping it (or [`Journal::finish`])
+/// writes out what is queued and joins the writer thread, also when the
+/// receive loop unwinds.
 #[derive(Debug)]
 pub struct Journal {
-    entries: journal::Journal<Entry>,
-    writer: JournalThread,
+    entries: Option<journal::Journal<Entry>>,
+    writer: Option<JournalThread>,
 }
 
 impl Journal {
@@ -88,29 +90,46 @@ impl Journal {
             bytes: MAX_QUEUED_BYTES,
         };
         let (entries, writer) = journal::start(binary, limits, out, err)?;
-        Ok(Journal { entries, writer })
+        Ok(Journal {
+            entries: Some(entries),
+            writer: Some(writer),
+        })
     }
 
     /// Logs a received datagram (`recv_data : ` + its Python repr).
     pub fn received(&self, datagram: &[u8]) {
-        self.entries.log(Entry::Received(datagram.to_vec()));
+        self.log(Entry::Received(datagram.to_vec()));
     }
 
     /// Logs why a datagram from `from` was ignored.
     pub fn rejected(&self, from: SocketAddr, why: Rejection) {
-        self.entries.log(Entry::Rejected(from, why));
+        self.log(Entry::Rejected(from, why));
     }
 
     /// Logs a failed send.
     pub fn send_failed(&self, to: SocketAddr, error: io::Error) {
-        self.entries.log(Entry::SendFailed(to, error));
+        self.log(Entry::SendFailed(to, error));
+    }
+
+    fn log(&self, entry: Entry) {
+        if let Some(entries) = &self.entries {
+            entries.log(entry);
+        }
     }
 
     /// Writes out what is queued and stops the writer thread.
     pub fn finish(self) {
-        let Journal { entries, writer } = self;
-        drop(entries);
-        writer.join();
+        drop(self);
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        // The writer stops once the last sender is gone.
+        self.entries.take();
+        if let Some(writer) = self.writer.take() {
+            writer.join();
+        }
     }
 }
 

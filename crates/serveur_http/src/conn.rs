@@ -31,6 +31,13 @@ pub struct Context {
 }
 
 impl Context {
+    /// The sheet's mode, one request per connection: the acceptors answer
+    /// on their fast path and the listener is tuned for it (see
+    /// [`crate::listener`]).
+    pub fn one_request_mode(&self) -> bool {
+        !self.keep_alive && !self.bien_recu
+    }
+
     /// How long one blocked write may wait: also how often the answer's
     /// deadline is looked at.
     fn write_timeout(&self) -> Duration {
@@ -108,7 +115,7 @@ pub fn serve_if_ready(stream: &TcpStream, ctx: &Context, buffers: &mut Buffers) 
             silent_for: Duration::ZERO,
         })
     };
-    if ctx.keep_alive || ctx.bien_recu {
+    if !ctx.one_request_mode() {
         return fresh(&[]);
     }
     let fd = stream.as_raw_fd();
@@ -162,7 +169,10 @@ pub fn serve_if_ready(stream: &TcpStream, ctx: &Context, buffers: &mut Buffers) 
         out.extend_from_slice(body);
     }
     match send(fd, out, MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL) {
-        Ok(sent) if sent == out.len() => Ready::Done,
+        Ok(sent) if sent == out.len() => {
+            push_out(stream);
+            Ready::Done
+        }
         Ok(sent) => Ready::Handoff(Start::Finish {
             unsent: out[sent..].to_vec(),
         }),
@@ -218,6 +228,9 @@ pub fn serve(
         ),
         Start::Finish { unsent } => finish_sending(stream, &unsent, ctx),
     };
+    if ctx.one_request_mode() {
+        push_out(stream);
+    }
     if let Err(e) = result {
         // Timeouts and resets are the client's business; the rest is logged.
         if !matches!(
@@ -506,6 +519,18 @@ fn refuse(stream: &TcpStream, status: Status, mode: Mode) -> io::Result<()> {
 
 /// How long we drain a client's unread bytes before closing.
 const LINGER: Duration = Duration::from_millis(500);
+
+/// Sends what the socket holds, with the FIN, before it is closed.
+///
+/// In the sheet's mode the listener's `TCP_CORK` keeps the answer in the
+/// socket until then. A plain `close` would also send it, unless the client
+/// sent bytes we did not read (a pipelined request, a stray CRLF): then
+/// Linux resets the connection and drops the unsent answer with it. After
+/// `shutdown(Write)` the answer and the FIN are already out, still in one
+/// segment, whatever the close does next.
+fn push_out(stream: &TcpStream) {
+    let _ = stream.shutdown(Direction::Write);
+}
 
 /// Closing a socket whose receive buffer holds unread bytes sends a RST,
 /// which can destroy our answer before the client reads it. So: send FIN,

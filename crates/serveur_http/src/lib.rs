@@ -165,28 +165,25 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
     })?;
     let listener = server_kit::bind_tcp(config.bind, config.port, BACKLOG)?;
     let addr = listener.local_addr()?;
-    // The fast path runs in the sheet's mode only (see `conn`).
-    let accept_deferral = if config.keep_alive || config.bien_recu {
-        Duration::ZERO
-    } else {
-        let deferral = listener::deferral_for(config.idle_timeout);
-        listener::tune_for_one_request(&listener, deferral)?;
-        deferral
-    };
     let acceptors = config.acceptors.max(1);
     shutdown.wake_tcp_listener(&listener)?;
 
     let (logger, logger_thread) = log::start(config.print_requests)?;
-    let context = Arc::new(conn::Context {
+    let mut context = conn::Context {
         site,
         logger: logger.clone(),
         keep_alive: config.keep_alive,
         bien_recu: config.bien_recu,
         idle_timeout: config.idle_timeout,
-        accept_deferral,
+        accept_deferral: Duration::ZERO,
         answer_timeout: config.answer_timeout,
         shutdown: shutdown.clone(),
-    });
+    };
+    if context.one_request_mode() {
+        let wanted = listener::deferral_for(config.idle_timeout);
+        context.accept_deferral = listener::tune_for_one_request(&listener, wanted);
+    }
+    let context = Arc::new(context);
     let workers = config.workers.max(1);
     let (tx, rx) = crossbeam_channel::bounded::<Job>(config.queue.max(1));
     let slots: Slots = Arc::new((0..workers).map(|_| Mutex::new(None)).collect());

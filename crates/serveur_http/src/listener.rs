@@ -12,10 +12,15 @@
 //!   wake-ups, two more system calls); with it the fast path finds the
 //!   request nearly every time. A client that stays silent is held by the
 //!   kernel for [`ACCEPT_DEFERRAL`] and then accepted anyway; the worker
-//!   counts that time against its idle delay (see [`deferral_for`]).
-//! - `TCP_CORK`: the answer waits in the socket until `close`, which then
-//!   leaves as one segment carrying the data and the FIN, one packet fewer
-//!   per connection. Never with `--keep-alive`, where the socket stays
+//!   counts that time against its idle delay (see [`deferral_for`]). So a
+//!   silent client gets its 408 after the idle delay, counted from its
+//!   connect; a client whose first byte comes late has the whole delay
+//!   from that byte (at most the deferral more). Connections made with SYN
+//!   cookies (a flooded listen queue) skip the deferral; a silent one of
+//!   those gets its 408 up to a second early.
+//! - `TCP_CORK`: the answer waits in the socket until `shutdown(Write)`
+//!   (`conn::push_out`), then leaves as one segment carrying the data and
+//!   the FIN, one packet fewer per connection. Never with `--keep-alive`, where the socket stays
 //!   open after an answer and the answer would wait for the cork's 200 ms.
 
 use std::io;
@@ -54,14 +59,19 @@ pub fn deferral_for(idle_timeout: Duration) -> Duration {
 }
 
 /// Sets the options of the sheet's mode on `listener`: `TCP_CORK`, and
-/// `TCP_DEFER_ACCEPT` for `deferral` (none if zero).
-pub fn tune_for_one_request(listener: &TcpListener, deferral: Duration) -> io::Result<()> {
-    socket2::SockRef::from(listener).set_tcp_cork(true)?;
-    if !deferral.is_zero() {
-        let seconds = u32::try_from(deferral.as_secs()).unwrap_or(u32::MAX);
-        setsockopt(listener, DeferAccept, &seconds)?;
+/// `TCP_DEFER_ACCEPT` for `deferral` (none if zero). Both only save work:
+/// where the system refuses one (an emulated kernel, a sandbox), the server
+/// runs without it. Returns the deferral actually set.
+pub fn tune_for_one_request(listener: &TcpListener, deferral: Duration) -> Duration {
+    let _ = socket2::SockRef::from(listener).set_tcp_cork(true);
+    if deferral.is_zero() {
+        return Duration::ZERO;
     }
-    Ok(())
+    let seconds = u32::try_from(deferral.as_secs()).unwrap_or(u32::MAX);
+    match setsockopt(listener, DeferAccept, &seconds) {
+        Ok(()) => deferral,
+        Err(_) => Duration::ZERO,
+    }
 }
 
 /// The `TCP_DEFER_ACCEPT` value the kernel holds (it rounds the seconds
@@ -77,7 +87,10 @@ mod tests {
     #[test]
     fn the_options_reach_the_listener_and_its_connections() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        tune_for_one_request(&listener, ACCEPT_DEFERRAL).unwrap();
+        assert_eq!(
+            tune_for_one_request(&listener, ACCEPT_DEFERRAL),
+            ACCEPT_DEFERRAL
+        );
         assert!(accept_deferral(&listener).unwrap() >= 1);
         assert!(socket2::SockRef::from(&listener).tcp_cork().unwrap());
 
@@ -92,7 +105,10 @@ mod tests {
     #[test]
     fn no_deferral_leaves_accept_alone() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        tune_for_one_request(&listener, Duration::ZERO).unwrap();
+        assert_eq!(
+            tune_for_one_request(&listener, Duration::ZERO),
+            Duration::ZERO
+        );
         assert_eq!(accept_deferral(&listener).unwrap(), 0);
     }
 
