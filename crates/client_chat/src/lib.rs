@@ -451,14 +451,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_sender_that_fails_stops_the_receiver_and_leaves_the_chat() {
+    /// A server socket the test drives by hand (5 s read timeout), and the
+    /// client's socket connected to it.
+    fn scripted_server_and_client() -> (UdpSocket, UdpSocket) {
         let server = UdpSocket::bind("127.0.0.1:0").unwrap();
         server
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
         let port = server.local_addr().unwrap().port();
-        let socket = connect("127.0.0.1", port).unwrap();
+        (server, connect("127.0.0.1", port).unwrap())
+    }
+
+    #[test]
+    fn a_sender_that_fails_stops_the_receiver_and_leaves_the_chat() {
+        let (server, socket) = scripted_server_and_client();
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         thread::spawn(move || {
             let input = FailingInput(io::Cursor::new(b"pr\nbonjour\n".to_vec()));
@@ -504,12 +510,7 @@ mod tests {
         // 1 write: the prompt only, the registration answer cannot be
         // printed; 3 writes: that answer too, the next datagram cannot.
         for ok in [1, 3] {
-            let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-            server
-                .set_read_timeout(Some(Duration::from_secs(5)))
-                .unwrap();
-            let port = server.local_addr().unwrap().port();
-            let socket = connect("127.0.0.1", port).unwrap();
+            let (server, socket) = scripted_server_and_client();
             let client = thread::spawn(move || {
                 // The name is typed, then the user types nothing (and does
                 // not close the input, which would quit): only the failed

@@ -633,6 +633,23 @@ impl Read for DeadlineReader<'_> {
     }
 }
 
+/// A sheet-mode context serving `root`, for the unit tests of this crate.
+#[cfg(test)]
+pub(crate) fn test_context(root: &std::path::Path) -> (Context, crate::log::LoggerThread) {
+    let (logger, thread) = crate::log::start(false).unwrap();
+    let context = Context {
+        site: Site::open(root, protocols::http::Negotiation::Prefix).unwrap(),
+        logger,
+        keep_alive: false,
+        bien_recu: false,
+        idle_timeout: Duration::from_secs(5),
+        accept_deferral: Duration::ZERO,
+        answer_timeout: Duration::from_secs(5),
+        shutdown: Shutdown::new(),
+    };
+    (context, thread)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -664,27 +681,12 @@ mod tests {
         (client, server, peer)
     }
 
-    fn context(root: &std::path::Path) -> (Context, crate::log::LoggerThread) {
-        let (logger, thread) = crate::log::start(false).unwrap();
-        let context = Context {
-            site: Site::open(root, protocols::http::Negotiation::Prefix).unwrap(),
-            logger,
-            keep_alive: false,
-            bien_recu: false,
-            idle_timeout: Duration::from_secs(5),
-            accept_deferral: Duration::ZERO,
-            answer_timeout: Duration::from_secs(5),
-            shutdown: Shutdown::new(),
-        };
-        (context, thread)
-    }
-
     #[test]
     fn the_fast_path_answers_whole_requests_and_hands_off_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("en")).unwrap();
         std::fs::write(dir.path().join("en/a.html"), "A").unwrap();
-        let (ctx, _logger) = context(dir.path());
+        let (ctx, _logger) = test_context(dir.path());
         let mut buffers = Buffers::default();
 
         // Whole request: answered here.
@@ -726,7 +728,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("en")).unwrap();
         let page: Vec<u8> = (0..60_000u32).map(|i| b'a' + (i % 26) as u8).collect();
         std::fs::write(dir.path().join("en/gros.html"), &page).unwrap();
-        let (ctx, _logger) = context(dir.path());
+        let (ctx, _logger) = test_context(dir.path());
         let mut buffers = Buffers::default();
         let (mut client, server, peer) = pair();
         setsockopt(&server, sockopt::SndBuf, &4096).unwrap();

@@ -360,17 +360,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("en")).unwrap();
         std::fs::write(dir.path().join("en/a.html"), "A").unwrap();
-        let (logger, _logger_thread) = log::start(false).unwrap();
-        let context = conn::Context {
-            site: Site::open(dir.path(), Negotiation::Prefix).unwrap(),
-            logger,
-            keep_alive: false,
-            bien_recu: false,
-            idle_timeout: Duration::from_secs(5),
-            accept_deferral: Duration::ZERO,
-            answer_timeout: Duration::from_secs(5),
-            shutdown: Shutdown::new(),
-        };
+        let (context, _logger_thread) = conn::test_context(dir.path());
         let (tx, rx) = crossbeam_channel::bounded(4);
         let mut clients = Vec::new();
         // conn.rs panics on this target in test builds only.
