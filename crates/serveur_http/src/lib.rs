@@ -9,27 +9,35 @@
 //!   does no I/O).
 //! - [`cache`]: pages read once, kept in memory, looked at again at most once
 //!   a second; symlinks leading out of the root are never followed.
-//! - [`conn`]: one connection: the acceptors' non-blocking fast path, and
+//! - [`conn`]: one request: the acceptors' non-blocking fast path, and
 //!   the workers' bounded head reading (8 KiB, 100 lines: 431), idle
 //!   timeout (408), answer (sent whole within `--delai-reponse`, however
-//!   slowly the client reads), keep-alive (an idle persistent connection is
-//!   closed as soon as other connections wait for a worker).
+//!   slowly the client reads).
+//! - [`persistent`]: `--keep-alive`: the event loops (epoll) that hold the
+//!   persistent connections and answer their simple requests.
 //! - [`listener`]: the listening socket's options in the sheet's mode
 //!   (`TCP_DEFER_ACCEPT`, `TCP_CORK`).
 //! - [`log`]: the logger thread that prints requests on stdout.
 //! - [`run`]: the acceptors, the bounded queue and the fixed pool of workers.
 //!
 //! # Threads
-//! One acceptor thread per core shares the listener. Most clients have sent
-//! their whole request by the time the connection is accepted: then the
-//! acceptor answers at once with non-blocking calls (accept, recv, send,
-//! close: four system calls per request) when the answer is a page in
-//! memory. Every other connection (request not all there yet, an error to
-//! answer, a big file, keep-alive) goes, with the bytes already read, into a
-//! bounded crossbeam channel, from which a fixed pool of workers takes it;
-//! workers may block (with timeouts). When the channel is full the acceptor
-//! answers 503 itself, so an overload never piles up threads or memory.
-//! Nobody prints: request heads go to the logger thread, never waited for.
+//! One acceptor thread per core shares the listener. In the sheet's mode
+//! (one request per connection) most clients have sent their whole request
+//! by the time the connection is accepted: then the acceptor answers at once
+//! with non-blocking calls (accept, recv, send, close: four system calls per
+//! request) when the answer is a page in memory. Every other connection
+//! (request not all there yet, an error to answer, a big file) goes, with
+//! the bytes already read, into a bounded crossbeam channel, from which a
+//! fixed pool of workers takes it; workers may block (with timeouts). When
+//! the channel is full the acceptor answers 503 itself, so an overload never
+//! piles up threads or memory. Nobody prints: request heads go to the
+//! logger thread, never waited for.
+//!
+//! With `--keep-alive` the acceptors hand every connection to one of the
+//! event loops (one per core, see [`persistent`]): a persistent connection
+//! waits there between requests, costing no thread, and the loop answers
+//! the requests whose answer is a page in memory; the others go to the
+//! workers, which give the connection back when it stays open.
 //!
 //! ```mermaid
 //! flowchart LR
@@ -37,33 +45,42 @@
 //!     A -->|requête déjà là,<br/>page en mémoire| C
 //!     A -->|sinon : try_send| Q[(file bornée<br/>crossbeam, 1024)]
 //!     A -->|file pleine : 503| C
+//!     A -->|--keep-alive| B[boucles epoll<br/>une par cœur]
+//!     B -->|page en mémoire| C
+//!     B -->|le reste| Q
 //!     Q --> W[travailleurs<br/>32 fils]
-//!     W -->|réponse, keep-alive,<br/>408, 431, 400, 405| C
-//!     A & W -->|try_send des en-têtes| L[journal]
+//!     W -->|connexion gardée ouverte| B
+//!     W -->|réponse, 408, 431,<br/>400, 405| C
+//!     A & B & W -->|try_send des en-têtes| L[journal]
 //!     L -->|stdout tamponné| O[console]
-//!     S[Ctrl-C] -.->|shutdown de la socket d'écoute<br/>et des sockets en cours| A & W
+//!     S[Ctrl-C] -.->|shutdown de la socket d'écoute,<br/>eventfd des boucles,<br/>shutdown des sockets en cours| A & B & W
 //! ```
 //!
 //! On Ctrl-C the listener is shut down, which wakes every acceptor, and
-//! they stop; the sockets being served are shut down so that no worker waits for
-//! its idle timeout; the channel is closed, and workers and logger are
-//! joined.
+//! they stop; each event loop is woken by its eventfd and closes its
+//! connections; the sockets being served are shut down so that no worker
+//! waits for its idle timeout; the channel is closed, and workers and logger
+//! are joined.
 //!
 //! Measured on the 2-core bench machine (`scripts/bench_http.sh`, see
 //! `exercises.md`): workers sharing `accept` cost ~85 µs of CPU per
 //! `Connection: close` request against ~60 µs for acceptor + channel; the
 //! acceptor's fast path brings it to ~50 µs (no futex, no context switch),
 //! and the listener's options to ~41 µs, by letting the fast path find the
-//! request nearly every time (see [`listener`]).
+//! request nearly every time (see [`listener`]). With keep-alive, a worker
+//! blocked in `recv` per connection woke once per request (25-27 µs per
+//! request, nginx 24-26 µs); the event loops serve every ready connection
+//! after one `epoll_wait`.
 
 pub mod cache;
 pub mod conn;
 pub mod listener;
 pub mod log;
+pub mod persistent;
 pub mod site;
 
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown as Direction, SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::{IpAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -72,10 +89,11 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use protocols::http::{self, Mode, Negotiation, Status};
+use protocols::http::{Negotiation, Status};
 use server_kit::cli::BoxError;
 use server_kit::{PortChoice, Shutdown};
 
+use conn::Job;
 pub use conn::BIEN_RECU;
 pub use site::{find_root, Answer, Site, DEFAULT_ROOT};
 
@@ -91,6 +109,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// An answer must be sent whole within this delay, however slowly the
 /// client reads: a client reading a trickle cannot hold a worker longer.
 pub const DEFAULT_ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+/// With `--keep-alive`, connections kept open at once. Each is a
+/// descriptor, and a shell's usual limit is 1,024 of them.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// The listen backlog asked of the kernel.
 const BACKLOG: i32 = 1024;
 
@@ -118,6 +139,9 @@ pub struct Config {
     pub acceptors: usize,
     pub workers: usize,
     pub queue: usize,
+    /// With `--keep-alive`: connections kept open in all (the event loops'
+    /// share); beyond, the one idle the longest is closed.
+    pub max_connections: usize,
     pub idle_timeout: Duration,
     pub answer_timeout: Duration,
 }
@@ -136,18 +160,11 @@ impl Config {
             acceptors: default_acceptors(),
             workers: DEFAULT_WORKERS,
             queue: DEFAULT_QUEUE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             answer_timeout: DEFAULT_ANSWER_TIMEOUT,
         }
     }
-}
-
-/// A connection waiting for a worker.
-#[derive(Debug)]
-struct Job {
-    stream: TcpStream,
-    peer: SocketAddr,
-    start: conn::Start,
 }
 
 /// The socket each worker is serving, so that Ctrl-C can shut it down. A
@@ -188,14 +205,21 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
     let (tx, rx) = crossbeam_channel::bounded::<Job>(config.queue.max(1));
     let slots: Slots = Arc::new((0..workers).map(|_| Mutex::new(None)).collect());
     shut_down_on_trigger(&shutdown, &slots);
+    let (loops, loop_handles) = if config.keep_alive {
+        let (loops, handles) = persistent::start(acceptors, config.max_connections, &context, &tx)?;
+        (Some(loops), handles)
+    } else {
+        (None, Vec::new())
+    };
 
     let mut handles = Vec::with_capacity(workers);
     for id in 0..workers {
         let (rx, context, slots) = (rx.clone(), Arc::clone(&context), Arc::clone(&slots));
+        let loops = loops.as_ref().map(|l| l.starting_at(id));
         let handle = thread::Builder::new()
             .name(format!("travailleur-{id}"))
             .stack_size(256 * 1024)
-            .spawn(move || work(&rx, &context, &slots[id]));
+            .spawn(move || work(&rx, &context, &slots[id], loops));
         match handle {
             Ok(h) => handles.push(h),
             Err(e) => {
@@ -212,14 +236,15 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
     let mut extra = Vec::new();
     for id in 1..acceptors {
         let (listener, tx, context) = (listener.try_clone()?, tx.clone(), Arc::clone(&context));
+        let loops = loops.as_ref().map(|l| l.starting_at(id));
         let handle = thread::Builder::new()
             .name(format!("accepteur-{id}"))
             .stack_size(256 * 1024)
-            .spawn(move || accept_loop(&listener, &tx, &context))?;
+            .spawn(move || accept_loop(&listener, &tx, &context, loops))?;
         extra.push(handle);
     }
-    accept_loop(&listener, &tx, &context);
-    for handle in extra {
+    accept_loop(&listener, &tx, &context, loops);
+    for handle in extra.into_iter().chain(loop_handles) {
         let _ = handle.join();
     }
 
@@ -246,7 +271,15 @@ fn shut_down_on_trigger(shutdown: &Shutdown, slots: &Slots) {
     });
 }
 
-fn accept_loop(listener: &TcpListener, queue: &Sender<Job>, context: &conn::Context) {
+/// Accepts connections until the shutdown. With `--keep-alive` they go to
+/// the event `loops`; otherwise a request already there is answered at
+/// once, and the rest goes to the workers.
+fn accept_loop(
+    listener: &TcpListener,
+    queue: &Sender<Job>,
+    context: &conn::Context,
+    mut loops: Option<persistent::Loops>,
+) {
     let mut buffers = conn::Buffers::default();
     loop {
         let accepted = listener.accept();
@@ -254,6 +287,17 @@ fn accept_loop(listener: &TcpListener, queue: &Sender<Job>, context: &conn::Cont
             return;
         }
         match accepted {
+            Ok((stream, peer)) if loops.is_some() => {
+                let incoming = persistent::Incoming {
+                    stream,
+                    peer,
+                    pending: Vec::new(),
+                    answered: false,
+                };
+                if let Some(Err(refused)) = loops.as_mut().map(|l| l.send(incoming)) {
+                    reject(&refused.stream, context);
+                }
+            }
             Ok((stream, peer)) => {
                 let start = match conn::serve_if_ready(&stream, context, &mut buffers) {
                     conn::Ready::Done => continue,
@@ -269,7 +313,7 @@ fn accept_loop(listener: &TcpListener, queue: &Sender<Job>, context: &conn::Cont
                         stream,
                         start: conn::Start::Fresh { .. },
                         ..
-                    })) => reject(stream, context.closing_mode()),
+                    })) => reject(&stream, context),
                     // Part of an answer is already out: a 503 would be glued
                     // to it. Closing leaves a body shorter than its
                     // Content-Length, which the client can tell.
@@ -289,21 +333,20 @@ fn accept_loop(listener: &TcpListener, queue: &Sender<Job>, context: &conn::Cont
     }
 }
 
-/// 503 from the acceptor itself: the socket is fresh, so the small answer
-/// fits its send buffer and the write cannot block. What the client already
-/// sent is read first, so that the close sends a FIN, not a RST.
-fn reject(stream: TcpStream, mode: Mode) {
-    let _ = stream.set_nonblocking(true);
-    let mut sink = [0u8; 2048];
-    let mut s = &stream;
-    let _ = s.read(&mut sink);
-    let _ = s.write_all(&http::error_response(Status::ServiceUnavailable, mode));
-    let _ = stream.shutdown(Direction::Write);
+/// 503 from the acceptor itself: nobody can take the connection now.
+fn reject(stream: &TcpStream, context: &conn::Context) {
+    conn::refuse_at_once(stream, Status::ServiceUnavailable, context.closing_mode());
 }
 
-fn work(queue: &Receiver<Job>, context: &conn::Context, slot: &Mutex<Option<RawFd>>) {
+/// A worker: serves the connections of the queue one request at a time,
+/// and gives those that stay open back to the event `loops`.
+fn work(
+    queue: &Receiver<Job>,
+    context: &conn::Context,
+    slot: &Mutex<Option<RawFd>>,
+    mut loops: Option<persistent::Loops>,
+) {
     let mut buffers = conn::Buffers::default();
-    let others_waiting = || !queue.is_empty();
     for Job {
         stream,
         peer,
@@ -311,23 +354,34 @@ fn work(queue: &Receiver<Job>, context: &conn::Context, slot: &Mutex<Option<RawF
     } in queue.iter()
     {
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(stream.as_raw_fd());
+        let mut served = conn::Served::Closed;
         if !context.shutdown.is_triggered() {
             // A bug in serving one connection must not shrink the pool for
             // good: that connection is closed, the worker carries on.
-            let served = panic::catch_unwind(AssertUnwindSafe(|| {
-                conn::serve(&stream, peer, start, context, &mut buffers, &others_waiting);
-            }));
-            if let Err(payload) = served {
-                context.logger.problem(format!(
-                    "{peer} : erreur interne ({}), connexion fermée",
-                    panic_message(&*payload)
-                ));
-                // Whatever state the panic left them in.
-                buffers = conn::Buffers::default();
+            match panic::catch_unwind(AssertUnwindSafe(|| {
+                conn::serve(&stream, peer, start, context, &mut buffers)
+            })) {
+                Ok(outcome) => served = outcome,
+                Err(payload) => {
+                    context.logger.problem(format!(
+                        "{peer} : erreur interne ({}), connexion fermée",
+                        panic_message(&*payload)
+                    ));
+                    // Whatever state the panic left them in.
+                    buffers = conn::Buffers::default();
+                }
             }
         }
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        drop(stream);
+        if let (conn::Served::KeepOpen { pending }, Some(loops)) = (served, loops.as_mut()) {
+            // A full loop closes it: the client opens another.
+            let _ = loops.send(persistent::Incoming {
+                stream,
+                peer,
+                pending,
+                answered: true,
+            });
+        }
     }
 }
 
@@ -343,6 +397,8 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::SocketAddr;
 
     /// A connected pair: (client, server side as accepted, peer).
     fn pair() -> (TcpStream, TcpStream, SocketAddr) {
@@ -382,7 +438,7 @@ mod tests {
         }
         drop(tx);
         // One worker serves both, in this thread: it must come back.
-        work(&rx, &context, &Mutex::new(None));
+        work(&rx, &context, &Mutex::new(None), None);
         let answers: Vec<String> = clients
             .iter_mut()
             .map(|c| {

@@ -9,8 +9,8 @@ use clap::{Parser, ValueEnum};
 use protocols::http::Negotiation;
 use server_kit::{PortChoice, Shutdown};
 use serveur_http::{
-    Config, DEFAULT_ANSWER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_PORT, DEFAULT_QUEUE,
-    DEFAULT_WORKERS, SERVER_BINARY,
+    Config, DEFAULT_ANSWER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT,
+    DEFAULT_QUEUE, DEFAULT_WORKERS, SERVER_BINARY,
 };
 
 /// Serveur HTTP du TP 17 : sert pages_serveur/fr/ ou pages_serveur/en/ selon
@@ -51,6 +51,10 @@ struct Args {
     /// Connexions en attente d'un travailleur au-delà desquelles on répond 503.
     #[arg(long, default_value_t = DEFAULT_QUEUE, value_parser = |t: &str| parse_count(t, 1_000_000))]
     file_attente: usize,
+    /// Avec --keep-alive : connexions gardées ouvertes au plus ; au-delà,
+    /// celle qui attend depuis le plus longtemps est fermée.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = |t: &str| parse_count(t, 1_000_000))]
+    connexions_max: usize,
     /// Délai (secondes) laissé à un client pour envoyer sa requête.
     #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs_f64(), value_parser = parse_delay)]
     delai_inactivite: f64,
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
                     .unwrap_or_else(serveur_http::default_acceptors),
                 workers: args.travailleurs,
                 queue: args.file_attente,
+                max_connections: args.connexions_max,
                 idle_timeout: Duration::from_secs_f64(args.delai_inactivite),
                 answer_timeout: Duration::from_secs_f64(args.delai_reponse),
             };

@@ -219,3 +219,61 @@ pub fn read_response(stream: &mut TcpStream) -> String {
         data.extend_from_slice(&buf[..n]);
     }
 }
+
+/// Reads responses one after the other from a persistent connection, the
+/// bytes of the next one kept for it (pipelining).
+pub struct Responses {
+    reader: BufReader<TcpStream>,
+}
+
+/// One response: its head (lines joined with CRLF) and its body.
+#[derive(Debug)]
+pub struct Response {
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn status_line(&self) -> &str {
+        self.head.split("\r\n").next().unwrap_or_default()
+    }
+}
+
+impl Responses {
+    pub fn new(stream: &TcpStream) -> Responses {
+        Responses {
+            reader: BufReader::new(stream.try_clone().expect("clone stream")),
+        }
+    }
+
+    /// The next response (its body by Content-Length, whole).
+    pub fn next(&mut self) -> Response {
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            let n = self.reader.read_line(&mut line).expect("read head");
+            assert!(n > 0, "closed before a whole head: {head:?}");
+            if line == "\r\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let len: usize = head
+            .split("\r\n")
+            .find_map(|l| l.strip_prefix("Content-Length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("Content-Length");
+        let mut body = vec![0; len];
+        self.reader.read_exact(&mut body).expect("read body");
+        Response {
+            head: head.trim_end().to_string(),
+            body,
+        }
+    }
+
+    /// Whether the server closed the connection (nothing more comes).
+    pub fn closed(&mut self) -> bool {
+        let mut rest = Vec::new();
+        matches!(self.reader.read_to_end(&mut rest), Ok(0) | Err(_)) && rest.is_empty()
+    }
+}
