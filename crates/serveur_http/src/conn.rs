@@ -78,6 +78,9 @@ pub struct Job {
     pub stream: TcpStream,
     pub peer: SocketAddr,
     pub start: Start,
+    /// The event loop that handed it over, which gets it back if it stays
+    /// open (that loop counted it among its connections).
+    pub home: Option<usize>,
 }
 
 /// How a worker takes a connection over from an acceptor or an event loop.
@@ -428,6 +431,13 @@ pub fn answer_pending(pending: &[u8], ctx: &Context, buffers: &mut Buffers) -> P
         Ok(HeadRead::TooLarge | HeadRead::TimedOut { .. }) | Err(_) => return Pending::ForWorker,
     }
     let consumed = pending.len() - reader.len();
+    #[cfg(test)]
+    if buffers
+        .head
+        .starts_with(format!("GET {PANIC_FOR_TESTS} ").as_bytes())
+    {
+        panic!("panne simulée");
+    }
     match answer_in_memory(&buffers.head, ctx, &mut buffers.out) {
         Some(keep_open) => Pending::Answered {
             consumed,
@@ -626,7 +636,7 @@ pub fn push_out(stream: &TcpStream) {
 /// Closing a socket whose receive buffer holds unread bytes sends a RST,
 /// which can destroy our answer before the client reads it. So: send FIN,
 /// then read and drop what the client still sends, briefly and boundedly.
-fn linger_close(stream: &TcpStream) -> io::Result<()> {
+pub fn linger_close(stream: &TcpStream) -> io::Result<()> {
     stream.shutdown(Direction::Write)?;
     stream.set_read_timeout(Some(LINGER))?;
     let deadline = Instant::now() + LINGER;

@@ -307,6 +307,7 @@ fn accept_loop(
                     stream,
                     peer,
                     start,
+                    home: None,
                 }) {
                     Ok(()) => {}
                     Err(TrySendError::Full(Job {
@@ -351,6 +352,7 @@ fn work(
         stream,
         peer,
         start,
+        home,
     } in queue.iter()
     {
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(stream.as_raw_fd());
@@ -374,19 +376,24 @@ fn work(
         }
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
         if let (conn::Served::KeepOpen { pending }, Some(loops)) = (served, loops.as_mut()) {
-            // A full loop closes it: the client opens another.
-            let _ = loops.send(persistent::Incoming {
+            let incoming = persistent::Incoming {
                 stream,
                 peer,
                 pending,
                 answered: true,
-            });
+            };
+            if let Err(refused) = loops.send_back(home, incoming) {
+                // No loop can take it (shutting down, or a channel full):
+                // close it, gracefully, as the answer may still be on its
+                // way; the client opens another.
+                let _ = conn::linger_close(&refused.stream);
+            }
         }
     }
 }
 
 /// The text a panic was raised with, if it has one.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
     payload
         .downcast_ref::<&str>()
         .copied()
@@ -432,6 +439,7 @@ mod tests {
                 stream,
                 peer,
                 start,
+                home: None,
             })
             .unwrap();
             clients.push(client);
