@@ -165,12 +165,14 @@ fn our_client_chats_through_the_sheets_python_server() {
     let mut cmd = python(SERVER, &[]);
     cmd.stdout(Stdio::piped());
     let mut server = Server::start_with(cmd, "serveur_chat.py", 1);
-    let (server_out, _) = Captured::spawn(server.child_mut().stdout.take().unwrap());
+    let (server_out, reader) = Captured::spawn(server.child_mut().stdout.take().unwrap());
     let pr = Client::start(server.addr());
     let as_ = Client::start(server.addr());
     let expected_log = session(pr, as_);
-    // The Python server prints each line as it handles the datagram, and
-    // `as`'s `__quit__` was acknowledged, so its log is complete.
-    assert_lines(&server_out.text(), &expected_log);
+    // The Python server prints each line before it handles the datagram,
+    // and `as`'s `__quit__` was acknowledged, so its log is all in the pipe;
+    // but our reader thread may not have read it yet: read to the end.
     drop(server); // killed: a Python server has no clean Ctrl-C
+    reader.join().unwrap();
+    assert_lines(&server_out.text(), &expected_log);
 }
