@@ -29,7 +29,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
@@ -91,14 +91,36 @@ struct Shared {
     dropped: AtomicU64,
 }
 
+/// How long [`JournalThread::join`] waits for the writer to write out what
+/// is queued.
+pub const JOIN_PATIENCE: Duration = Duration::from_secs(2);
+
 /// The writer thread: join it after every [`Journal`] clone is dropped; it
 /// writes out what is queued first.
 #[derive(Debug)]
 pub struct JournalThread(JoinHandle<()>);
 
 impl JournalThread {
+    /// Waits, at most [`JOIN_PATIENCE`], for the writer to finish.
     pub fn join(self) {
+        self.join_within(JOIN_PATIENCE);
+    }
+
+    /// Waits, at most `patience`, for the writer to finish; says whether it
+    /// did. A stdout that nobody reads (a full pipe, a paused pager) blocks
+    /// the writer in `write` for good, and must not keep a server that is
+    /// stopping from exiting: the writer is then left behind, and the
+    /// process's exit ends it.
+    pub fn join_within(self, patience: Duration) -> bool {
+        let deadline = Instant::now() + patience;
+        while !self.0.is_finished() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
         let _ = self.0.join();
+        true
     }
 }
 
@@ -406,5 +428,20 @@ mod tests {
         let text = err.text();
         assert_eq!(text.matches("arrêté").count(), 1, "{text}");
         assert!(text.contains("t: encore là\n"), "{text}");
+    }
+
+    #[test]
+    fn joining_gives_up_on_a_writer_stuck_for_good() {
+        let gate = Arc::new(Mutex::new(()));
+        let held = gate.lock().unwrap();
+        let stuck = Stuck(Arc::clone(&gate), Buffer::default());
+        let (journal, writer) = start("t", ROOMY, stuck, Buffer::default()).unwrap();
+        journal.log(Test::Line(b"jamais lu".to_vec()));
+        drop(journal);
+        let started = Instant::now();
+        assert!(!writer.join_within(Duration::from_millis(200)));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // Let the writer go, so that the test leaves no thread behind.
+        drop(held);
     }
 }

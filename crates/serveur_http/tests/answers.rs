@@ -324,6 +324,11 @@ fn a_stdout_nobody_reads_never_stops_the_server() {
         "{:?}",
         start.elapsed()
     );
+    // Nor stops it from stopping: the journal's writer, blocked in `write`
+    // for good, is left behind.
+    let (status, took) = server.interrupt();
+    assert_eq!(status.code(), Some(0));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 #[test]
