@@ -11,6 +11,7 @@
 //!   endless line.
 //! - [`peer`]: the client side of UDP: `--serveur` resolved (IPv4 first, as
 //!   the labs' Python clients do) and a connected socket.
+//! - [`descriptors`]: raising the open-descriptor limit a server needs.
 //! - [`cli`]: how a binary ends: exit code 0/1, one clear stderr line, and a
 //!   closed stdout pipe treated as success.
 //! - [`journal`]: the log thread: serving threads hand it entries without
@@ -20,6 +21,7 @@
 
 pub mod bind;
 pub mod cli;
+pub mod descriptors;
 pub mod journal;
 pub mod lines;
 pub mod peer;

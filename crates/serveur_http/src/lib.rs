@@ -165,6 +165,19 @@ impl Config {
             answer_timeout: DEFAULT_ANSWER_TIMEOUT,
         }
     }
+
+    /// Descriptors the server may hold at its busiest: every connection
+    /// waiting in the workers' queue or in the event loops' channels, kept
+    /// open by a loop, or being served with a file open; plus a margin for
+    /// the listener, epoll, eventfds and standard streams.
+    pub fn descriptors_needed(&self) -> u64 {
+        let workers = self.workers.max(1);
+        let mut needed = self.queue.max(1) + 2 * workers + self.acceptors.max(1) + 64;
+        if self.keep_alive {
+            needed += self.max_connections + self.acceptors.max(1) * persistent::DOOR_CAPACITY;
+        }
+        needed as u64
+    }
 }
 
 /// The socket each worker is serving, so that Ctrl-C can shut it down. A
@@ -180,6 +193,14 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
             config.root.display()
         )
     })?;
+    let needed = config.descriptors_needed();
+    let allowed = server_kit::descriptors::ensure_open_files(needed)?;
+    if allowed < needed {
+        eprintln!(
+            "{SERVER_BINARY}: au plus {allowed} descripteurs ouverts (ulimit -n) pour \
+             {needed} utiles : au-delà, les nouvelles connexions attendront"
+        );
+    }
     let listener = server_kit::bind_tcp(config.bind, config.port, BACKLOG)?;
     let addr = listener.local_addr()?;
     let acceptors = config.acceptors.max(1);

@@ -47,7 +47,7 @@ use crate::conn::{self, Buffers, Context, Job, Pending, Start};
 /// How often deadlines are looked at.
 pub const SWEEP: Duration = Duration::from_millis(100);
 /// Connections a loop takes from its channel before new ones get a 503.
-const DOOR_CAPACITY: usize = 1024;
+pub(crate) const DOOR_CAPACITY: usize = 1024;
 /// Requests served on one connection before the loop turns to the others
 /// (a client pipelining without end cannot keep a loop to itself).
 const FAIRNESS_BUDGET: usize = 16;

@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::net::{Ipv6Addr, TcpListener};
 use std::process::Command;
 use std::time::Duration;
@@ -70,7 +71,7 @@ fn ctrl_c_stops_cleanly_even_with_clients_connected() {
     // A silent client in a worker, a keep-alive one idle between requests.
     let _silent = connect(server.addr);
     let mut idle = connect(server.addr);
-    std::io::Write::write_all(&mut idle, b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let (status, took) = server.interrupt();
     assert_eq!(status.code(), Some(0));
@@ -84,7 +85,7 @@ fn ctrl_c_stops_at_once_in_the_sheets_mode() {
     let server = Server::start(&[]);
     let _silent = connect(server.addr);
     let mut partial = connect(server.addr);
-    std::io::Write::write_all(&mut partial, b"GET /index").unwrap();
+    partial.write_all(b"GET /index").unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let (status, took) = server.interrupt();
     assert_eq!(status.code(), Some(0));
@@ -106,4 +107,70 @@ fn ipv6_loopback() {
     );
     let (status, _) = server.interrupt();
     assert_eq!(status.code(), Some(0));
+}
+
+/// `serveur_http` under `prlimit --nofile=<limit>`, or `None` (and a
+/// message) without prlimit.
+fn start_limited(limit: &str, args: &[&str]) -> Option<Server> {
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("SKIP: prlimit (util-linux) is not installed");
+        return None;
+    }
+    let mut cmd = Command::new("prlimit");
+    cmd.arg(format!("--nofile={limit}"))
+        .arg(BINARY)
+        .args(["--port", "0", "--silencieux", "--racine"])
+        .arg(pages())
+        .args(args);
+    Some(Server::spawn(cmd).unwrap_or_else(|lines| panic!("no ready line; stderr:\n{lines}")))
+}
+
+/// Many systems start programs with `ulimit -n` 1024; the server raises its
+/// own soft limit to what its bounds need, so that connections beyond the
+/// low limit are served instead of waiting in the backlog (EMFILE).
+#[test]
+fn a_low_open_files_limit_is_raised() {
+    // Idle connections are never closed here: none frees its descriptor.
+    let args = [
+        "--keep-alive",
+        "--connexions-max",
+        "400",
+        "--delai-inactivite",
+        "60",
+    ];
+    let Some(server) = start_limited("100:", &args) else {
+        return;
+    };
+    assert_eq!(server.before_ready, Vec::<String>::new());
+    // 300 clients, all kept open, each answered.
+    let mut clients = Vec::new();
+    for i in 0..300 {
+        let mut client = connect(server.addr);
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        client
+            .write_all(b"GET /index.html HTTP/1.1\r\n\r\n")
+            .unwrap();
+        let answer = Responses::new(&client).next();
+        assert_eq!(answer.status_line(), "HTTP/1.1 200 OK", "client {i}");
+        clients.push(client);
+    }
+}
+
+/// When the hard limit is too low as well, the server says so and serves
+/// within it.
+#[test]
+fn a_hard_open_files_limit_too_low_is_one_warning() {
+    let Some(server) = start_limited("100:100", &[]) else {
+        return;
+    };
+    assert_eq!(server.before_ready.len(), 1, "{:?}", server.before_ready);
+    assert!(
+        server.before_ready[0].starts_with("serveur_http: au plus 100 descripteurs ouverts"),
+        "{:?}",
+        server.before_ready
+    );
+    let answer = get(server.addr, "/index.html", None);
+    assert_eq!(status_line(&answer), "HTTP/1.0 200 OK");
 }

@@ -24,6 +24,8 @@ pub fn pages() -> PathBuf {
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
+    /// Stderr lines printed before the ready line.
+    pub before_ready: Vec<String>,
     stdout: Option<mpsc::Receiver<String>>,
     stderr: mpsc::Receiver<String>,
 }
@@ -74,6 +76,7 @@ impl Server {
                         return Ok(Server {
                             child,
                             addr,
+                            before_ready: seen,
                             stdout: Some(stdout),
                             stderr,
                         });
