@@ -91,8 +91,8 @@ struct Shared {
     dropped: AtomicU64,
 }
 
-/// How long [`JournalThread::join`] waits for the writer to write out what
-/// is queued.
+/// How long a stopping server waits for the writer to write out what is
+/// queued ([`JournalThread::join_within`]).
 pub const JOIN_PATIENCE: Duration = Duration::from_secs(2);
 
 /// The writer thread: join it after every [`Journal`] clone is dropped; it
@@ -101,9 +101,9 @@ pub const JOIN_PATIENCE: Duration = Duration::from_secs(2);
 pub struct JournalThread(JoinHandle<()>);
 
 impl JournalThread {
-    /// Waits, at most [`JOIN_PATIENCE`], for the writer to finish.
+    /// Waits for the writer to write out what is queued and finish.
     pub fn join(self) {
-        self.join_within(JOIN_PATIENCE);
+        let _ = self.0.join();
     }
 
     /// Waits, at most `patience`, for the writer to finish; says whether it

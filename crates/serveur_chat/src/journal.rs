@@ -128,7 +128,9 @@ impl Drop for Journal {
         // The writer stops once the last sender is gone.
         self.entries.take();
         if let Some(writer) = self.writer.take() {
-            writer.join();
+            // Not forever: a stdout nobody reads must not keep the server
+            // from exiting.
+            writer.join_within(server_kit::journal::JOIN_PATIENCE);
         }
     }
 }

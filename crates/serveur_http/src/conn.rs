@@ -79,7 +79,8 @@ pub struct Job {
     pub peer: SocketAddr,
     pub start: Start,
     /// The event loop that handed it over, which gets it back if it stays
-    /// open (that loop counted it among its connections).
+    /// open: the connection belongs to that loop's share of
+    /// `--connexions-max`, and the others may be full.
     pub home: Option<usize>,
 }
 
@@ -636,7 +637,7 @@ pub fn push_out(stream: &TcpStream) {
 /// Closing a socket whose receive buffer holds unread bytes sends a RST,
 /// which can destroy our answer before the client reads it. So: send FIN,
 /// then read and drop what the client still sends, briefly and boundedly.
-pub fn linger_close(stream: &TcpStream) -> io::Result<()> {
+fn linger_close(stream: &TcpStream) -> io::Result<()> {
     stream.shutdown(Direction::Write)?;
     stream.set_read_timeout(Some(LINGER))?;
     let deadline = Instant::now() + LINGER;

@@ -194,12 +194,17 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
         )
     })?;
     let needed = config.descriptors_needed();
-    let allowed = server_kit::descriptors::ensure_open_files(needed)?;
-    if allowed < needed {
-        eprintln!(
+    // Best effort: a sandbox may forbid it, and the server still works
+    // within the limit it has.
+    match server_kit::descriptors::ensure_open_files(needed) {
+        Ok(allowed) if allowed < needed => eprintln!(
             "{SERVER_BINARY}: au plus {allowed} descripteurs ouverts (ulimit -n) pour \
              {needed} utiles : au-delà, les nouvelles connexions attendront"
-        );
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!(
+            "{SERVER_BINARY}: limite de descripteurs ouverts (ulimit -n) non relevée : {e}"
+        ),
     }
     let listener = server_kit::bind_tcp(config.bind, config.port, BACKLOG)?;
     let addr = listener.local_addr()?;
@@ -275,7 +280,8 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
     }
     drop(context);
     drop(logger);
-    logger_thread.join();
+    // Not forever: a stdout nobody reads must not keep us from exiting.
+    logger_thread.join_within(server_kit::journal::JOIN_PATIENCE);
     Ok(())
 }
 
@@ -404,10 +410,10 @@ fn work(
                 answered: true,
             };
             if let Err(refused) = loops.send_back(home, incoming) {
-                // No loop can take it (shutting down, or a channel full):
-                // close it, gracefully, as the answer may still be on its
-                // way; the client opens another.
-                let _ = conn::linger_close(&refused.stream);
+                // No loop can take it (shutting down, or overloaded): close
+                // it, the answer and a FIN first, without lingering (the
+                // pool is needed); the client opens another.
+                conn::push_out(&refused.stream);
             }
         }
     }
