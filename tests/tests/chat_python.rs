@@ -9,7 +9,7 @@ mod chat_common;
 
 use std::process::{Command, Stdio};
 
-use chat_common::{assert_lines, start_chat_server, Captured, Client};
+use chat_common::{assert_lines, start_chat_server, Client, ServerOut};
 use e2e::{have_program, Server};
 
 /// The sheet's client (18.2 to 18.4): `python3 -u -c CLIENT PORT`.
@@ -165,7 +165,7 @@ fn our_client_chats_through_the_sheets_python_server() {
     let mut cmd = python(SERVER, &[]);
     cmd.stdout(Stdio::piped());
     let mut server = Server::start_with(cmd, "serveur_chat.py", 1);
-    let (server_out, reader) = Captured::spawn(server.child_mut().stdout.take().unwrap());
+    let server_out = ServerOut::spawn(server.child_mut().stdout.take().unwrap());
     let pr = Client::start(server.addr());
     let as_ = Client::start(server.addr());
     let expected_log = session(pr, as_);
@@ -173,6 +173,5 @@ fn our_client_chats_through_the_sheets_python_server() {
     // and `as`'s `__quit__` was acknowledged, so its log is all in the pipe;
     // but our reader thread may not have read it yet: read to the end.
     drop(server); // killed: a Python server has no clean Ctrl-C
-    reader.join().unwrap();
-    assert_lines(&server_out.text(), &expected_log);
+    assert_lines(&server_out.wait(), &expected_log);
 }

@@ -5,6 +5,7 @@
 //! its own soft limit up to it, as nginx does (`worker_rlimit_nofile`).
 
 use std::io;
+use std::io::Write;
 
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 
@@ -19,6 +20,32 @@ pub fn ensure_open_files(needed: u64) -> io::Result<u64> {
     let raised = needed.min(hard);
     setrlimit(Resource::RLIMIT_NOFILE, raised, hard)?;
     Ok(raised)
+}
+
+/// What a server calls at start-up: [`ensure_open_files`], best effort (a
+/// sandbox may forbid it, and the server still works within the limit it
+/// has), with one stderr line of `binary`'s when the limit stays below
+/// `needed`. Returns the limit in force, if known.
+pub fn raise_open_files(binary: &str, needed: u64) -> Option<u64> {
+    let raised = ensure_open_files(needed);
+    let mut err = io::stderr().lock();
+    match raised {
+        Ok(allowed) if allowed < needed => {
+            let _ = writeln!(
+                err,
+                "{binary}: au plus {allowed} descripteurs ouverts (ulimit -n) pour \
+                 {needed} utiles : au-delà, les nouvelles connexions attendront"
+            );
+        }
+        Ok(_) => {}
+        Err(ref e) => {
+            let _ = writeln!(
+                err,
+                "{binary}: limite de descripteurs ouverts (ulimit -n) non relevée : {e}"
+            );
+        }
+    }
+    raised.ok()
 }
 
 #[cfg(test)]

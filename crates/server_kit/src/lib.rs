@@ -11,7 +11,8 @@
 //!   endless line.
 //! - [`peer`]: the client side of UDP: `--serveur` resolved (IPv4 first, as
 //!   the labs' Python clients do) and a connected socket.
-//! - [`descriptors`]: raising the open-descriptor limit a server needs.
+//! - [`descriptors`]: raising the open-descriptor limit a server needs, with
+//!   one stderr line when the system's hard limit is lower.
 //! - [`cli`]: how a binary ends: exit code 0/1, one clear stderr line, and a
 //!   closed stdout pipe treated as success.
 //! - [`journal`]: the log thread: serving threads hand it entries without

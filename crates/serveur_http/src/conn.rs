@@ -113,6 +113,15 @@ pub enum Ready {
 #[cfg(test)]
 pub const PANIC_FOR_TESTS: &str = "/panique-de-test";
 
+/// Panics if `head` asks for [`PANIC_FOR_TESTS`] (the workers and the event
+/// loops both serve requests, and both must survive a bug).
+#[cfg(test)]
+fn panic_if_asked(head: &[u8]) {
+    if head.starts_with(format!("GET {PANIC_FOR_TESTS} ").as_bytes()) {
+        panic!("panne simulée");
+    }
+}
+
 /// Largest answer the acceptor sends itself.
 const INLINE_MAX: usize = 64 * 1024;
 
@@ -287,12 +296,7 @@ fn serve_request(
     }
     ctx.logger.request(&buffers.head);
     #[cfg(test)]
-    if buffers
-        .head
-        .starts_with(format!("GET {PANIC_FOR_TESTS} ").as_bytes())
-    {
-        panic!("panne simulée");
-    }
+    panic_if_asked(&buffers.head);
     if ctx.bien_recu {
         let mut out = stream;
         out.write_all(BIEN_RECU)?;
@@ -433,12 +437,7 @@ pub fn answer_pending(pending: &[u8], ctx: &Context, buffers: &mut Buffers) -> P
     }
     let consumed = pending.len() - reader.len();
     #[cfg(test)]
-    if buffers
-        .head
-        .starts_with(format!("GET {PANIC_FOR_TESTS} ").as_bytes())
-    {
-        panic!("panne simulée");
-    }
+    panic_if_asked(&buffers.head);
     match answer_in_memory(&buffers.head, ctx, &mut buffers.out) {
         Some(keep_open) => Pending::Answered {
             consumed,

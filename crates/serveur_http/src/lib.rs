@@ -193,19 +193,7 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
             config.root.display()
         )
     })?;
-    let needed = config.descriptors_needed();
-    // Best effort: a sandbox may forbid it, and the server still works
-    // within the limit it has.
-    match server_kit::descriptors::ensure_open_files(needed) {
-        Ok(allowed) if allowed < needed => eprintln!(
-            "{SERVER_BINARY}: au plus {allowed} descripteurs ouverts (ulimit -n) pour \
-             {needed} utiles : au-delà, les nouvelles connexions attendront"
-        ),
-        Ok(_) => {}
-        Err(e) => eprintln!(
-            "{SERVER_BINARY}: limite de descripteurs ouverts (ulimit -n) non relevée : {e}"
-        ),
-    }
+    server_kit::descriptors::raise_open_files(SERVER_BINARY, config.descriptors_needed());
     let listener = server_kit::bind_tcp(config.bind, config.port, BACKLOG)?;
     let addr = listener.local_addr()?;
     let acceptors = config.acceptors.max(1);

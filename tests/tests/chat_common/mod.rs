@@ -50,6 +50,12 @@ pub struct ServerOut {
 }
 
 impl ServerOut {
+    /// Captures a server's stdout pipe.
+    pub fn spawn(pipe: impl Read + Send + 'static) -> ServerOut {
+        let (captured, reader) = Captured::spawn(pipe);
+        ServerOut { captured, reader }
+    }
+
     /// Waits for end of file (the server exited) and returns the text.
     pub fn wait(self) -> String {
         self.reader.join().unwrap();
@@ -63,8 +69,7 @@ pub fn start_chat_server(args: &[&str]) -> (Server, ServerOut) {
     cmd.args(args).stdout(Stdio::piped());
     let mut server = Server::start_with(cmd, "serveur_chat", 1);
     let stdout = server.child_mut().stdout.take().unwrap();
-    let (captured, reader) = Captured::spawn(stdout);
-    (server, ServerOut { captured, reader })
+    (server, ServerOut::spawn(stdout))
 }
 
 /// A running chat client (`client_chat`, or a Python one), fed line by line.
