@@ -53,6 +53,43 @@ pub fn binary(name: &str) -> PathBuf {
     profile_dir.join(name)
 }
 
+/// Every binary of the workspace as `(package, binary)`, read from `cargo
+/// metadata`: a binary added later is covered by the tests that use this
+/// without editing them.
+pub fn workspace_binaries() -> Vec<(String, String)> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run cargo metadata");
+    assert!(output.status.success(), "cargo metadata failed");
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
+    let mut binaries = Vec::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let name = package["name"].as_str().unwrap_or_default();
+        for target in package["targets"].as_array().into_iter().flatten() {
+            let is_bin = target["kind"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
+            if is_bin {
+                let bin = target["name"].as_str().unwrap_or_default();
+                binaries.push((name.to_string(), bin.to_string()));
+            }
+        }
+    }
+    binaries.sort();
+    binaries
+}
+
 /// A running server process, killed when dropped.
 #[derive(Debug)]
 pub struct Server {

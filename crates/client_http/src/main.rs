@@ -26,7 +26,7 @@ enum Langue {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = server_kit::cli::parse::<Args>();
     let language = args.langue.map(|l| match l {
         Langue::Fr => Language::Fr,
         Langue::En => Language::En,

@@ -65,7 +65,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = server_kit::cli::parse::<Cli>();
     finish(BINARY, run(cli.command))
 }
 

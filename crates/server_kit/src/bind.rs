@@ -56,17 +56,16 @@ impl fmt::Display for BindError {
         if self.tried > 1 {
             write!(f, " (ni sur les {} ports suivants)", self.tried - 1)?;
         }
+        write!(f, " : {}", crate::cli::io_fr::io_error(&self.source))?;
         match self.source.kind() {
-            io::ErrorKind::AddrInUse => {
-                f.write_str(" : port déjà utilisé (choisissez-en un autre avec --port)")
-            }
+            io::ErrorKind::AddrInUse => f.write_str(" (choisissez un autre port avec --port)"),
             io::ErrorKind::PermissionDenied => {
-                f.write_str(" : permission refusée (les ports < 1024 demandent les droits root)")
+                f.write_str(" (les ports < 1024 demandent les droits root)")
             }
             io::ErrorKind::AddrNotAvailable => {
-                f.write_str(" : cette adresse n'appartient pas à la machine (voir --bind)")
+                f.write_str(" (cette adresse n'appartient pas à la machine : voir --bind)")
             }
-            _ => write!(f, " : {}", self.source),
+            _ => Ok(()),
         }
     }
 }
@@ -205,7 +204,7 @@ mod tests {
         let err = bind_tcp(LOOPBACK, PortChoice::Exact(port), 8).unwrap_err();
         assert_eq!(err.tried, 1);
         let text = err.to_string();
-        assert!(text.contains("port déjà utilisé"), "{text}");
+        assert!(text.contains("Adresse déjà utilisée"), "{text}");
         assert!(text.contains(&port.to_string()), "{text}");
     }
 

@@ -13,8 +13,9 @@
 //!   the labs' Python clients do) and a connected socket.
 //! - [`descriptors`]: raising the open-descriptor limit a server needs, with
 //!   one stderr line when the system's hard limit is lower.
-//! - [`cli`]: how a binary ends: exit code 0/1, one clear stderr line, and a
-//!   closed stdout pipe treated as success.
+//! - [`cli`]: how a binary starts and ends, in French: clap's help and usage
+//!   errors (exit 2), then exit code 0/1 with one clear stderr line (system
+//!   errors in French too), a closed stdout pipe treated as success.
 //! - [`journal`]: the log thread: serving threads hand it entries without
 //!   ever blocking; losses are bounded and counted.
 //! - [`writer`]: per-client bounded writer queues for hub-style servers, so

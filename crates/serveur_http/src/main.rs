@@ -88,7 +88,7 @@ fn parse_delay(text: &str) -> Result<f64, String> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = server_kit::cli::parse::<Args>();
     let result = serveur_http::find_root(args.racine.as_deref())
         .map_err(Into::into)
         .and_then(|root| {

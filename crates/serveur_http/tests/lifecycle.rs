@@ -32,7 +32,7 @@ fn default_port_falls_back_but_an_explicit_one_does_not() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.starts_with("serveur_http: ") && stderr.contains("port déjà utilisé"),
+        stderr.starts_with("serveur_http: ") && stderr.contains("Adresse déjà utilisée"),
         "{stderr}"
     );
 }
