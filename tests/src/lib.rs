@@ -57,6 +57,29 @@ pub fn binary(name: &str) -> PathBuf {
 /// metadata`: a binary added later is covered by the tests that use this
 /// without editing them.
 pub fn workspace_binaries() -> Vec<(String, String)> {
+    let mut binaries = Vec::new();
+    for package in cargo_metadata()["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = package["name"].as_str().unwrap_or_default();
+        for target in package["targets"].as_array().into_iter().flatten() {
+            let is_bin = target["kind"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
+            if is_bin {
+                let bin = target["name"].as_str().unwrap_or_default();
+                binaries.push((name.to_string(), bin.to_string()));
+            }
+        }
+    }
+    binaries.sort();
+    binaries
+}
+
+/// `cargo metadata --no-deps` of the workspace, as JSON.
+pub fn cargo_metadata() -> serde_json::Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(workspace_root())
@@ -71,23 +94,7 @@ pub fn workspace_binaries() -> Vec<(String, String)> {
         .output()
         .expect("run cargo metadata");
     assert!(output.status.success(), "cargo metadata failed");
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
-    let mut binaries = Vec::new();
-    for package in metadata["packages"].as_array().into_iter().flatten() {
-        let name = package["name"].as_str().unwrap_or_default();
-        for target in package["targets"].as_array().into_iter().flatten() {
-            let is_bin = target["kind"]
-                .as_array()
-                .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
-            if is_bin {
-                let bin = target["name"].as_str().unwrap_or_default();
-                binaries.push((name.to_string(), bin.to_string()));
-            }
-        }
-    }
-    binaries.sort();
-    binaries
+    serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
 }
 
 /// A running server process, killed when dropped.

@@ -149,3 +149,27 @@ fn an_unknown_host_is_reported_in_french() {
     let text = text.replace("nom-inexistant.invalid", "");
     assert!(english_words(&text).is_empty(), "{text}");
 }
+
+/// `cargo run -p PACKAGE` runs as typed for every package: one with several
+/// binaries names the one to run by default.
+#[test]
+fn every_package_with_several_binaries_has_a_default_run() {
+    let metadata = e2e::cargo_metadata();
+    for package in metadata["packages"].as_array().unwrap() {
+        let name = package["name"].as_str().unwrap();
+        let bins: Vec<&str> = package["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        if bins.len() > 1 {
+            let default = package["default_run"].as_str();
+            assert!(
+                default.is_some_and(|d| bins.contains(&d)),
+                "{name}: plusieurs binaires {bins:?} et pas de default-run"
+            );
+        }
+    }
+}
