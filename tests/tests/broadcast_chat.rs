@@ -103,6 +103,77 @@ fn two_listeners_on_one_machine_get_the_loopback_broadcast() {
     }
 }
 
+#[test]
+fn the_default_name_is_the_login_name() {
+    let port = free_udp_port();
+    let (l, r) = ecouter(None, port);
+    let mut child = broadcast_chat(None)
+        .args([
+            "envoyer",
+            "--adresse",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .env("LOGNAME", "etudiant")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"salut\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        stop_when_printed(l, r, "etudiant: salut\n"),
+        "etudiant: salut\n"
+    );
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_a_line_is_a_normal_end() {
+    let mut child = broadcast_chat(None)
+        .args([
+            "envoyer",
+            "--nom",
+            "pr",
+            "--adresse",
+            "127.0.0.1",
+            "--port",
+            "9",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The handler is installed before the socket is created: wait for it.
+    let deadline = Instant::now() + STEP;
+    let has_socket = || {
+        std::fs::read_dir(format!("/proc/{}/fd", child.id()))
+            .map(|dir| {
+                dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                    .any(|t| t.to_string_lossy().starts_with("socket:"))
+            })
+            .unwrap_or(false)
+    };
+    while !has_socket() {
+        assert!(
+            Instant::now() < deadline,
+            "envoyer never created its socket"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+/// `date_server` falls back to the ports after 5555 when 5555 is taken: none
+/// of them is `broadcast_chat`'s, so both programs of the sheet run together.
+#[test]
+fn date_server_never_falls_back_to_the_broadcast_port() {
+    let first = date_server::DEFAULT_PORT;
+    let fallback = first..first.saturating_add(server_kit::bind::FALLBACK_PORTS);
+    assert!(!fallback.contains(&broadcast_chat::DEFAULT_PORT));
+}
+
 /// Two namespaces and a veth pair, deleted whatever happens.
 struct Netns {
     names: [String; 2],
@@ -166,7 +237,7 @@ fn broadcast_between_two_network_namespaces() {
     );
     let netns = Netns::create(&subnet);
     let [a, b] = &netns.names;
-    let port = 5556;
+    let port = 5700;
     // Two listeners in b; the sender in a, so every datagram crosses the veth.
     let (l1, r1) = ecouter(Some(b), port);
     let (l2, r2) = ecouter(Some(b), port);

@@ -86,19 +86,35 @@ fn pause_shows_the_socket_only_between_the_prompts() {
         .spawn()
         .unwrap();
     let mut seen = String::new();
-    read_until(&mut client, &mut seen, ">_ ");
+    read_until(&mut client, &mut seen, "> ");
     assert_eq!(sockets_of(&client), 0, "no socket before the first Enter");
     client.stdin.as_mut().unwrap().write_all(b"\n").unwrap();
-    read_until(&mut client, &mut seen, "\n>_ ");
+    read_until(&mut client, &mut seen, "\n> ");
     assert_eq!(
         sockets_of(&client),
         1,
         "the socket exists once the request is sent"
     );
-    assert_ctime(&seen[3..seen.len() - 4]);
+    assert_ctime(&seen[2..seen.len() - 3]);
     client.stdin.as_mut().unwrap().write_all(b"\n").unwrap();
     assert!(client.wait().unwrap().success());
     assert!(server.interrupt().success());
+}
+
+#[test]
+fn ctrl_c_at_the_pause_is_a_normal_end() {
+    let mut client = Command::new(binary("date_client"))
+        .args(["--pause", "--port", "9"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    read_until(&mut client, &mut seen, "> ");
+    let pid = nix::unistd::Pid::from_raw(client.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = client.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
 }
 
 #[test]

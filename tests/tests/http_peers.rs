@@ -151,7 +151,7 @@ fn client_http_against_serveur_http() {
     // The sheet's 17.1 pair: the client prints "Bien reçu !".
     let bien_recu = start_server(&["--bien-recu"]);
     let out = run(Command::new(&client).arg(url(bien_recu.addr(), "/index.html")));
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "Bien reçu !");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "Bien reçu !\n");
 
     // Nobody listening: one line, exit 1.
     let port = bien_recu.addr().port();

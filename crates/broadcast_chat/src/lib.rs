@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`envoyer`]: reads lines and broadcasts each as `NAME: line`
-//!   (SO_BROADCAST, default destination `255.255.255.255:5556`).
+//!   (SO_BROADCAST, default destination `255.255.255.255:5700`).
 //! - [`Listener`] / [`ecouter`]: prints every datagram received on the port,
 //!   one line each. Listeners set SO_REUSEADDR and SO_REUSEPORT, so unlike
 //!   the sheet's design several of them can run on one machine: the kernel
@@ -11,7 +11,7 @@
 //! ```mermaid
 //! sequenceDiagram
 //!     participant E as broadcast_chat envoyer --nom pr
-//!     participant L as LAN (255.255.255.255:5556)
+//!     participant L as LAN (255.255.255.255:5700)
 //!     participant A as ecouter (machine A)
 //!     participant B as ecouter (machine B)
 //!     E->>L: "pr: bonjour"
@@ -26,11 +26,28 @@ use server_kit::lines::{read_line_bounded, LineRead};
 use server_kit::{BindError, PortChoice, Shutdown, UdpOptions};
 
 pub const BINARY: &str = "broadcast_chat";
-pub const DEFAULT_PORT: u16 = 5556;
+/// Outside the ports `date_server` may fall back to (5555 and the 100 after
+/// it), so that both programs of the sheet run side by side.
+pub const DEFAULT_PORT: u16 = 5700;
 /// The limited broadcast address: every machine of the local network.
 pub const DEFAULT_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::BROADCAST);
 /// Largest UDP payload over IPv4.
 pub const MAX_DATAGRAM: usize = 65_507;
+
+/// The user's login name, the default `--nom`: `LOGNAME`, `USER`, then the
+/// password database, as Python's `getpass.getuser()`.
+pub fn login_name() -> Option<String> {
+    ["LOGNAME", "USER"]
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .find(|name| !name.is_empty())
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|user| user.name)
+        })
+}
 
 /// `NAME: line`, as the sheet asks ("the user's name, a colon and a space").
 pub fn format_line(name: &str, line: &[u8]) -> Vec<u8> {
@@ -161,6 +178,12 @@ pub fn ecouter(ip: IpAddr, port: u16, shutdown: Shutdown) -> Result<(), server_k
 mod tests {
     use super::*;
     use std::thread;
+
+    #[test]
+    fn a_login_name_is_found() {
+        let name = login_name().expect("a login name");
+        assert!(!name.is_empty());
+    }
 
     #[test]
     fn lines_get_the_name_prefix() {

@@ -1,5 +1,5 @@
-//! `broadcast_chat envoyer --nom NOM [--adresse 255.255.255.255] [--port 5556]`
-//! `broadcast_chat ecouter [--bind 0.0.0.0] [--port 5556]`
+//! `broadcast_chat envoyer [--nom LOGIN] [--adresse 255.255.255.255] [--port 5700]`
+//! `broadcast_chat ecouter [--bind 0.0.0.0] [--port 5700]`
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -10,8 +10,9 @@ use clap::{Parser, Subcommand};
 use server_kit::cli::BoxError;
 use server_kit::Shutdown;
 
-/// Tchat sur le réseau local par diffusion UDP (TP 1, exercice 3) : lancez
-/// `ecouter` dans un terminal et `envoyer` dans un autre.
+/// Tchat sur le réseau local par diffusion UDP (TP netstat / wireshark,
+/// exercice 3 « Application de chat ») : lancez `ecouter` dans un terminal
+/// et `envoyer` dans un autre.
 #[derive(Debug, Parser)]
 #[command(name = BINARY, version)]
 struct Args {
@@ -23,9 +24,10 @@ struct Args {
 enum Role {
     /// Lit des lignes au clavier et diffuse chacune sous la forme `NOM: ligne`.
     Envoyer {
-        /// Votre nom, ajouté au début de chaque ligne.
+        /// Votre nom, ajouté au début de chaque ligne (défaut : votre nom de
+        /// connexion).
         #[arg(long)]
-        nom: String,
+        nom: Option<String>,
         /// Adresse de destination (diffusion générale par défaut).
         #[arg(long, default_value_t = DEFAULT_ADDRESS)]
         adresse: IpAddr,
@@ -47,6 +49,11 @@ enum Role {
 fn run(args: Args) -> Result<(), BoxError> {
     match args.role {
         Role::Envoyer { nom, adresse, port } => {
+            let nom = nom
+                .or_else(broadcast_chat::login_name)
+                .ok_or("nom de connexion introuvable : donnez votre nom avec --nom")?;
+            // Ctrl-C while waiting for a line: a normal end (exit 0).
+            Shutdown::exit_on_ctrlc()?;
             broadcast_chat::envoyer(
                 &nom,
                 SocketAddr::new(adresse, port),

@@ -63,6 +63,8 @@ pub enum ClientError {
     Refused(SocketAddr),
     /// No answer in time.
     NoAnswer(SocketAddr, &'static str),
+    /// No answer to the registration within `--delai`.
+    GaveUp(SocketAddr, Duration),
     /// Input ended before a name was given.
     NoName,
     Io(io::Error),
@@ -82,6 +84,11 @@ impl fmt::Display for ClientError {
                 f,
                 "pas de réponse du serveur {addr} {what} en {} s",
                 ANSWER_TIMEOUT.as_secs()
+            ),
+            ClientError::GaveUp(addr, delay) => write!(
+                f,
+                "pas de réponse du serveur {addr} à l'inscription en {} s (--delai)",
+                seconds(*delay)
             ),
             ClientError::NoName => f.write_str("entrée terminée avant qu'un nom soit saisi"),
             ClientError::Io(e) => write!(f, "{e}"),
@@ -214,15 +221,98 @@ fn skip_rest_of_line(input: &mut impl BufRead, scratch: &mut Vec<u8>) -> io::Res
     Ok(())
 }
 
+/// How the chat waits for the server's answer to its registration.
+#[derive(Debug, Clone, Copy)]
+pub struct Registration {
+    /// After this long, one stderr line says that no answer came yet (a
+    /// student's half-written server may not announce entrances): the chat
+    /// keeps waiting.
+    pub notice_after: Duration,
+    /// Give up after this long (`--delai`, for scripts); `None`: never.
+    pub give_up_after: Option<Duration>,
+}
+
+impl Default for Registration {
+    fn default() -> Self {
+        Registration {
+            notice_after: ANSWER_TIMEOUT,
+            give_up_after: None,
+        }
+    }
+}
+
+/// A duration in seconds as French writes it (`0,5`, `3`).
+fn seconds(delay: Duration) -> String {
+    delay.as_secs_f64().to_string().replace('.', ",")
+}
+
+/// [`chat_with`] with the default [`Registration`] (wait as long as needed).
+pub fn chat<I, O>(
+    socket: UdpSocket,
+    input: I,
+    out: &mut O,
+    signals: &Signals,
+) -> Result<(), ClientError>
+where
+    I: BufRead + Send + 'static,
+    O: Write,
+{
+    chat_with(socket, input, out, signals, Registration::default())
+}
+
+/// Waits for the answer to the registration, without giving up unless told
+/// to; `None` when Ctrl-C came first.
+fn wait_registration(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    signals: &Signals,
+    registration: Registration,
+) -> Result<Option<usize>, ClientError> {
+    let server = socket.peer_addr()?;
+    socket.set_read_timeout(Some(POLL.min(registration.notice_after)))?;
+    let start = Instant::now();
+    let mut noticed = false;
+    loop {
+        if signals.quit.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        match socket.recv(buf) {
+            Ok(n) => return Ok(Some(n)),
+            Err(e) => match e.kind() {
+                io::ErrorKind::ConnectionRefused => return Err(ClientError::Refused(server)),
+                io::ErrorKind::Interrupted
+                | io::ErrorKind::WouldBlock
+                | io::ErrorKind::TimedOut => {}
+                _ => return Err(e.into()),
+            },
+        }
+        let waited = start.elapsed();
+        if let Some(limit) = registration.give_up_after {
+            if waited >= limit {
+                return Err(ClientError::GaveUp(server, limit));
+            }
+        }
+        if !noticed && waited >= registration.notice_after {
+            noticed = true;
+            eprintln!(
+                "{BINARY}: pas encore de réponse du serveur {server} à l'inscription \
+                 ({} s) ; j'attends encore (Ctrl-C pour quitter)",
+                seconds(registration.notice_after)
+            );
+        }
+    }
+}
+
 /// The chat: asks the name on `out`, registers, then runs the sender on a
 /// thread reading `input` and the receiver here, printing to `out`.
 /// Returns once the server acknowledged our `__quit__` (after `quit`, end of
 /// input, or [`Signals::quit`] set, e.g. by Ctrl-C).
-pub fn chat<I, O>(
+pub fn chat_with<I, O>(
     socket: UdpSocket,
     mut input: I,
     out: &mut O,
     signals: &Signals,
+    registration: Registration,
 ) -> Result<(), ClientError>
 where
     I: BufRead + Send + 'static,
@@ -235,9 +325,12 @@ where
         .send(format!("{TAG_NEW_NAME}{name}").as_bytes())
         .map_err(|e| refused(&socket, e))?;
     let mut buf = vec![0u8; 1 << 16];
-    // A Ctrl-C during this wait is seen by the receiver below, which then
-    // leaves at once: the server handles `__quit__` after our registration.
-    let n = receive_within(&socket, &mut buf, ANSWER_TIMEOUT, "à l'inscription")?;
+    // Ctrl-C during this wait: leave (the server handles `__quit__` after
+    // our registration, and ignores it if it never registered us).
+    let Some(n) = wait_registration(&socket, &mut buf, signals, registration)? else {
+        let _ = socket.send(TAG_QUIT.as_bytes());
+        return Ok(());
+    };
     if let Err(e) = print_datagram(out, &buf[..n]) {
         // Registered now: leave, as below (best effort).
         let _ = socket.send(TAG_QUIT.as_bytes());
@@ -390,6 +483,58 @@ fn receive_until_quit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server that answers the registration after `delay` (never: None).
+    fn slow_server(delay: Option<Duration>) -> (UdpSocket, thread::JoinHandle<()>) {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let client = server_kit::peer::connect_udp(server.local_addr().unwrap()).unwrap();
+        let handle = thread::spawn(move || {
+            let mut buf = [0u8; 256];
+            let (_, from) = server.recv_from(&mut buf).unwrap();
+            let Some(delay) = delay else { return };
+            thread::sleep(delay);
+            server.send_to(b"bienvenue", from).unwrap();
+            let (n, from) = server.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..n], TAG_QUIT.as_bytes());
+            server.send_to(TAG_QUIT.as_bytes(), from).unwrap();
+        });
+        (client, handle)
+    }
+
+    #[test]
+    fn a_late_registration_answer_is_still_taken() {
+        let (socket, server) = slow_server(Some(Duration::from_millis(300)));
+        let registration = Registration {
+            notice_after: Duration::from_millis(50),
+            give_up_after: None,
+        };
+        let input = io::Cursor::new(b"pr\n".to_vec());
+        let mut out = Vec::new();
+        chat_with(socket, input, &mut out, &Signals::default(), registration).unwrap();
+        server.join().unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.ends_with("bienvenue\n"), "{out:?}");
+    }
+
+    #[test]
+    fn delai_gives_up_on_a_silent_server() {
+        let (socket, _server) = slow_server(None);
+        let registration = Registration {
+            notice_after: Duration::from_millis(50),
+            give_up_after: Some(Duration::from_millis(200)),
+        };
+        let input = io::Cursor::new(b"pr\n".to_vec());
+        let err = chat_with(
+            socket,
+            input,
+            &mut Vec::new(),
+            &Signals::default(),
+            registration,
+        )
+        .unwrap_err();
+        assert!(matches!(err, ClientError::GaveUp(..)), "{err}");
+        assert!(err.to_string().contains("en 0,2 s (--delai)"), "{err}");
+    }
 
     #[test]
     fn names_are_checked_like_the_server_does() {

@@ -23,6 +23,17 @@ struct Args {
     /// Version 18.1 : envoie TEXTE en un datagramme, affiche la réponse.
     #[arg(long, value_name = "TEXTE")]
     une_fois: Option<String>,
+    /// Abandonne si le serveur n'a pas répondu à l'inscription en N secondes
+    /// (sans cette option : un message au bout de 3 s, puis on attend).
+    #[arg(long, value_name = "N", value_parser = parse_delai)]
+    delai: Option<f64>,
+}
+
+fn parse_delai(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err("un nombre de secondes entre 0 (exclu) et 86400".into()),
+    }
 }
 
 fn run(args: Args) -> Result<(), BoxError> {
@@ -42,7 +53,11 @@ fn run(args: Args) -> Result<(), BoxError> {
                 flags.quit.store(true, Ordering::SeqCst);
             })?;
             let input = io::BufReader::new(io::stdin());
-            client_chat::chat(socket, input, &mut out, &signals)?;
+            let registration = client_chat::Registration {
+                give_up_after: args.delai.map(std::time::Duration::from_secs_f64),
+                ..Default::default()
+            };
+            client_chat::chat_with(socket, input, &mut out, &signals, registration)?;
         }
     }
     Ok(())

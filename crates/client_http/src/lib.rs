@@ -1,6 +1,7 @@
 //! `client_http`: the one-shot client of lab 17 (17.1). It sends one GET
 //! request and copies the raw response (status line, headers, body) to its
-//! output.
+//! output, ending it with a newline when the answer lacks one (as the sheet's
+//! Python client's `print`).
 //!
 //! # Layout
 //! - [`Url`]: `http://host[:port][/path]`, with IPv6 hosts in brackets
@@ -194,6 +195,10 @@ pub fn run(url: &Url, language: Option<Language>, out: &mut dyn Write) -> Result
     stream.set_write_timeout(Some(TIMEOUT))?;
     stream.write_all(&request(url, language))?;
     let mut buf = [0u8; 16 * 1024];
+    // Whether the answer so far ends a line: if not, a newline is added at
+    // the end, as the sheet's Python client's `print` does, so that the
+    // shell's prompt does not land after « Bien reçu ! ».
+    let mut ends_line = true;
     loop {
         let n = match stream.read(&mut buf) {
             Ok(0) => break,
@@ -213,6 +218,10 @@ pub fn run(url: &Url, language: Option<Language>, out: &mut dyn Write) -> Result
             Err(e) => return Err(e.into()),
         };
         out.write_all(&buf[..n])?;
+        ends_line = buf[n - 1] == b'\n';
+    }
+    if !ends_line {
+        out.write_all(b"\n")?;
     }
     out.flush()?;
     Ok(())

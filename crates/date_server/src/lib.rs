@@ -13,10 +13,10 @@
 //! sequenceDiagram
 //!     participant C as date_client
 //!     participant S as date_server (5555)
-//!     Note over C: --pause: ">_ " (no socket yet)
+//!     Note over C: --pause: "> " (no socket yet)
 //!     C->>S: any datagram (the socket appears in ss -ua)
 //!     S->>C: Sun Nov 22 01:30:57 2026
-//!     Note over C: --pause: ">_ " (socket still there)
+//!     Note over C: --pause: "> " (socket still there)
 //!     Note over C: exit: the socket disappears
 //! ```
 

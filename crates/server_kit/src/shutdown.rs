@@ -51,6 +51,17 @@ impl Shutdown {
         ctrlc::set_handler(move || token.trigger())
     }
 
+    /// For a client blocked reading the keyboard (no thread to join, no
+    /// socket worth a goodbye): Ctrl-C (or SIGTERM) ends the process at once
+    /// with code 0, as the conventions ask, instead of death by the signal
+    /// (status 130), since a read on a terminal cannot be interrupted
+    /// portably. The kernel closes the sockets.
+    pub fn exit_on_ctrlc() -> Result<(), ctrlc::Error> {
+        // No flush here: the blocked thread may hold the stdout lock. What
+        // the programs print before waiting is flushed already.
+        ctrlc::set_handler(|| std::process::exit(0))
+    }
+
     /// Asks every thread to stop and runs the registered wakers (once).
     pub fn trigger(&self) {
         if self.inner.triggered.swap(true, Ordering::SeqCst) {

@@ -1,6 +1,6 @@
 //! One connection, from its first byte to its close.
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown as Direction, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -278,6 +278,9 @@ fn serve_request(
             timeout_set: ctx.idle_timeout,
         },
     );
+    if ctx.bien_recu {
+        return bien_recu(stream, &mut reader, ctx);
+    }
     let read = read_head(&mut reader, &mut buffers.head, &mut buffers.line)?;
     let mode = ctx.closing_mode();
     match read {
@@ -297,12 +300,6 @@ fn serve_request(
     ctx.logger.request(&buffers.head);
     #[cfg(test)]
     panic_if_asked(&buffers.head);
-    if ctx.bien_recu {
-        let mut out = stream;
-        out.write_all(BIEN_RECU)?;
-        linger_close(stream)?;
-        return Ok(Served::Closed);
-    }
     let Ok(text) = std::str::from_utf8(&buffers.head) else {
         ctx.logger
             .problem(format!("{peer} : requête non UTF-8, 400"));
@@ -341,6 +338,37 @@ fn serve_request(
     if has_body || !matches!(status, Status::Ok | Status::NotFound) {
         linger_close(stream)?;
     }
+    Ok(Served::Closed)
+}
+
+/// Question 17.1 as the sheet's server does it: one `recv`, printed, then
+/// « Bien reçu ! » and close. It does not wait for the blank line that ends
+/// a request, so a student's first client, which may not send it, gets its
+/// answer at once.
+fn bien_recu(
+    stream: &TcpStream,
+    reader: &mut BufReader<DeadlineReader<'_>>,
+    ctx: &Context,
+) -> io::Result<Served> {
+    let received = reader.fill_buf()?;
+    if received.is_empty() {
+        return Ok(Served::Closed);
+    }
+    // Printed as the other modes print a head: lines ending in "\n", the
+    // request's blank line given by the printer.
+    let mut text = Vec::with_capacity(received.len());
+    for (i, &b) in received.iter().enumerate() {
+        if !(b == b'\r' && received.get(i + 1) == Some(&b'\n')) {
+            text.push(b);
+        }
+    }
+    if text.ends_with(b"\n\n") {
+        text.pop();
+    }
+    ctx.logger.request(&text);
+    let mut out = stream;
+    out.write_all(BIEN_RECU)?;
+    linger_close(stream)?;
     Ok(Served::Closed)
 }
 

@@ -17,15 +17,16 @@ struct Args {
     /// Port UDP du serveur.
     #[arg(long, default_value_t = DEFAULT_PORT)]
     port: u16,
-    /// Attend Entrée (invite `>_ `) avant l'envoi et après l'affichage, pour
+    /// Attend Entrée (invite `> `) avant l'envoi et après l'affichage, pour
     /// observer la socket avec `ss -ua` ou `netstat -ua`.
     #[arg(long)]
     pause: bool,
 }
 
-/// The sheet's `input(">_")`: a prompt, then wait for Enter (or end of input).
+/// The sheet's `input("> ")` (its OCR shows the space as `_`): a prompt, then
+/// wait for Enter (or end of input).
 fn pause(out: &mut impl Write) -> io::Result<()> {
-    out.write_all(b">_ ")?;
+    out.write_all(b"> ")?;
     out.flush()?;
     let mut line = String::new();
     io::stdin().lock().read_line(&mut line)?;
@@ -36,6 +37,8 @@ fn run(args: Args) -> Result<(), BoxError> {
     let server = date_server::resolve(&args.serveur, args.port)?;
     let mut out = io::stdout().lock();
     if args.pause {
+        // Ctrl-C while paused: a normal end (exit 0), like the other programs.
+        server_kit::Shutdown::exit_on_ctrlc()?;
         pause(&mut out)?;
     }
     // The socket lives until the end of this function, after the second pause.
