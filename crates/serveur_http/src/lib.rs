@@ -18,6 +18,8 @@
 //! - [`listener`]: the listening socket's options in the sheet's mode
 //!   (`TCP_DEFER_ACCEPT`, `TCP_CORK`).
 //! - [`log`]: the logger thread that prints requests on stdout.
+//! - [`fiche`]: `serveur_http fiche ...`, what the sheet's functions return
+//!   on the sheet's examples.
 //! - [`run`]: the acceptors, the bounded queue and the fixed pool of workers.
 //!
 //! # Threads
@@ -74,6 +76,7 @@
 
 pub mod cache;
 pub mod conn;
+pub mod fiche;
 pub mod listener;
 pub mod log;
 pub mod persistent;

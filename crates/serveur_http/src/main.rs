@@ -65,6 +65,8 @@ struct Args {
     /// Port par défaut (tests de la règle « 8080 ou le suivant libre »).
     #[arg(long, hide = true, default_value_t = DEFAULT_PORT)]
     port_par_defaut: u16,
+    #[command(subcommand)]
+    fiche: Option<serveur_http::fiche::Commande>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -89,6 +91,9 @@ fn parse_delay(text: &str) -> Result<f64, String> {
 
 fn main() -> ExitCode {
     let args = server_kit::cli::parse::<Args>();
+    if let Some(fiche) = args.fiche {
+        return server_kit::cli::finish(SERVER_BINARY, serveur_http::fiche::run(fiche));
+    }
     let result = serveur_http::find_root(args.racine.as_deref())
         .map_err(Into::into)
         .and_then(|root| {
