@@ -65,7 +65,7 @@
 //! are joined.
 //!
 //! Measured on the 2-core bench machine (`scripts/bench_http.sh`, see
-//! `exercises.md`): workers sharing `accept` cost ~85 µs of CPU per
+//! `CONCEPTION.md`): workers sharing `accept` cost ~85 µs of CPU per
 //! `Connection: close` request against ~60 µs for acceptor + channel; the
 //! acceptor's fast path brings it to ~50 µs (no futex, no context switch),
 //! and the listener's options to ~41 µs, by letting the fast path find the
