@@ -160,6 +160,9 @@ fn ctrl_c_while_waiting_for_a_line_is_a_normal_end() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    // Keep stdin open: `wait` would close it, and end of input also ends
+    // `envoyer` with code 0.
+    let _stdin = child.stdin.take();
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{status:?}");

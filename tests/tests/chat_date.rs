@@ -112,6 +112,9 @@ fn ctrl_c_at_the_pause_is_a_normal_end() {
     let mut seen = String::new();
     read_until(&mut client, &mut seen, "> ");
     let pid = nix::unistd::Pid::from_raw(client.id() as i32);
+    // Keep stdin open: `wait` would close it, and end of input also ends
+    // the pause.
+    let _stdin = client.stdin.take();
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let status = client.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{status:?}");

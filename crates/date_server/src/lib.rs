@@ -93,6 +93,7 @@ impl Server {
             // A failed log line or answer concerns one requester: carry on.
             let _ = writeln!(log, "{SERVER_BINARY}: requête de {from}");
             if let Err(e) = self.socket.send_to(now().as_bytes(), from) {
+                let e = server_kit::cli::io_fr::io_error(&e);
                 let _ = writeln!(log, "{SERVER_BINARY}: réponse à {from} impossible : {e}");
             }
         }

@@ -41,7 +41,8 @@ pub fn raise_open_files(binary: &str, needed: u64) -> Option<u64> {
         Err(ref e) => {
             let _ = writeln!(
                 err,
-                "{binary}: limite de descripteurs ouverts (ulimit -n) non relevée : {e}"
+                "{binary}: limite de descripteurs ouverts (ulimit -n) non relevée : {}",
+                crate::cli::io_fr::io_error(e)
             );
         }
     }

@@ -257,8 +257,9 @@ impl<O: Write, E: Write> Writer<O, E> {
             self.out_ok = false;
             let _ = writeln!(
                 self.err,
-                "{}: journal sur la sortie standard arrêté : {e}",
-                self.binary
+                "{}: journal sur la sortie standard arrêté : {}",
+                self.binary,
+                crate::cli::io_fr::io_error(&e)
             );
         }
     }

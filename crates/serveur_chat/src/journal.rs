@@ -56,6 +56,7 @@ impl journal::Entry for Entry {
                 let _ = writeln!(text, "{binary}: datagramme de {from} ignoré : {why}");
             }
             Entry::SendFailed(to, e) => {
+                let e = server_kit::cli::io_fr::io_error(e);
                 let _ = writeln!(text, "{binary}: envoi vers {to} impossible : {e}");
             }
         }

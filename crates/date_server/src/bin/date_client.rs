@@ -35,10 +35,11 @@ fn pause(out: &mut impl Write) -> io::Result<()> {
 
 fn run(args: Args) -> Result<(), BoxError> {
     let server = date_server::resolve(&args.serveur, args.port)?;
+    // Ctrl-C while paused or waiting for the answer: a normal end (exit 0),
+    // like the other programs.
+    server_kit::Shutdown::exit_on_ctrlc()?;
     let mut out = io::stdout().lock();
     if args.pause {
-        // Ctrl-C while paused: a normal end (exit 0), like the other programs.
-        server_kit::Shutdown::exit_on_ctrlc()?;
         pause(&mut out)?;
     }
     // The socket lives until the end of this function, after the second pause.
