@@ -212,24 +212,30 @@ fn client_chat_against_a_server_that_is_down() {
 }
 
 #[test]
-fn client_chat_against_a_mute_server_gives_up_after_3_s() {
+fn client_chat_against_a_mute_server_says_so_then_gives_up_with_delai() {
     let mute = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = mute.local_addr().unwrap().port().to_string();
     binary("client_chat"); // built before the clock starts
     let start = Instant::now();
-    let mut client = Client::start_args(&["--port", &port]);
+    // Without --delai the client would wait for good after its notice.
+    let mut client = Client::start_args(&["--port", &port, "--delai", "4"]);
     client.type_line("pr");
     let status = client.wait_exit();
     let elapsed = start.elapsed();
     assert_eq!(status.code(), Some(1));
     assert!(
-        elapsed >= Duration::from_secs(3) && elapsed < Duration::from_secs(6),
+        elapsed >= Duration::from_secs(4) && elapsed < Duration::from_secs(9),
         "{elapsed:?}"
     );
     let err = client.stderr();
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
     assert!(
-        err.contains("pas de réponse") && err.contains("3 s"),
+        lines[0].contains("pas encore de réponse") && lines[0].contains("(3 s) ; j'attends encore"),
+        "{err}"
+    );
+    assert!(
+        lines[1].contains("pas de réponse") && lines[1].contains("en 4 s (--delai)"),
         "{err}"
     );
     let mut buf = [0u8; 64];

@@ -199,7 +199,7 @@ fn an_explicit_busy_port_is_one_clear_error() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with("serveur_chat: ") && err.contains("port déjà utilisé"),
+        err.starts_with("serveur_chat: ") && err.contains("Adresse déjà utilisée"),
         "{err}"
     );
 }

@@ -261,3 +261,42 @@ fn the_matchers() {
     assert!(lines_match(&p(&["...", "x", "y", "z"]), &lines));
     assert!(!lines_match(&p(&["x", "z"]), &lines));
 }
+
+/// The top of `exercises.md` says how to get the short names:
+/// `cargo install --path crates/PACKAGE`. Checked on the package with two
+/// binaries (into a temporary folder, reusing the workspace's build).
+#[test]
+fn cargo_install_puts_both_date_programs_on_the_path() {
+    let text = std::fs::read_to_string(workspace_root().join("exercises.md")).unwrap();
+    assert!(
+        text.contains("cargo install --path crates/"),
+        "exercises.md"
+    );
+    let root = tempfile::tempdir().unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "install",
+            "--quiet",
+            "--offline",
+            "--debug",
+            "--path",
+            "crates/date_server",
+        ])
+        .arg("--root")
+        .arg(root.path())
+        .arg("--target-dir")
+        .arg(workspace_root().join("target"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for bin in ["date_server", "date_client"] {
+        let out = Command::new(root.path().join("bin").join(bin))
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{bin}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("Utilisation : {bin}")));
+    }
+}
