@@ -80,10 +80,13 @@ fn check_help(bin: &str, args: &[&str]) {
         english.is_empty(),
         "{bin} {args:?}: anglais {english:?} dans :\n{help}"
     );
-    if args.len() == 1 {
-        for sub in subcommands(&help) {
-            check_help(bin, &[sub.as_str(), "--help"]);
-        }
+    // And each subcommand's, at every depth (`serveur_http fiche decode`).
+    let path = &args[..args.len() - 1];
+    for sub in subcommands(&help) {
+        let mut deeper: Vec<&str> = path.to_vec();
+        deeper.push(&sub);
+        deeper.push("--help");
+        check_help(bin, &deeper);
     }
 }
 

@@ -19,7 +19,7 @@
 //!     participant R as receiver (main thread)
 //!     participant Srv as serveur_chat
 //!     R->>Srv: __new_name__:NAME
-//!     Srv-->>R: \n***NAME*** vient de rentrer sur le chat !\n (within 3 s)
+//!     Srv-->>R: \n***NAME*** vient de rentrer sur le chat !\n
 //!     U->>S: a line
 //!     S->>Srv: __message__:line
 //!     Srv-->>R: [other] : text
@@ -42,7 +42,8 @@ use server_kit::lines::{read_line_bounded, LineRead};
 /// The binary's name, for its error lines.
 pub const BINARY: &str = "client_chat";
 pub const DEFAULT_PORT: u16 = 5005;
-/// How long the server has to answer the registration (and a `__quit__`).
+/// How long the server has to answer a `__quit__` (and the 18.1 request);
+/// after this long without an answer to the registration, one notice.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
 pub const TAG_NEW_NAME: &str = "__new_name__:";
 pub const TAG_MESSAGE: &str = "__message__:";

@@ -46,11 +46,20 @@ pub enum Commande {
 pub enum Question {
     /// 17.2 : decode_requete_http sur la requête de la fiche (ou REQUETE,
     /// où \r et \n s'écrivent comme en Python).
-    Decode { requete: Option<String> },
+    Decode {
+        /// La requête (défaut : celle de la fiche).
+        requete: Option<String>,
+    },
     /// 17.4 : get_reponse sur un chemin du dossier servi (fr/page1.html).
-    Reponse { chemin: String },
+    Reponse {
+        /// Chemin dans le dossier servi, langue comprise.
+        chemin: String,
+    },
     /// 17.5 : traite_requete sur les trois exemples de la fiche (ou REQUETE).
-    Traite { requete: Option<String> },
+    Traite {
+        /// La requête (défaut : les trois exemples de la fiche).
+        requete: Option<String>,
+    },
 }
 
 /// Runs `serveur_http fiche ...`, printing on stdout.
