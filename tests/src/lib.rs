@@ -212,6 +212,26 @@ pub fn have_program(name: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Ctrl-C for a program waiting for keyboard input: SIGINT with its stdin
+/// kept open (`Child::wait` closes stdin, and end of input would end the
+/// program by itself, hiding what Ctrl-C does), then its exit status.
+pub fn ctrl_c_at_the_keyboard(child: &mut Child) -> ExitStatus {
+    let _stdin = child.stdin.take();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT");
+    child.wait().expect("wait")
+}
+
+/// How many sockets process `pid` has open (from `/proc/PID/fd`).
+pub fn open_sockets(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .filter(|target| target.to_string_lossy().starts_with("socket:"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// Whether we run as root (live capture, network namespaces).
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()

@@ -144,14 +144,7 @@ fn ctrl_c_while_waiting_for_a_line_is_a_normal_end() {
         .unwrap();
     // The handler is installed before the socket is created: wait for it.
     let deadline = Instant::now() + STEP;
-    let has_socket = || {
-        std::fs::read_dir(format!("/proc/{}/fd", child.id()))
-            .map(|dir| {
-                dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-                    .any(|t| t.to_string_lossy().starts_with("socket:"))
-            })
-            .unwrap_or(false)
-    };
+    let has_socket = || e2e::open_sockets(child.id()) > 0;
     while !has_socket() {
         assert!(
             Instant::now() < deadline,
@@ -159,12 +152,7 @@ fn ctrl_c_while_waiting_for_a_line_is_a_normal_end() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    // Keep stdin open: `wait` would close it, and end of input also ends
-    // `envoyer` with code 0.
-    let _stdin = child.stdin.take();
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
-    let status = child.wait().unwrap();
+    let status = e2e::ctrl_c_at_the_keyboard(&mut child);
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
 

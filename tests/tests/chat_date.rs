@@ -60,11 +60,7 @@ fn date_exchange_over_ipv4_and_ipv6() {
 
 /// UDP sockets the process holds, from /proc/PID/fd.
 fn sockets_of(child: &Child) -> usize {
-    std::fs::read_dir(format!("/proc/{}/fd", child.id()))
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| target.to_string_lossy().starts_with("socket:"))
-        .count()
+    e2e::open_sockets(child.id())
 }
 
 fn read_until(child: &mut Child, seen: &mut String, wanted: &str) {
@@ -111,12 +107,7 @@ fn ctrl_c_at_the_pause_is_a_normal_end() {
         .unwrap();
     let mut seen = String::new();
     read_until(&mut client, &mut seen, "> ");
-    let pid = nix::unistd::Pid::from_raw(client.id() as i32);
-    // Keep stdin open: `wait` would close it, and end of input also ends
-    // the pause.
-    let _stdin = client.stdin.take();
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
-    let status = client.wait().unwrap();
+    let status = e2e::ctrl_c_at_the_keyboard(&mut client);
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
 
