@@ -37,8 +37,16 @@ pub fn choose_protocol(answer: &str) -> Option<Protocol> {
 /// Connects to `host:port`, in clear or, with `ca`, under TLS with the
 /// server's certificate checked against that authority and `host`.
 pub fn connect(host: &str, port: u16, ca: Option<&Path>) -> Result<Stream, BoxError> {
-    let tcp = crate::tcp::connect(host, port, TIMEOUT)
-        .map_err(|e| format!("connexion à {host} port {port} impossible : {e}"))?;
+    let tcp = crate::tcp::connect(host, port, TIMEOUT).map_err(|e| {
+        let why = match e.kind() {
+            io::ErrorKind::ConnectionRefused => {
+                "connexion refusée (aucun serveur sur ce port ?)".into()
+            }
+            io::ErrorKind::TimedOut => "pas de réponse (machine injoignable ?)".into(),
+            _ => e.to_string(),
+        };
+        format!("connexion à {host} port {port} impossible : {why}")
+    })?;
     tcp.set_read_timeout(Some(TIMEOUT))?;
     tcp.set_write_timeout(Some(TIMEOUT))?;
     let Some(ca) = ca else {
