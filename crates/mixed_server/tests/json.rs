@@ -325,3 +325,14 @@ fn the_json_protocol_also_runs_under_tls() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "ok\nok\nok\n");
 }
+
+#[test]
+fn ctrl_c_ends_logged_in_sessions_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = json_server(dir.path());
+    let mut alice = Peer::login(server.addr(), "alice", "secret");
+    assert!(server.server.interrupt().success());
+    let mut rest = Vec::new();
+    let _ = alice.input.read_to_end(&mut rest);
+    assert!(rest.is_empty());
+}

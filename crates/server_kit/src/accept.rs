@@ -126,9 +126,17 @@ where
                 continue;
             }
         };
-        let Some(guard) = registry.register(&stream, limits.max_clients)? else {
-            refuse(stream, peer);
-            continue;
+        let guard = match registry.register(&stream, limits.max_clients) {
+            Ok(Some(guard)) => guard,
+            Ok(None) => {
+                refuse(stream, peer);
+                continue;
+            }
+            // No descriptor left to keep a handle: drop this client only.
+            Err(e) => {
+                eprintln!("{peer} : {e}");
+                continue;
+            }
         };
         // Registered after close_all ran: close it ourselves.
         if shutdown.is_triggered() {
