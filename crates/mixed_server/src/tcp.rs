@@ -58,6 +58,16 @@ pub fn full_message(max: usize) -> String {
 pub const TLS_EXPECTED: &[u8] =
     "Erreur : ce port attend une connexion TLS (client en clair ?)\n".as_bytes();
 
+/// Turns a client over the cap away: one explanation (`message`), sent
+/// without waiting more than a second on it, then the connection closes.
+pub fn refuse(mut stream: TcpStream, peer: SocketAddr, max: usize, message: &[u8], log: &Log) {
+    log.log(Event::Diag(format!(
+        "{peer} refusé : {max} clients déjà servis"
+    )));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+    let _ = stream.write_all(message);
+}
+
 /// The sheet's inner loop: `recv(1024)` until the client leaves, printing
 /// each chunk and answering it.
 pub fn serve_client(conn: &mut (impl Read + Write), texts: &Texts, log: &Log) -> io::Result<()> {
@@ -100,13 +110,7 @@ pub fn serve(
         listener,
         shutdown,
         options.limits,
-        move |mut stream, peer| {
-            refuse_log.log(Event::Diag(format!(
-                "{peer} refusé : {max} clients déjà servis"
-            )));
-            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-            let _ = stream.write_all(full_message(max).as_bytes());
-        },
+        move |stream, peer| refuse(stream, peer, max, full_message(max).as_bytes(), &refuse_log),
         move |tcp, peer| {
             log.log(Event::Peer(options.texts.connected, peer));
             if let Err(e) = session(tcp, &options, &log) {

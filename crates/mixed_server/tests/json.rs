@@ -35,19 +35,22 @@ fn users(dir: &Path) -> String {
 }
 
 fn json_server(dir: &Path) -> Running {
+    json_server_with(dir, &[])
+}
+
+fn json_server_with(dir: &Path, extra: &[&str]) -> Running {
     let file = users(dir);
-    Running::start(
-        "mixed_server",
-        &[
-            "--port",
-            "0",
-            "--port-udp",
-            "0",
-            "--json",
-            "--utilisateurs",
-            &file,
-        ],
-    )
+    let mut args = vec![
+        "--port",
+        "0",
+        "--port-udp",
+        "0",
+        "--json",
+        "--utilisateurs",
+        &file,
+    ];
+    args.extend(extra);
+    Running::start("mixed_server", &args)
 }
 
 struct Peer {
@@ -289,23 +292,8 @@ fn the_json_protocol_also_runs_under_tls() {
     )
     .unwrap();
     mixed_server::certificat::write(dir.path(), &pki).unwrap();
-    let file = users(dir.path());
     let d = dir.path().to_str().unwrap();
-    let server = Running::start(
-        "mixed_server",
-        &[
-            "--port",
-            "0",
-            "--port-udp",
-            "0",
-            "--json",
-            "--utilisateurs",
-            &file,
-            "--tls",
-            "--dossier",
-            d,
-        ],
-    );
+    let server = json_server_with(dir.path(), &["--tls", "--dossier", d]);
     let port = server.port().to_string();
     let ca = dir.path().join("ca.pem");
     let out = client(
@@ -335,4 +323,16 @@ fn ctrl_c_ends_logged_in_sessions_and_exits_0() {
     let mut rest = Vec::new();
     let _ = alice.input.read_to_end(&mut rest);
     assert!(rest.is_empty());
+}
+
+#[test]
+fn over_the_cap_a_client_gets_a_json_error_and_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = json_server_with(dir.path(), &["--clients-max", "1"]);
+    let _alice = Peer::login(server.addr(), "alice", "secret");
+    let mut late = Peer::connect(server.addr());
+    assert_eq!(
+        late.recv(),
+        r#"{"statut":"erreur","raison":"serveur plein, réessayez plus tard"}"#
+    );
 }

@@ -31,10 +31,9 @@ use std::time::Duration;
 use protocols::mixed_json::{reason, Answer, ServerLine};
 use server_kit::accept;
 use server_kit::cli::BoxError;
-use server_kit::lines::write_line;
 use server_kit::Shutdown;
 
-use crate::log::{Event, Log};
+use crate::log::Log;
 use crate::users::Users;
 
 /// How the JSON side behaves; the durations are parameters so tests run fast.
@@ -88,13 +87,10 @@ pub fn serve(
         listener,
         shutdown,
         config.limits,
-        move |mut stream, peer| {
-            refuse_log.log(Event::Diag(format!(
-                "{peer} refusé : {max} clients déjà servis"
-            )));
-            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-            let line = ServerLine::from(Answer::error(reason::SERVER_FULL)).to_line();
-            let _ = write_line(&mut stream, &line);
+        move |stream, peer| {
+            let mut line = ServerLine::from(Answer::error(reason::SERVER_FULL)).to_line();
+            line.push(b'\n');
+            crate::tcp::refuse(stream, peer, max, &line, &refuse_log);
         },
         move |tcp, peer| session::run(tcp, peer, &context),
     );
