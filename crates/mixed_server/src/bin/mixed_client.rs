@@ -85,6 +85,9 @@ fn run(args: Args) -> Result<Outcome, BoxError> {
             let _ = stream.shutdown();
             response
         }
+        Some(Protocol::Udp) if args.tls => {
+            return Err("--tls ne s'applique qu'à TCP (TLS demande une connexion)".into());
+        }
         Some(Protocol::Udp) => {
             let message = args.message.as_deref().unwrap_or(UDP_MESSAGE);
             udp::exchange(

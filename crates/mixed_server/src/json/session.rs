@@ -4,7 +4,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use protocols::mixed_json::{reason, Answer, Request, ServerLine, MAX_LINE};
@@ -15,7 +15,7 @@ use server_kit::ClientWriter;
 use super::hub::{Id, ToHub};
 use super::Options;
 use crate::log::{Event, Log};
-use crate::tcp::{self, IDLE_TIMEOUT, MIXED_SERVER};
+use crate::tcp::{self, MIXED_SERVER};
 use crate::text::shown;
 
 pub struct Context {
@@ -26,6 +26,10 @@ pub struct Context {
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// A logged-in user may only listen for a long while (a chat); an hour of
+/// silence still frees the thread of a client that vanished without a word.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 pub fn run(tcp: TcpStream, peer: SocketAddr, cx: &Context) {
     cx.log.log(Event::Peer(MIXED_SERVER.connected, peer));
