@@ -337,3 +337,19 @@ fn a_capture_shows_the_message_in_clear_but_not_under_tls() {
     assert!(!contains(&seen, SECRET.as_bytes()));
     assert!(!contains(&seen, "Message reçu via TCP".as_bytes()));
 }
+
+#[test]
+fn missing_certificate_files_are_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = client(
+        "mixed_server",
+        &["--tls", "--dossier", d, "--port", "0"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!("mixed_server: {d}/serveur.pem : fichier introuvable\n")
+    );
+}

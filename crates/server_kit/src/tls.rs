@@ -53,7 +53,11 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupE
 
 fn pem_reason(e: &rustls::pki_types::pem::Error) -> String {
     match e {
-        rustls::pki_types::pem::Error::Io(io) => io.to_string(),
+        rustls::pki_types::pem::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::NotFound => "fichier introuvable".into(),
+            std::io::ErrorKind::PermissionDenied => "lecture refusée (droits du fichier)".into(),
+            _ => io.to_string(),
+        },
         rustls::pki_types::pem::Error::NoItemsFound => "aucun objet PEM dans ce fichier".into(),
         other => format!("PEM invalide ({other:?})"),
     }
