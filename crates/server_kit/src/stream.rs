@@ -3,10 +3,12 @@
 //! Why not `rustls::StreamOwned`: it needs `&mut` for both directions, so a
 //! connection could not have a reader thread and a writer thread (the
 //! workspace's per-client design). Here the TLS state sits behind a mutex
-//! shared by the clones of a [`Stream`], and the *blocking socket read
-//! happens outside that lock*: a reader waiting for its peer never stops the
-//! writer of the same connection. Timeouts and `shutdown` act on the socket,
-//! so they work the same for both kinds.
+//! shared by the clones of a [`Stream`], held only for in-memory work: the
+//! *blocking socket reads and writes happen outside it*, so a reader waiting
+//! for its peer never stops the writer of the same connection, and a writer
+//! stuck on a peer that does not read never stops the reader (two such
+//! streams echoing bulk data to each other cannot deadlock). Timeouts and
+//! `shutdown` act on the socket, so they work the same for both kinds.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -24,7 +26,26 @@ pub const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// connection (one may read while another writes).
 pub struct Stream {
     tcp: TcpStream,
-    tls: Option<Arc<Mutex<Connection>>>,
+    tls: Option<Arc<Shared>>,
+}
+
+/// The TLS side of a connection, shared by its clones.
+///
+/// Two locks, always taken in this order: `send` keeps the encrypted
+/// records in sequence on the socket and is held across the (possibly
+/// blocking) socket write; `state` is only ever held for in-memory work, so
+/// a writer stuck on a peer that does not read never keeps the reader from
+/// taking what arrives.
+struct Shared {
+    send: Mutex<()>,
+    state: Mutex<Tls>,
+}
+
+struct Tls {
+    conn: Connection,
+    /// Bytes read from the socket that rustls has not taken yet: it takes
+    /// no more records while a record's worth of plaintext waits unread.
+    pending: Vec<u8>,
 }
 
 impl fmt::Debug for Stream {
@@ -84,7 +105,13 @@ impl Stream {
         }
         Ok(Stream {
             tcp,
-            tls: Some(Arc::new(Mutex::new(conn))),
+            tls: Some(Arc::new(Shared {
+                send: Mutex::new(()),
+                state: Mutex::new(Tls {
+                    conn,
+                    pending: Vec::new(),
+                }),
+            })),
         })
     }
 
@@ -126,9 +153,12 @@ impl Stream {
     /// is sent first when no other thread is writing (never waits for one).
     pub fn shutdown(&self) -> io::Result<()> {
         if let Some(tls) = &self.tls {
-            if let Ok(mut conn) = tls.try_lock() {
-                conn.send_close_notify();
-                let _ = conn.write_tls(&mut &self.tcp);
+            // Never waits: a writer may be stuck on this very socket.
+            if let Ok(_send) = tls.send.try_lock() {
+                if let Ok(mut state) = tls.state.try_lock() {
+                    state.conn.send_close_notify();
+                    let _ = state.conn.write_tls(&mut &self.tcp);
+                }
             }
         }
         match self.tcp.shutdown(Direction::Both) {
@@ -137,11 +167,12 @@ impl Stream {
         }
     }
 
-    fn read_tls(&self, tls: &Mutex<Connection>, buf: &mut [u8]) -> io::Result<usize> {
+    fn read_tls(&self, shared: &Shared, buf: &mut [u8]) -> io::Result<usize> {
         let mut raw = [0u8; 16 * 1024];
         loop {
-            {
-                let mut conn = lock(tls);
+            let to_send = {
+                let mut state = lock(&shared.state);
+                let Tls { conn, pending } = &mut *state;
                 match conn.reader().read(buf) {
                     Ok(n) => return Ok(n),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -151,28 +182,57 @@ impl Stream {
                     Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
                     Err(e) => return Err(e),
                 }
+                if pending.is_empty() {
+                    None
+                } else {
+                    // No plaintext waits: rustls may take more records.
+                    let mut input = &pending[..];
+                    conn.read_tls(&mut input)?;
+                    let taken = pending.len() - input.len();
+                    pending.drain(..taken);
+                    let processed = conn.process_new_packets();
+                    Some((processed, conn.wants_write()))
+                }
+            };
+            if let Some((processed, reply)) = to_send {
+                // What rustls has to say (an alert, rarely a key update)
+                // goes out in sequence with the writers' records; only then
+                // does the reader wait for the writers' lock.
+                if reply {
+                    self.flush_tls(shared)?;
+                }
+                processed.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                continue;
             }
-            // Only whole-record plaintext leaves rustls, and we read more only
-            // once it is drained, so its plaintext buffer never overflows.
+            // The blocking read happens without any lock: a writer on
+            // another clone is never kept waiting by a silent peer.
             let n = (&self.tcp).read(&mut raw)?;
-            let mut conn = lock(tls);
-            let mut input = &raw[..n];
-            loop {
-                conn.read_tls(&mut input)?;
-                if let Err(e) = conn.process_new_packets() {
-                    // Tell the peer why (an alert), then report it.
-                    let _ = conn.write_tls(&mut &self.tcp);
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
-                }
-                if input.is_empty() {
-                    break;
-                }
-            }
-            while conn.wants_write() {
-                conn.write_tls(&mut &self.tcp)?;
+            let mut state = lock(&shared.state);
+            if n == 0 {
+                // Tell rustls the stream ended; its reader then says how.
+                state.conn.read_tls(&mut &[][..])?;
+                let _ = state.conn.process_new_packets();
+            } else {
+                state.pending.extend_from_slice(&raw[..n]);
             }
         }
     }
+
+    /// Sends the records rustls has ready, in order with other writers.
+    fn flush_tls(&self, shared: &Shared) -> io::Result<()> {
+        let _send = lock(&shared.send);
+        let records = take_records(&mut lock(&shared.state).conn)?;
+        (&self.tcp).write_all(&records)
+    }
+}
+
+/// The encrypted records rustls has ready to send, taken out of it.
+fn take_records(conn: &mut Connection) -> io::Result<Vec<u8>> {
+    let mut records = Vec::new();
+    while conn.wants_write() {
+        conn.write_tls(&mut records)?;
+    }
+    Ok(records)
 }
 
 impl Read for Stream {
@@ -204,11 +264,13 @@ impl Write for &Stream {
         match &self.tls {
             None => (&self.tcp).write(buf),
             Some(tls) => {
-                let mut conn = lock(tls);
-                let n = conn.writer().write(buf)?;
-                while conn.wants_write() {
-                    conn.write_tls(&mut &self.tcp)?;
-                }
+                let _send = lock(&tls.send);
+                let (n, records) = {
+                    let conn = &mut lock(&tls.state).conn;
+                    let n = conn.writer().write(buf)?;
+                    (n, take_records(conn)?)
+                };
+                (&self.tcp).write_all(&records)?;
                 Ok(n)
             }
         }
@@ -223,7 +285,7 @@ pub fn tls_error(err: &io::Error) -> Option<&rustls::Error> {
     err.get_ref()?.downcast_ref::<rustls::Error>()
 }
 
-fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -313,6 +375,49 @@ mod tests {
         sender.join().unwrap();
         client.shutdown().unwrap();
         assert_eq!(server.join().unwrap(), 200);
+    }
+
+    #[test]
+    fn large_transfers_cross_tls_whole_and_in_order() {
+        let (server_config, client_config) = configs();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let payload: Vec<u8> = (0..24 << 20).map(|i: u32| (i % 251) as u8).collect();
+        let expected = payload.clone();
+        // The server echoes everything back while the client is still
+        // sending: both directions full at once, through shared clones, far
+        // beyond what the kernel's buffers hold (both writers block at times).
+        let server = thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            let stream = Stream::accept_tls(tcp, server_config, T).unwrap();
+            let mut out = stream.try_clone().unwrap();
+            let mut input = stream;
+            std::io::copy(&mut input, &mut out).unwrap();
+            out.shutdown().unwrap();
+        });
+        let tcp = TcpStream::connect(addr).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let client = Stream::connect_tls(tcp, client_config, name, T).unwrap();
+        client.set_read_timeout(Some(T)).unwrap();
+        let mut out = client.try_clone().unwrap();
+        let sender = thread::spawn(move || {
+            for chunk in payload.chunks(100_000) {
+                out.write_all(chunk).unwrap();
+            }
+            // Half-close is not a TLS notion: close_notify then EOF.
+            out
+        });
+        let mut back = Vec::new();
+        let mut reader = client.try_clone().unwrap();
+        let mut buf = [0u8; 64 * 1024];
+        while back.len() < expected.len() {
+            let n = reader.read(&mut buf).unwrap();
+            assert!(n > 0, "early end after {} bytes", back.len());
+            back.extend_from_slice(&buf[..n]);
+        }
+        assert!(back == expected, "echo differs");
+        sender.join().unwrap().shutdown().unwrap();
+        server.join().unwrap();
     }
 
     #[test]
