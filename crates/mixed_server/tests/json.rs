@@ -10,6 +10,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{client, text, Running, WAIT};
+use rustls::pki_types::ServerName;
+use server_kit::Stream;
 
 const OK: &str = r#"{"statut":"ok"}"#;
 const BAD_LOGIN: &str = r#"{"statut":"erreur","raison":"utilisateur ou mot de passe incorrect"}"#;
@@ -53,17 +55,28 @@ fn json_server_with(dir: &Path, extra: &[&str]) -> Running {
     Running::start("mixed_server", &args)
 }
 
+/// A client speaking JSON lines, in clear or under TLS.
 struct Peer {
-    out: TcpStream,
-    input: BufReader<TcpStream>,
+    out: Stream,
+    input: BufReader<Stream>,
 }
 
 impl Peer {
+    fn over(stream: Stream) -> Peer {
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let input = BufReader::new(stream.try_clone().unwrap());
+        Peer { out: stream, input }
+    }
+
     fn connect(addr: SocketAddr) -> Peer {
-        let out = TcpStream::connect(addr).unwrap();
-        out.set_read_timeout(Some(WAIT)).unwrap();
-        let input = BufReader::new(out.try_clone().unwrap());
-        Peer { out, input }
+        Peer::over(Stream::plain(TcpStream::connect(addr).unwrap()))
+    }
+
+    fn connect_tls(addr: SocketAddr, ca: &Path) -> Peer {
+        let config = server_kit::tls::client_config(ca).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let tcp = TcpStream::connect(addr).unwrap();
+        Peer::over(Stream::connect_tls(tcp, config, name, WAIT).unwrap())
     }
 
     fn send(&mut self, line: &str) {
@@ -244,7 +257,6 @@ fn a_user_who_never_reads_is_cut_off_and_never_stalls_the_others() {
     assert!(alice.recv().contains("fini"));
     // carol was disconnected: her socket ends (after what was buffered).
     let mut carol = carol;
-    carol.out.set_read_timeout(Some(WAIT)).unwrap();
     let mut sink = Vec::new();
     let _ = carol.input.read_to_end(&mut sink);
     assert!(server
@@ -335,4 +347,45 @@ fn over_the_cap_a_client_gets_a_json_error_and_is_closed() {
         late.recv(),
         r#"{"statut":"erreur","raison":"serveur plein, réessayez plus tard"}"#
     );
+}
+
+#[test]
+fn under_tls_too_a_user_who_never_reads_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = mixed_server::certificat::make(
+        &mixed_server::certificat::SERVER_NAMES,
+        mixed_server::certificat::Years::around_now(2),
+    )
+    .unwrap();
+    mixed_server::certificat::write(dir.path(), &pki).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let server = json_server_with(dir.path(), &["--tls", "--dossier", d]);
+    let (addr, ca) = (server.addr(), dir.path().join("ca.pem"));
+    let tls_login = |name: &str, password: &str| {
+        let mut peer = Peer::connect_tls(addr, &ca);
+        assert_eq!(peer.ask(&login(name, password)), OK);
+        peer
+    };
+    let _carol = tls_login("carol", "carol");
+    let mut bob = tls_login("bob", "azerty");
+    let mut alice = tls_login("alice", "secret");
+    let count = 1500;
+    let text = "t".repeat(16 * 1024);
+    let bob_reader = thread::spawn(move || {
+        for _ in 0..count {
+            assert!(bob.recv().starts_with(r#"{"evenement":"MESSAGE""#));
+        }
+    });
+    for _ in 0..count {
+        assert_eq!(alice.ask(&message(&text)), OK);
+    }
+    bob_reader.join().unwrap();
+    let cut = common::wait_for(|| {
+        server
+            .stderr()
+            .iter()
+            .any(|l| l == "mixed_server: carol ne lit pas ses messages : déconnecté")
+            .then_some(())
+    });
+    assert!(cut.is_some(), "{:?}", server.stderr());
 }
