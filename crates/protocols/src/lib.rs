@@ -14,6 +14,8 @@
 //! - [`unpack`]: Python's `struct.unpack` (lab 16.1) and the `repr` of its
 //!   tuples.
 //! - [`pyrepr`]: Python's `repr(bytes)`, byte for byte, and its inverse.
+//! - [`mixed_json`]: the JSON line protocol of TP 04 5.3 (`mixed_server
+//!   --json`): requests, answers and events, with serde.
 //!
 //! This crate does no I/O: binaries read sockets and files, then hand bytes
 //! (or text) to it.
@@ -30,6 +32,7 @@ pub mod ipv4;
 pub mod ipv6;
 pub mod layout;
 pub mod linux_sll;
+pub mod mixed_json;
 pub mod pyrepr;
 pub mod tcp;
 pub mod udp;

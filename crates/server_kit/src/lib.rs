@@ -19,8 +19,15 @@
 //! - [`journal`]: the log thread: serving threads hand it entries without
 //!   ever blocking; losses are bounded and counted.
 //! - [`writer`]: per-client bounded writer queues for hub-style servers, so
-//!   one slow client never stalls the others.
+//!   one slow client never stalls the others; over a [`Stream`], a write
+//!   deadline and a disconnect that frees a writer stuck on a silent peer.
+//! - [`stream`]: one [`Stream`] type for plain TCP and TLS (rustls), whose
+//!   clones read and write the same connection from two threads.
+//! - [`tls`]: TLS configurations from PEM files, and French handshake errors.
+//! - [`accept`]: the capped thread-per-connection accept loop, with the
+//!   registry through which Ctrl-C closes every open connection.
 
+pub mod accept;
 pub mod bind;
 pub mod cli;
 pub mod descriptors;
@@ -28,8 +35,11 @@ pub mod journal;
 pub mod lines;
 pub mod peer;
 pub mod shutdown;
+pub mod stream;
+pub mod tls;
 pub mod writer;
 
 pub use bind::{announce, bind_tcp, bind_udp, BindError, PortChoice, UdpOptions};
 pub use shutdown::Shutdown;
+pub use stream::Stream;
 pub use writer::{ClientWriter, SendError};

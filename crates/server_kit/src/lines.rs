@@ -1,6 +1,10 @@
 //! Bounded line reads: a peer decides what it sends, not how much we buffer.
+//!
+//! [`read_line_bounded`] works on any `BufRead`; [`Lines`] is the frame
+//! layer of line protocols over a stream (plain or TLS, see
+//! [`crate::stream`]): bounded reads in, whole lines out in one write each.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, BufReader, Read, Write};
 
 /// What [`read_line_bounded`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,10 +67,87 @@ pub fn read_line_bounded<R: BufRead + ?Sized>(
     }
 }
 
+/// One read of [`Lines::read_line`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// A whole line, without its `\n` or `\r\n`.
+    Text(&'a [u8]),
+    /// Longer than the bound: the rest of it is not read (close, or
+    /// [`Lines::skip_rest`]).
+    TooLong,
+    /// The peer closed; an unfinished last line is dropped (a line protocol
+    /// never acts on half a line).
+    Eof,
+}
+
+/// A line reader over any stream, with a size bound.
+#[derive(Debug)]
+pub struct Lines<R> {
+    reader: BufReader<R>,
+    line: Vec<u8>,
+    max: usize,
+}
+
+impl<R: Read> Lines<R> {
+    /// Lines of at most `max` bytes (terminator not counted).
+    pub fn new(inner: R, max: usize) -> Self {
+        Lines {
+            reader: BufReader::with_capacity(8 * 1024, inner),
+            line: Vec::new(),
+            max,
+        }
+    }
+
+    pub fn read_line(&mut self) -> io::Result<Line<'_>> {
+        Ok(
+            match read_line_bounded(&mut self.reader, &mut self.line, self.max)? {
+                LineRead::Line => Line::Text(&self.line),
+                LineRead::TooLong => Line::TooLong,
+                LineRead::Eof => Line::Eof,
+            },
+        )
+    }
+
+    /// After [`Line::TooLong`]: reads up to the end of that line, so the next
+    /// [`Lines::read_line`] starts on a fresh one.
+    pub fn skip_rest(&mut self) -> io::Result<()> {
+        while read_line_bounded(&mut self.reader, &mut self.line, self.max)? == LineRead::TooLong {}
+        Ok(())
+    }
+
+    pub fn get_ref(&self) -> &R {
+        self.reader.get_ref()
+    }
+}
+
+/// Writes `line` and its `\n` in a single write call, so concurrent writers
+/// on one stream (a reply and an event) never interleave inside a line.
+pub fn write_line<W: Write + ?Sized>(out: &mut W, line: &[u8]) -> io::Result<()> {
+    let mut framed = Vec::with_capacity(line.len() + 1);
+    framed.extend_from_slice(line);
+    framed.push(b'\n');
+    out.write_all(&framed)?;
+    out.flush()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::BufReader;
+
+    #[test]
+    fn lines_over_a_stream_are_bounded_and_framed() {
+        let mut out = Vec::new();
+        write_line(&mut out, b"un").unwrap();
+        write_line(&mut out, b"deux\r").unwrap();
+        out.extend_from_slice(b"trop long\nfin\ncoupe");
+        let mut lines = Lines::new(&out[..], 5);
+        assert_eq!(lines.read_line().unwrap(), Line::Text(b"un"));
+        assert_eq!(lines.read_line().unwrap(), Line::Text(b"deux"));
+        assert_eq!(lines.read_line().unwrap(), Line::TooLong);
+        lines.skip_rest().unwrap();
+        assert_eq!(lines.read_line().unwrap(), Line::Text(b"fin"));
+        assert_eq!(lines.read_line().unwrap(), Line::Eof);
+    }
 
     fn lines(input: &[u8], max: usize, capacity: usize) -> Vec<(LineRead, Vec<u8>)> {
         let mut reader = BufReader::with_capacity(capacity, input);

@@ -16,11 +16,21 @@
 //!
 //! The writer coalesces whatever is queued into one `write` call, so a busy
 //! client costs one system call per burst rather than one per message.
+//!
+//! A full queue alone does not free anything: the writer thread may be stuck
+//! in `write_all` on a peer that never reads. [`ClientWriter::for_stream`]
+//! therefore gives every write a deadline (the socket's send timeout, set to
+//! what is left of it) and [`ClientWriter::disconnect`] shuts the socket
+//! down, which wakes that write at once; the connection's reader thread sees
+//! the end of stream too, so the whole client goes away.
 
 use std::fmt;
-use std::io::Write;
+use std::io::{self, Write};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::stream::Stream;
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
@@ -52,6 +62,8 @@ impl std::error::Error for SendError {}
 #[derive(Debug, Clone)]
 pub struct ClientWriter {
     queue: Sender<Message>,
+    /// A handle on the socket, to cut it (for [`ClientWriter::for_stream`]).
+    stream: Option<Arc<Stream>>,
 }
 
 impl ClientWriter {
@@ -63,8 +75,53 @@ impl ClientWriter {
         capacity: usize,
     ) -> (ClientWriter, JoinHandle<()>) {
         let (queue, rx) = bounded(capacity.max(1));
-        let handle = thread::spawn(move || drain(sink, rx));
-        (ClientWriter { queue }, handle)
+        let handle = thread::spawn(move || {
+            drain(sink, rx, |sink, batch| {
+                sink.write_all(batch).and_then(|()| sink.flush())
+            })
+        });
+        (
+            ClientWriter {
+                queue,
+                stream: None,
+            },
+            handle,
+        )
+    }
+
+    /// Starts a writer thread over a stream (plain or TLS). Each burst must
+    /// be written within `deadline`, else the connection is shut down; a
+    /// failed write shuts it down too, so the client's reader thread ends.
+    pub fn for_stream(
+        stream: Stream,
+        capacity: usize,
+        deadline: Duration,
+    ) -> (ClientWriter, JoinHandle<()>) {
+        let (queue, rx) = bounded(capacity.max(1));
+        let stream = Arc::new(stream);
+        let sink = Arc::clone(&stream);
+        let handle = thread::spawn(move || {
+            drain(&*sink, rx, |out: &mut &Stream, batch| {
+                write_before(out, batch, deadline)
+            });
+            let _ = sink.shutdown();
+        });
+        (
+            ClientWriter {
+                queue,
+                stream: Some(stream),
+            },
+            handle,
+        )
+    }
+
+    /// Cuts the connection now (both directions): a writer stuck on a peer
+    /// that does not read wakes with an error and ends. Used when
+    /// [`ClientWriter::send`] reports [`SendError::QueueFull`].
+    pub fn disconnect(&self) {
+        if let Some(stream) = &self.stream {
+            let _ = stream.shutdown();
+        }
     }
 
     /// Queues a message without ever blocking.
@@ -80,7 +137,29 @@ impl ClientWriter {
 /// small enough to keep memory per client modest.
 const COALESCE_LIMIT: usize = 64 * 1024;
 
-fn drain<W: Write>(mut sink: W, rx: Receiver<Message>) {
+/// Writes `batch` whole before `deadline` from now: the socket's send
+/// timeout is what is left of it, so a peer reading a byte now and then
+/// cannot stretch one write forever.
+fn write_before(mut out: &Stream, batch: &[u8], deadline: Duration) -> io::Result<()> {
+    let end = Instant::now() + deadline;
+    let mut rest = batch;
+    while !rest.is_empty() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        out.set_write_timeout(Some(left))?;
+        match out.write(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn drain<W>(mut sink: W, rx: Receiver<Message>, write: impl Fn(&mut W, &[u8]) -> io::Result<()>) {
     let mut batch = Vec::with_capacity(4096);
     while let Ok(first) = rx.recv() {
         batch.clear();
@@ -91,7 +170,7 @@ fn drain<W: Write>(mut sink: W, rx: Receiver<Message>) {
                 Err(_) => break,
             }
         }
-        if sink.write_all(&batch).and_then(|()| sink.flush()).is_err() {
+        if write(&mut sink, &batch).is_err() {
             // The peer is gone; the hub learns it from `send` -> Closed.
             return;
         }
@@ -152,6 +231,52 @@ mod tests {
         // Once the peer goes away the writer thread ends.
         drop(stalled);
         drop(writer);
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn disconnect_frees_a_writer_stuck_on_a_peer_that_never_reads() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut stalled = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, _) = listener.accept().unwrap();
+        // A deadline far away: only `disconnect` can free the writer in time.
+        let (writer, handle) =
+            ClientWriter::for_stream(Stream::plain(server_side), 4, Duration::from_secs(600));
+        let chunk: Message = Arc::from(vec![b'x'; 256 * 1024]);
+        while writer.send(Arc::clone(&chunk)) != Err(SendError::QueueFull) {}
+        let started = Instant::now();
+        writer.disconnect();
+        handle.join().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(30));
+        // The peer sees the connection end after what was already sent.
+        stalled
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut sink = Vec::new();
+        let _ = stalled.read_to_end(&mut sink);
+        assert_eq!(writer.send(Arc::clone(&chunk)), Err(SendError::Closed));
+    }
+
+    #[test]
+    fn the_write_deadline_cuts_a_peer_that_never_reads() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _stalled = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, _) = listener.accept().unwrap();
+        let (writer, handle) =
+            ClientWriter::for_stream(Stream::plain(server_side), 4, Duration::from_millis(200));
+        let chunk: Message = Arc::from(vec![b'x'; 256 * 1024]);
+        let mut closed = false;
+        for _ in 0..3000 {
+            if writer.send(Arc::clone(&chunk)) == Err(SendError::Closed) {
+                closed = true;
+                break;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            closed,
+            "the writer never gave up on a peer that does not read"
+        );
         handle.join().unwrap();
     }
 

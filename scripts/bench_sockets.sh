@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# TP 04 (mixed_server crate): speed against anchors, in the same run.
+#
+# 1. Round trips: CLIENTS concurrent TCP clients (crates/mixed_server/
+#    examples/charge.rs) send "Bonjour serveur TCP" and wait for the answer,
+#    for DUREE seconds, against:
+#      - tcp_server (release), its stdout log on, to a file;
+#      - echo_nu (examples/echo_nu.rs): the bare thread-per-connection loop,
+#        no log, no cap, no timeouts: the floor of the design;
+#      - the sheet's server.py made threaded (examples/serveur_threads.py).
+#    Each line: round trips/s, p99 latency, the server's CPU time per round
+#    trip (/proc/PID/stat, all threads). Then the ratios to echo_nu.
+#    Target: tcp_server <= 1.15x echo_nu's CPU per round trip, >= its rate.
+# 2. TLS: full handshakes/s (no resumption, THREADS client threads) against
+#    mixed_server --tls and nginx (nginx-light, same certificate and key,
+#    session cache and tickets off). Target: >= 1.0x nginx.
+#
+# Usage: scripts/bench_sockets.sh     DUREE=10 CLIENTS=100 THREADS=4 (seconds per run)
+# The machine's other load disturbs the figures: compare ratios of one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_RUN=${DUREE:-5}
+CLIENTS=${CLIENTS:-100}
+THREADS=${THREADS:-4}
+TARGET=${CARGO_TARGET_DIR:-target}/release
+TICK=$(getconf CLK_TCK)
+
+cargo build --release --quiet -p mixed_server --bin tcp_server --bin mixed_server \
+    --example charge --example echo_nu
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start NAME CMD... : starts a server, waits for its ready line, sets $port
+# and $last_pid.
+start() {
+    local name=$1
+    shift
+    "$@" >"$work/$name.out" 2>"$work/$name.err" &
+    last_pid=$!
+    pids+=("$last_pid")
+    for _ in $(seq 200); do
+        port=$(sed -n 's/.*en écoute sur 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$name.err" | head -1)
+        [[ -n $port ]] && return
+        sleep 0.05
+    done
+    echo "bench_sockets: $name ne démarre pas" >&2
+    cat "$work/$name.err" >&2
+    exit 1
+}
+
+# cpu PID... : user+system ticks of these processes (all their threads).
+cpu() {
+    local total=0 pid
+    for pid in "$@"; do
+        read -r -a f <"/proc/$pid/stat"
+        # Fields 14 and 15 (utime, stime), counted after the ")" of comm.
+        local rest=${f[*]}
+        rest=${rest##*) }
+        read -r -a g <<<"$rest"
+        total=$((total + g[11] + g[12]))
+    done
+    echo "$total"
+}
+
+declare -A rate cpu_rt p99
+round_trips() {
+    local name=$1
+    shift
+    start "$name" "$@"
+    local pid=$last_pid before after line
+    before=$(cpu "$pid")
+    line=$("$TARGET/examples/charge" aller-retour --port "$port" --clients "$CLIENTS" --secondes "$SECONDS_RUN")
+    after=$(cpu "$pid")
+    kill "$pid"
+    local n=${line#aller-retours=}
+    n=${n%% *}
+    rate[$name]=$(sed 's/.*par-seconde=\([0-9]*\).*/\1/' <<<"$line")
+    p99[$name]=$(sed 's/.*p99-us=\([0-9]*\).*/\1/' <<<"$line")
+    cpu_rt[$name]=$(awk -v t=$((after - before)) -v hz="$TICK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+    printf '%-20s %10s aller-retours/s   p99 %7s µs   CPU %6s µs/aller-retour\n' \
+        "$name" "${rate[$name]}" "${p99[$name]}" "${cpu_rt[$name]}"
+}
+
+echo "== 1. $CLIENTS clients TCP, aller-retours pendant $SECONDS_RUN s (machine partagée : chiffres indicatifs)"
+round_trips tcp_server "$TARGET/tcp_server" --port 0
+round_trips echo_nu "$TARGET/examples/echo_nu" 0
+if command -v python3 >/dev/null; then
+    round_trips python_threads python3 -u crates/mixed_server/examples/serveur_threads.py 0
+fi
+awk -v a="${cpu_rt[tcp_server]}" -v b="${cpu_rt[echo_nu]}" -v ra="${rate[tcp_server]}" -v rb="${rate[echo_nu]}" \
+    'BEGIN { printf "tcp_server / echo_nu : CPU par aller-retour %.2fx (cible <= 1.15), débit %.2fx (cible >= 1)\n", a / b, ra / rb }'
+if [[ -n ${rate[python_threads]:-} ]]; then
+    awk -v ra="${rate[tcp_server]}" -v rb="${rate[python_threads]}" \
+        'BEGIN { printf "tcp_server / serveur_threads.py : débit %.2fx\n", ra / rb }'
+fi
+
+echo "== 2. poignées de main TLS complètes ($THREADS threads clients, $SECONDS_RUN s)"
+"$TARGET/mixed_server" certificat --dossier "$work/pki" >/dev/null
+start mixed_tls "$TARGET/mixed_server" --tls --dossier "$work/pki" --port 0 --port-udp 0
+ours=$("$TARGET/examples/charge" poignees-tls --port "$port" --ca "$work/pki/ca.pem" --threads "$THREADS" --secondes "$SECONDS_RUN")
+echo "mixed_server --tls   $ours"
+if ! command -v nginx >/dev/null; then
+    echo "nginx absent (apt-get install nginx-light) : pas de comparaison TLS"
+    exit 0
+fi
+nginx_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$work/nginx.conf" <<CONF
+daemon off;
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx.err;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:$nginx_port ssl;
+        ssl_certificate $work/pki/serveur.pem;
+        ssl_certificate_key $work/pki/serveur.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache off;
+        ssl_session_tickets off;
+    }
+}
+CONF
+nginx -p "$work" -c "$work/nginx.conf" &
+pids+=($!)
+for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$nginx_port") 2>/dev/null && break
+    sleep 0.05
+done
+theirs=$("$TARGET/examples/charge" poignees-tls --port "$nginx_port" --ca "$work/pki/ca.pem" --threads "$THREADS" --secondes "$SECONDS_RUN")
+echo "nginx                $theirs"
+awk -v a="${ours##*par-seconde=}" -v b="${theirs##*par-seconde=}" \
+    'BEGIN { printf "mixed_server --tls / nginx : %.2fx (cible >= 1.0)\n", a / b }'
