@@ -344,6 +344,10 @@ fn send_lines(
         Link::Tcp(_) => MAX_LINE,
         Link::Udp(_) => MAX_DATAGRAM,
     };
+    if relay_udp {
+        // Registered before the first line is even read.
+        link.send(&[])?;
+    }
     // Lines wait in a short queue: a server that does not read slows the
     // typing thread down instead of filling our memory.
     let lines = read_lines(input, max);
@@ -358,9 +362,6 @@ fn send_lines(
     shutdown.on_trigger(move || {
         let _ = control_tx.send(Event::Interrupted);
     });
-    if relay_udp {
-        link.send(&[])?;
-    }
     let end = loop {
         let event = select! {
             recv(control) -> event => event.unwrap_or(Event::Interrupted),

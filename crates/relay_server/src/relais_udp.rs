@@ -37,12 +37,13 @@ pub fn serve(socket: UdpSocket, shutdown: &Shutdown, idle: Duration) -> io::Resu
     let mut buf = vec![0u8; 1 << 16];
     loop {
         socket.set_read_timeout(pair.time_left(idle))?;
-        let received = socket.recv_from(&mut buf);
+        let received = server_kit::udp::recv_from(&socket, &mut buf);
         if shutdown.is_triggered() {
             return Ok(());
         }
         match received {
-            Ok((n, from)) => pair.handle(&socket, &buf[..n], from),
+            Ok((n, Some(from))) => pair.handle(&socket, &buf[..n], from),
+            Ok((_, None)) => continue,
             Err(e) if timed_out(&e) => {
                 if pair.time_left(idle).is_some_and(|left| left <= MIN_WAIT) {
                     let why = format!("paire inactive depuis {} s", idle.as_secs());

@@ -95,9 +95,11 @@ pub fn serve_udp(socket: UdpSocket, shutdown: &Shutdown, out: &mut impl Write) -
     // The largest UDP payload fits: no datagram is ever cut.
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = match socket.recv_from(&mut buf) {
-            Ok((n, _)) => n,
-            Err(_) if shutdown.is_triggered() => return Ok(()),
+        let n = match server_kit::udp::recv_from(&socket, &mut buf) {
+            Ok((n, Some(_))) => n,
+            _ if shutdown.is_triggered() => return Ok(()),
+            // Woken without a datagram.
+            Ok((_, None)) => continue,
             // An ICMP error about an earlier datagram, or a signal.
             Err(_) => continue,
         };

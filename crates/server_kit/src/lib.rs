@@ -17,6 +17,8 @@
 //!   closed stdout pipe treated as success.
 //! - [`journal`]: the log thread: serving threads hand it entries without
 //!   ever blocking; losses are bounded and counted.
+//! - [`udp`]: `recv_from` that survives a socket woken by [`Shutdown`]
+//!   (the standard library's panics on it).
 //! - [`writer`]: per-client bounded writer queues for hub-style servers, so
 //!   one slow client never stalls the others.
 
@@ -27,6 +29,7 @@ pub mod journal;
 pub mod lines;
 pub mod peer;
 pub mod shutdown;
+pub mod udp;
 pub mod writer;
 
 pub use bind::{announce, bind_tcp, bind_udp, BindError, PortChoice, UdpOptions};
