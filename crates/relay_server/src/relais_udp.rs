@@ -12,7 +12,8 @@
 //! - An empty datagram from a member ends the pair: "I leave". The server
 //!   tells the other member with an empty datagram of its own, and the next
 //!   two addresses heard form the next pair. A pair silent for the
-//!   `--inactivite` delay ends the same way (both are told).
+//!   `--inactivite` delay ends the same way (both are told), and so does
+//!   Ctrl-C.
 //! - A datagram from a third address while the pair is complete is dropped
 //!   (and logged once per pair): a stranger can neither speak to the
 //!   receiver nor end the pair. (Anyone able to forge a member's source
@@ -39,6 +40,10 @@ pub fn serve(socket: UdpSocket, shutdown: &Shutdown, idle: Duration) -> io::Resu
         socket.set_read_timeout(pair.time_left(idle))?;
         let received = server_kit::udp::recv_from(&socket, &mut buf);
         if shutdown.is_triggered() {
+            // Our clients would otherwise wait for a relay that is gone.
+            if pair.first.is_some() {
+                pair.end(&socket, "arrêt du serveur", [true, true]);
+            }
             return Ok(());
         }
         match received {
