@@ -603,3 +603,53 @@ fn a_client_without_server_fails_clearly() {
     .unwrap_err();
     assert!(err.to_string().contains("injoignable"), "{err}");
 }
+
+#[test]
+fn a_receiver_that_never_reads_ends_its_pair_after_the_idle_delay() {
+    let server = TestServer::start(
+        "127.0.0.1",
+        false,
+        Mode::Relais { roles: false },
+        Duration::from_secs(1),
+    );
+    let mut sender = TcpStream::connect(server.addr).unwrap();
+    let _deaf = TcpStream::connect(server.addr).unwrap();
+    // Far more than the sockets' buffers hold: the relay's write to the
+    // receiver blocks, then times out, and the sender's connection closes.
+    let chunk = vec![b'x'; 64 * 1024];
+    let deadline = Instant::now() + WAIT;
+    let err = loop {
+        if let Err(e) = sender.write_all(&chunk) {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "the relay never gave up");
+    };
+    assert!(
+        matches!(
+            err.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn un_client_closes_a_line_over_1_mib_and_serves_the_next_client() {
+    let server = TestServer::start("127.0.0.1", false, Mode::UnClient, Duration::from_secs(60));
+    let mut flooder = TcpStream::connect(server.addr).unwrap();
+    let flood = vec![b'y'; MAX_LINE + 2];
+    // The server may close before reading it all: a write error is fine.
+    let _ = flooder.write_all(&flood);
+    let _ = flooder.write_all(b"\n");
+    let (feed, sender) = spawn_sender(client::envoyer, server.client(false));
+    feed.send(b"suivant\n".to_vec()).unwrap();
+    drop(feed);
+    assert_eq!(join(sender).0, End::InputDone);
+    let deadline = Instant::now() + WAIT;
+    while server.out.text().is_empty() {
+        assert!(Instant::now() < deadline);
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(server.out.text(), "suivant\n");
+    drop(flooder);
+}
