@@ -186,26 +186,38 @@ fn our_auto_client_relays_to_a_students_receiver() {
 }
 
 #[test]
-fn ctrl_c_during_a_tcp_pair_exits_0_and_both_clients_are_told() {
-    for bind in ["127.0.0.1", "::1"] {
-        let server = Server::start(
-            "relay_server",
-            &["relais", "--bind", bind, "--port", "0"],
-            1,
-        );
+fn ctrl_c_during_a_pair_exits_0_and_both_clients_are_told() {
+    for (udp, bind) in [
+        (false, "127.0.0.1"),
+        (false, "::1"),
+        (true, "127.0.0.1"),
+        (true, "::1"),
+    ] {
+        let transport: &[&str] = if udp { &["--udp"] } else { &[] };
+        let (registered, end) = if udp {
+            ("client 2 enregistré", END_UDP)
+        } else {
+            ("relais de", END_TCP)
+        };
+        let mut args = vec!["relais", "--bind", bind, "--port", "0"];
+        args.extend(transport);
+        let server = Server::start("relay_server", &args, 1);
         let port = server.addr().port();
-        let mut sender = client(&["emetteur", "--serveur", bind], port)
-            .spawn()
-            .unwrap();
-        wait_log(&server, "client 1 connecté");
-        let receiver = client(&["recepteur", "--serveur", bind], port)
-            .spawn()
-            .unwrap();
-        wait_log(&server, "relais de");
+        let role = |name| [&[name, "--serveur", bind][..], transport].concat();
+        let mut sender = client(&role("emetteur"), port).spawn().unwrap();
+        wait_log(
+            &server,
+            if udp {
+                "client 1 enregistré"
+            } else {
+                "client 1 connecté"
+            },
+        );
+        let mut receiver = client(&role("recepteur"), port).spawn().unwrap();
+        wait_log(&server, registered);
         let mut stdin = sender.stdin.take().unwrap();
         stdin.write_all(b"Hello\n").unwrap();
         // Wait for the line to come out of the receiver before Ctrl-C.
-        let mut receiver = receiver;
         let mut out = BufReader::new(receiver.stdout.take().unwrap());
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
@@ -213,39 +225,13 @@ fn ctrl_c_during_a_tcp_pair_exits_0_and_both_clients_are_told() {
         assert!(server.interrupt().success());
         let mut rest = String::new();
         out.read_to_string(&mut rest).unwrap();
-        assert_eq!(rest, END_TCP);
+        assert_eq!(rest, end, "udp {udp}, {bind}");
         assert!(receiver.wait().unwrap().success());
         let (ok, text) = finish(sender);
         assert!(ok, "{text}");
-        assert!(text.starts_with(END_TCP), "{text}");
+        assert!(text.starts_with(end), "{text}");
         drop(stdin);
     }
-}
-
-#[test]
-fn ctrl_c_during_a_udp_pair_exits_0_and_both_clients_are_told() {
-    let server = Server::start("relay_server", &["relais", "--udp", "--port", "0"], 1);
-    let port = server.addr().port();
-    let mut sender = client(&["emetteur", "--udp"], port).spawn().unwrap();
-    wait_log(&server, "client 1 enregistré");
-    let receiver = client(&["recepteur", "--udp"], port).spawn().unwrap();
-    wait_log(&server, "client 2 enregistré");
-    let mut stdin = sender.stdin.take().unwrap();
-    stdin.write_all(b"Hello\n").unwrap();
-    let mut receiver = receiver;
-    let mut out = BufReader::new(receiver.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line, "Hello\n");
-    assert!(server.interrupt().success());
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    assert_eq!(rest, END_UDP);
-    assert!(receiver.wait().unwrap().success());
-    let (ok, text) = finish(sender);
-    assert!(ok, "{text}");
-    assert!(text.starts_with(END_UDP), "{text}");
-    drop(stdin);
 }
 
 #[test]

@@ -65,8 +65,7 @@ pub fn envoyer(
     out: &mut impl Write,
     shutdown: &Shutdown,
 ) -> io::Result<End> {
-    let link = Link::connect(config)?;
-    send_lines(link, input, out, shutdown, false)
+    send_lines(Link::connect(config)?, input, out, shutdown, false)
 }
 
 /// Exercises 2.1 / 2.2, the sender: as [`envoyer`], and over UDP it
@@ -77,8 +76,7 @@ pub fn emetteur(
     out: &mut impl Write,
     shutdown: &Shutdown,
 ) -> io::Result<End> {
-    let link = Link::connect(config)?;
-    send_lines(link, input, out, shutdown, config.udp)
+    send_lines(Link::connect(config)?, input, out, shutdown, config.udp)
 }
 
 /// Exercises 2.1 / 2.2, the receiver: prints each message as it comes.

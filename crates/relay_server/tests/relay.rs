@@ -145,6 +145,18 @@ fn spawn_sender(
     (tx, thread)
 }
 
+/// Runs a sending client on `text` to the end of it.
+fn send_all(
+    run: fn(&ClientConfig, Input, &mut SharedBuffer, &Shutdown) -> io::Result<End>,
+    config: ClientConfig,
+    text: &[u8],
+) -> End {
+    let (feed, sender) = spawn_sender(run, config);
+    feed.send(text.to_vec()).unwrap();
+    drop(feed);
+    join(sender).0
+}
+
 fn spawn_receiver(config: ClientConfig) -> (SharedBuffer, ClientThread) {
     let out = SharedBuffer::default();
     let thread = {
@@ -498,22 +510,26 @@ fn udp_sender_messages_wait_for_the_receiver() {
 #[test]
 fn un_client_tcp_prints_each_line_and_serves_the_next_client() {
     let server = TestServer::start("::1", false, Mode::UnClient, Duration::from_secs(1));
-    let (feed, sender) = spawn_sender(client::envoyer, server.client(false));
-    feed.send(b"Hello\nbonjour \x1b[2J\n".to_vec()).unwrap();
-    drop(feed);
-    assert_eq!(join(sender).0, End::InputDone);
+    assert_eq!(
+        send_all(
+            client::envoyer,
+            server.client(false),
+            b"Hello\nbonjour \x1b[2J\n"
+        ),
+        End::InputDone
+    );
     // A silent client is dropped after the idle delay, then the next one
     // is served.
     let silent = TcpStream::connect(server.addr).unwrap();
-    let (feed, sender) = spawn_sender(client::envoyer, server.client(false));
-    feed.send(b"apres le silencieux\n".to_vec()).unwrap();
-    drop(feed);
-    assert_eq!(join(sender).0, End::InputDone);
-    let deadline = Instant::now() + WAIT;
-    while server.out.text().lines().count() < 3 {
-        assert!(Instant::now() < deadline, "{}", server.out.text());
-        thread::sleep(Duration::from_millis(10));
-    }
+    assert_eq!(
+        send_all(
+            client::envoyer,
+            server.client(false),
+            b"apres le silencieux\n"
+        ),
+        End::InputDone
+    );
+    wait_lines(&server.out, 3);
     assert_eq!(
         server.out.text(),
         "Hello\nbonjour \\x1b[2J\napres le silencieux\n"
@@ -524,15 +540,11 @@ fn un_client_tcp_prints_each_line_and_serves_the_next_client() {
 #[test]
 fn un_client_udp_prints_each_datagram() {
     let server = TestServer::start("127.0.0.1", true, Mode::UnClient, Duration::from_secs(60));
-    let (feed, sender) = spawn_sender(client::envoyer, server.client(true));
-    feed.send(b"Hello\n\nencore\n".to_vec()).unwrap();
-    drop(feed);
-    assert_eq!(join(sender).0, End::InputDone);
-    let deadline = Instant::now() + WAIT;
-    while server.out.text().lines().count() < 3 {
-        assert!(Instant::now() < deadline, "{}", server.out.text());
-        thread::sleep(Duration::from_millis(10));
-    }
+    assert_eq!(
+        send_all(client::envoyer, server.client(true), b"Hello\n\nencore\n"),
+        End::InputDone
+    );
+    wait_lines(&server.out, 3);
     assert_eq!(server.out.text(), "Hello\n\nencore\n");
 }
 
@@ -641,15 +653,11 @@ fn un_client_closes_a_line_over_1_mib_and_serves_the_next_client() {
     // The server may close before reading it all: a write error is fine.
     let _ = flooder.write_all(&flood);
     let _ = flooder.write_all(b"\n");
-    let (feed, sender) = spawn_sender(client::envoyer, server.client(false));
-    feed.send(b"suivant\n".to_vec()).unwrap();
-    drop(feed);
-    assert_eq!(join(sender).0, End::InputDone);
-    let deadline = Instant::now() + WAIT;
-    while server.out.text().is_empty() {
-        assert!(Instant::now() < deadline);
-        thread::sleep(Duration::from_millis(10));
-    }
+    assert_eq!(
+        send_all(client::envoyer, server.client(false), b"suivant\n"),
+        End::InputDone
+    );
+    wait_lines(&server.out, 1);
     assert_eq!(server.out.text(), "suivant\n");
     drop(flooder);
 }
