@@ -18,6 +18,8 @@
 //!   errors in French too), a closed stdout pipe treated as success.
 //! - [`journal`]: the log thread: serving threads hand it entries without
 //!   ever blocking; losses are bounded and counted.
+//! - [`udp`]: `recv_from` that survives a socket woken by [`Shutdown`]
+//!   (the standard library's panics on it).
 //! - [`writer`]: per-client bounded writer queues for hub-style servers, so
 //!   one slow client never stalls the others; over a [`Stream`], a write
 //!   deadline and a disconnect that frees a writer stuck on a silent peer.
@@ -37,6 +39,7 @@ pub mod peer;
 pub mod shutdown;
 pub mod stream;
 pub mod tls;
+pub mod udp;
 pub mod writer;
 
 pub use bind::{announce, bind_tcp, bind_udp, BindError, PortChoice, UdpOptions};

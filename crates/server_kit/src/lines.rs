@@ -15,8 +15,9 @@ pub enum LineRead {
     /// (possibly nothing).
     Eof,
     /// The line is longer than `max` bytes. The buffer holds a prefix of it;
-    /// the reader stands somewhere inside the line (or just after it), so a
-    /// caller should answer with an error and close, or skip to the next `\n`.
+    /// the reader stands inside the line, before its `\n`, so a caller
+    /// should answer with an error and close, or skip the rest of the line
+    /// (read on until a `Line`, which is that rest).
     TooLong,
 }
 
@@ -43,15 +44,16 @@ pub fn read_line_bounded<R: BufRead + ?Sized>(
         match available.iter().position(|&b| b == b'\n') {
             Some(end) if end <= room => {
                 buf.extend_from_slice(&available[..end]);
-                reader.consume(end + 1);
-                if buf.last() == Some(&b'\r') {
-                    buf.pop();
+                let len = buf.len() - usize::from(buf.last() == Some(&b'\r'));
+                if len > max {
+                    // Leave the `\n` unread: a caller skipping the rest of
+                    // the line must not eat the next one.
+                    reader.consume(end);
+                    return Ok(LineRead::TooLong);
                 }
-                return Ok(if buf.len() > max {
-                    LineRead::TooLong
-                } else {
-                    LineRead::Line
-                });
+                reader.consume(end + 1);
+                buf.truncate(len);
+                return Ok(LineRead::Line);
             }
             _ if available.len() > room => {
                 buf.extend_from_slice(&available[..room]);
@@ -193,6 +195,31 @@ mod tests {
             let (read, prefix) = lines(b"abcde\n", 4, capacity).remove(0);
             assert_eq!(read, LineRead::TooLong);
             assert!(b"abcde".starts_with(&prefix) && prefix.len() <= 5);
+        }
+    }
+
+    #[test]
+    fn skipping_a_long_line_never_eats_the_next_one() {
+        // Lines of every length around the limit, then a short one.
+        for len in 3..8 {
+            for capacity in [1, 2, 3, 4, 5, 64] {
+                let mut input = vec![b'x'; len];
+                input.extend_from_slice(b"\nnext\n");
+                let mut reader = BufReader::with_capacity(capacity, &input[..]);
+                let mut buf = Vec::new();
+                let first = read_line_bounded(&mut reader, &mut buf, 4).unwrap();
+                if first == LineRead::TooLong {
+                    while read_line_bounded(&mut reader, &mut buf, 4).unwrap() == LineRead::TooLong
+                    {
+                    }
+                }
+                assert_eq!(first == LineRead::TooLong, len > 4, "len {len}");
+                assert_eq!(
+                    read_line_bounded(&mut reader, &mut buf, 4).unwrap(),
+                    LineRead::Line
+                );
+                assert_eq!(buf, b"next", "len {len}, capacity {capacity}");
+            }
         }
     }
 }
