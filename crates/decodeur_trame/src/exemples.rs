@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use protocols::layout::{decode_adresse_ip, decode_adresse_mac};
+use crate::layout::{decode_adresse_ip, decode_adresse_mac};
 use protocols::pyrepr::bytes_repr;
 use protocols::unpack::{tuple_repr, unpack, UnpackError};
 

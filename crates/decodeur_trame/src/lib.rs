@@ -1,7 +1,7 @@
 //! `decodeur_trame`: the frame decoder of lab 16.
 //!
 //! # Layout
-//! - The text of each frame comes from [`protocols::layout`] (the lab's
+//! - The text of each frame comes from [`crate::layout`] (the lab's
 //!   blocks, byte for byte); this crate only feeds it frames and writes the
 //!   text out.
 //! - [`input`]: the frame given on the command line (hex or `b'...'`).
@@ -21,7 +21,7 @@
 //! flowchart LR
 //!     P[pcap / pcapng<br/>capture::for_each_frame] --> W[FrameWriter]
 //!     L[AF_PACKET<br/>live::capture] --> W
-//!     W -->|protocols::layout::write_frame| B[tampon d'octets]
+//!     W -->|crate::layout::write_frame| B[tampon d'octets]
 //!     B -->|lots de 256 Kio| S[BufWriter stdout]
 //! ```
 
@@ -31,13 +31,14 @@ use std::io::{self, Read, Write};
 use server_kit::cli::BoxError;
 use server_kit::Shutdown;
 
-use protocols::layout::{write_frame_with, FrameSummary, LinkType, Proto, TransportChecksums};
+use crate::layout::{write_frame_with, FrameSummary, LinkType, Proto, TransportChecksums};
 
 pub mod build;
 pub mod capture;
 pub mod exemples;
 pub mod generate;
 pub mod input;
+pub mod layout;
 pub mod live;
 
 /// The binary's name, as it prefixes its stderr lines.
@@ -54,7 +55,7 @@ pub fn print_examples(mut out: impl Write) -> Result<(), BoxError> {
 /// Python bytes literal.
 pub fn print_frame_text(text: &str, mut out: impl Write) -> Result<(), BoxError> {
     let frame = input::parse_frame_text(text)?;
-    out.write_all(protocols::layout::decode_trame(&frame).as_bytes())?;
+    out.write_all(crate::layout::decode_trame(&frame).as_bytes())?;
     out.flush()?;
     Ok(())
 }

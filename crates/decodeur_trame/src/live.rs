@@ -39,8 +39,8 @@ use nix::sys::socket::{
 };
 use server_kit::Shutdown;
 
+use crate::layout::{LinkType, TransportChecksums};
 use crate::Link;
-use protocols::layout::{LinkType, TransportChecksums};
 
 /// The largest frame we read at once: loopback's MTU is 64 KiB, and with
 /// segmentation offload the kernel may hand us even larger TCP frames.

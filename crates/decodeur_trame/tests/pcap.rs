@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use common::*;
 use decodeur_trame::build;
 use decodeur_trame::generate::Mix;
+use decodeur_trame::layout::{decode_trame, write_frame, LinkType};
 use pcap_file::DataLink;
-use protocols::layout::{decode_trame, write_frame, LinkType};
 
 fn layout(frame: &[u8], link: LinkType) -> String {
     let mut out = Vec::new();

@@ -1,4 +1,5 @@
-//! Checked views over the headers the labs decode, and the lab's text layouts.
+//! Checked views over the headers the labs decode (the text lab 16 prints
+//! from them lives in `decodeur_trame`).
 //!
 //! # Layout
 //! - [`error`]: the one error type ([`ParseError`]): which layer, how many
@@ -28,7 +29,6 @@ pub mod icmp;
 pub mod icmpv6;
 pub mod ipv4;
 pub mod ipv6;
-pub mod layout;
 pub mod linux_sll;
 pub mod pyrepr;
 pub mod tcp;

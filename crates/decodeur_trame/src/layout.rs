@@ -68,18 +68,18 @@
 use std::io::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::arp::ArpPacket;
-use crate::checksum::PseudoHeader;
-use crate::error::{Layer, ParseError};
-use crate::ethernet::{ethertype, EthernetFrame, MacAddr};
-use crate::icmp::IcmpPacket;
-use crate::icmpv6::Icmpv6Packet;
-use crate::ipv4::{protocol, Ipv4Packet};
-use crate::ipv6::Ipv6Packet;
-use crate::linux_sll::{LinuxSll, LinuxSll2};
-use crate::pyrepr::write_bytes_repr_vec;
-use crate::tcp::TcpSegment;
-use crate::udp::UdpDatagram;
+use protocols::arp::ArpPacket;
+use protocols::checksum::PseudoHeader;
+use protocols::error::{Layer, ParseError};
+use protocols::ethernet::{ethertype, EthernetFrame, MacAddr};
+use protocols::icmp::IcmpPacket;
+use protocols::icmpv6::Icmpv6Packet;
+use protocols::ipv4::{protocol, Ipv4Packet};
+use protocols::ipv6::Ipv6Packet;
+use protocols::linux_sll::{LinuxSll, LinuxSll2};
+use protocols::pyrepr::write_bytes_repr_vec;
+use protocols::tcp::TcpSegment;
+use protocols::udp::UdpDatagram;
 
 /// Every line prefix, padded to its layer's width. `labels_are_aligned`
 /// (tests) checks the widths in characters.
@@ -1046,8 +1046,8 @@ mod tests {
         }
     }
 
-    use crate::checksum::{internet_checksum, transport_checksum};
     use proptest::prelude::*;
+    use protocols::checksum::{internet_checksum, transport_checksum};
 
     /// `write_frame`'s text, checked to be UTF-8.
     fn text_of(frame: &[u8], link: LinkType) -> (String, FrameSummary) {
@@ -1464,7 +1464,7 @@ mod tests {
              \x20           Port destination : 55710\n\
              \x20           Longueur totale  : 3008\n\
              \x20           Données          : {}\n",
-            crate::pyrepr::bytes_repr(&data[..1472])
+            protocols::pyrepr::bytes_repr(&data[..1472])
         );
         assert!(text.ends_with(&expected), "{text}");
         assert_eq!(summary.error, None);
@@ -1483,8 +1483,8 @@ mod tests {
             .replace("76.218.134.147", "fe80::1")
             .replace("Fragment IP ", "Fragment IPv6 ")
             .replace(
-                &crate::pyrepr::bytes_repr(&data[..1472]),
-                &crate::pyrepr::bytes_repr(&data[..1440]),
+                &protocols::pyrepr::bytes_repr(&data[..1472]),
+                &protocols::pyrepr::bytes_repr(&data[..1440]),
             );
         assert!(text.ends_with(&expected), "{text}");
         assert!(summary.contains(Proto::Udp) && summary.error.is_none() && !summary.bad_checksum);
