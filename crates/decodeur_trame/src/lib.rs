@@ -21,7 +21,7 @@
 //! flowchart LR
 //!     P[pcap / pcapng<br/>capture::for_each_frame] --> W[FrameWriter]
 //!     L[AF_PACKET<br/>live::capture] --> W
-//!     W -->|crate::layout::write_frame| B[tampon d'octets]
+//!     W -->|walk::write_frame| B[tampon d'octets]
 //!     B -->|lots de 256 Kio| S[BufWriter stdout]
 //! ```
 
@@ -31,15 +31,18 @@ use std::io::{self, Read, Write};
 use server_kit::cli::BoxError;
 use server_kit::Shutdown;
 
-use crate::layout::{write_frame_with, FrameSummary, LinkType, Proto, TransportChecksums};
+use crate::walk::{write_frame_with, FrameSummary, LinkType, Options, Proto, TransportChecksums};
 
 pub mod build;
 pub mod capture;
+mod details;
 pub mod exemples;
 pub mod generate;
 pub mod input;
-pub mod layout;
 pub mod live;
+pub mod sheet;
+mod text;
+pub mod walk;
 
 /// The binary's name, as it prefixes its stderr lines.
 pub const BINARY: &str = "decodeur_trame";
@@ -55,7 +58,7 @@ pub fn print_examples(mut out: impl Write) -> Result<(), BoxError> {
 /// Python bytes literal.
 pub fn print_frame_text(text: &str, mut out: impl Write) -> Result<(), BoxError> {
     let frame = input::parse_frame_text(text)?;
-    out.write_all(crate::layout::decode_trame(&frame).as_bytes())?;
+    out.write_all(crate::sheet::decode_trame(&frame).as_bytes())?;
     out.flush()?;
     Ok(())
 }
@@ -217,6 +220,7 @@ pub struct FrameWriter<W: Write> {
     out: W,
     text: Vec<u8>,
     stats: Stats,
+    details: bool,
 }
 
 /// Bytes of text gathered before they are written out.
@@ -228,7 +232,14 @@ impl<W: Write> FrameWriter<W> {
             out,
             text: Vec::with_capacity(BATCH + 64 * 1024),
             stats: Stats::default(),
+            details: false,
         }
+    }
+
+    /// `--details`: the fields beyond the lab's (see [`walk::Options`]).
+    pub fn with_details(mut self, details: bool) -> Self {
+        self.details = details;
+        self
     }
 
     /// Writes out the frames laid out so far and flushes the output (live
@@ -258,7 +269,13 @@ impl<W: Write> FrameWriter<W> {
         push_u64(text, data.len() as u64);
         text.extend_from_slice(b" octets ===\n");
         let summary = match link {
-            Link::Known(link) => Some(write_frame_with(text, data, link, checksums)),
+            Link::Known(link) => {
+                let options = Options {
+                    details: self.details,
+                    checksums,
+                };
+                Some(write_frame_with(text, data, link, options))
+            }
             Link::Unknown { kind, number } => {
                 writeln!(text, "Type de lien {kind} {number} non décodé")?;
                 None

@@ -39,7 +39,7 @@ use nix::sys::socket::{
 };
 use server_kit::Shutdown;
 
-use crate::layout::{LinkType, TransportChecksums};
+use crate::walk::{LinkType, TransportChecksums};
 use crate::Link;
 
 /// The largest frame we read at once: loopback's MTU is 64 KiB, and with

@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 use common::*;
 use decodeur_trame::build;
 use decodeur_trame::generate::Mix;
-use decodeur_trame::layout::{decode_trame, write_frame, LinkType};
+use decodeur_trame::sheet::decode_trame;
+use decodeur_trame::walk::{write_frame, LinkType};
 use pcap_file::DataLink;
 
 fn layout(frame: &[u8], link: LinkType) -> String {

@@ -72,17 +72,12 @@ mod field {
 
 /// "Don't fragment" bit of the flags/fragment-offset word.
 const FLAG_DF: u16 = 0x4000;
+/// The reserved bit of the flags/fragment-offset word.
+const FLAG_RESERVED: u16 = 0x8000;
 /// "More fragments" bit of the flags/fragment-offset word.
 const FLAG_MF: u16 = 0x2000;
 /// The fragment offset bits of the flags/fragment-offset word.
 const FRAGMENT_OFFSET_MASK: u16 = 0x1fff;
-
-/// The dotted-quad address of a 32-bit integer (lab 16.7,
-/// `decode_adresse_IP`): `2475088460` is `147.134.218.76`.
-#[inline]
-pub fn decode_adresse_ip(addr: u32) -> Ipv4Addr {
-    Ipv4Addr::from(addr)
-}
 
 /// A checked view over an IPv4 packet, bounded by its Total Length.
 #[derive(Debug, Clone, Copy)]
@@ -108,6 +103,11 @@ impl<'a> Ipv4Packet<'a> {
     /// Bytes past Total Length (Ethernet padding) are ignored.
     #[inline]
     pub fn new(data: &'a [u8]) -> Result<Self, ParseError> {
+        Self::parse(data, false)
+    }
+
+    #[inline(always)]
+    fn parse(data: &'a [u8], lenient: bool) -> Result<Self, ParseError> {
         let Some(fixed) = data.first_chunk::<{ MIN_HEADER_LEN }>() else {
             return Err(ParseError::Truncated {
                 layer: Layer::Ipv4,
@@ -135,7 +135,10 @@ impl<'a> Ipv4Packet<'a> {
         }
         let header_len = usize::from(ihl) * 4;
         ParseError::check_len(Layer::Ipv4, header_len, data.len())?;
-        let total_len = usize::from(u16_at(fixed, field::TOTAL_LEN));
+        let mut total_len = usize::from(u16_at(fixed, field::TOTAL_LEN));
+        if lenient && !(header_len..=data.len()).contains(&total_len) {
+            total_len = data.len();
+        }
         if total_len < header_len {
             return Err(ParseError::InvalidField {
                 layer: Layer::Ipv4,
@@ -158,6 +161,23 @@ impl<'a> Ipv4Packet<'a> {
             header,
             payload,
         })
+    }
+
+    /// A view as lab 16's decoder reads a packet: the same checks as
+    /// [`Self::new`] up to the whole header, but Total Length bounds the
+    /// payload only when it is consistent with the bytes present (header ≤
+    /// Total Length ≤ bytes); otherwise every byte after the header is
+    /// payload. [`Self::total_len_consistent`] says which.
+    #[inline]
+    pub fn new_lenient(data: &'a [u8]) -> Result<Self, ParseError> {
+        Self::parse(data, true)
+    }
+
+    /// Whether Total Length matches the view (header + payload): false for a
+    /// [lenient](Self::new_lenient) view that ignored it.
+    #[inline]
+    pub fn total_len_consistent(&self) -> bool {
+        usize::from(self.total_len()) == self.header.len() + self.payload.len()
     }
 
     /// The version field: always 4 in a constructed view.
@@ -194,6 +214,12 @@ impl<'a> Ipv4Packet<'a> {
     #[inline]
     pub fn identification(&self) -> u16 {
         u16_at(self.fixed, field::IDENTIFICATION)
+    }
+
+    /// The reserved flag (must be 0; RFC 3514's "evil bit").
+    #[inline]
+    pub fn reserved_flag(&self) -> bool {
+        u16_at(self.fixed, field::FLAGS_FRAGMENT) & FLAG_RESERVED != 0
     }
 
     /// The "don't fragment" flag.
@@ -306,6 +332,27 @@ mod tests {
     }
 
     #[test]
+    fn lenient_view_trusts_total_length_only_when_consistent() {
+        let data = lab_packet();
+        let ip = Ipv4Packet::new_lenient(&data).unwrap();
+        assert_eq!(
+            (ip.payload(), ip.total_len_consistent()),
+            (&b"ping"[..], true)
+        );
+        // Beyond the bytes or below the header: the bytes present.
+        for total in [0u16, 31, 44, 0xffff] {
+            let mut bad = data.clone();
+            bad[2..4].copy_from_slice(&total.to_be_bytes());
+            let ip = Ipv4Packet::new_lenient(&bad).unwrap();
+            assert_eq!(ip.payload(), &bad[32..], "{total}");
+            assert!(!ip.total_len_consistent());
+            assert!(Ipv4Packet::new(&bad).is_err());
+        }
+        // The header itself is still checked.
+        assert!(Ipv4Packet::new_lenient(&data[..31]).is_err());
+    }
+
+    #[test]
     fn decodes_the_lab_example() {
         let data = lab_packet();
         let ip = Ipv4Packet::new(&data).unwrap();
@@ -338,13 +385,6 @@ mod tests {
                 destination: Ipv4Addr::new(76, 218, 134, 147),
             }
         );
-    }
-
-    #[test]
-    fn decode_adresse_ip_matches_the_lab() {
-        assert_eq!(decode_adresse_ip(2475088460).to_string(), "147.134.218.76");
-        assert_eq!(decode_adresse_ip(0).to_string(), "0.0.0.0");
-        assert_eq!(decode_adresse_ip(u32::MAX).to_string(), "255.255.255.255");
     }
 
     #[test]

@@ -66,6 +66,35 @@ impl<'a> UdpDatagram<'a> {
         Self::parse(data, true)
     }
 
+    /// A view as lab 16's decoder reads a datagram: 8 bytes are needed, and
+    /// Length bounds the data only when it is consistent with the bytes
+    /// present (8 ≤ Length ≤ bytes); otherwise every byte after the header
+    /// is data. [`Self::is_complete`] is then false and the checksum is not
+    /// verifiable.
+    #[inline]
+    pub fn new_lenient(data: &'a [u8]) -> Result<Self, ParseError> {
+        let Some(header) = data.first_chunk::<{ HEADER_LEN }>() else {
+            return Err(ParseError::Truncated {
+                layer: Layer::Udp,
+                needed: Self::HEADER_LEN,
+                got: data.len(),
+            });
+        };
+        let length = usize::from(u16_at(header, field::LENGTH));
+        let end = if (Self::HEADER_LEN..=data.len()).contains(&length) {
+            length
+        } else {
+            data.len()
+        };
+        let datagram = data.get(..end).unwrap_or(data);
+        let payload = data.get(Self::HEADER_LEN..end).unwrap_or_default();
+        Ok(UdpDatagram {
+            header,
+            datagram,
+            payload,
+        })
+    }
+
     #[inline(always)]
     fn parse(data: &'a [u8], cut_short_ok: bool) -> Result<Self, ParseError> {
         let Some(header) = data.first_chunk::<{ HEADER_LEN }>() else {
@@ -167,6 +196,23 @@ impl<'a> UdpDatagram<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lenient_view_trusts_length_only_when_consistent() {
+        // Length 14 of 16 bytes: bounded (padding is not data).
+        let d = UdpDatagram::new_lenient(DATAGRAM).unwrap();
+        assert_eq!((d.payload(), d.is_complete()), (&b"coucou"[..], true));
+        // Length beyond the bytes, or below 8: the bytes present are data.
+        for length in [0u16, 7, 17, 0xffff] {
+            let mut bytes = DATAGRAM.to_vec();
+            bytes[4..6].copy_from_slice(&length.to_be_bytes());
+            let d = UdpDatagram::new_lenient(&bytes).unwrap();
+            assert_eq!(d.payload(), &bytes[8..], "{length}");
+            assert_eq!(d.length(), length);
+            assert!(!d.is_complete());
+        }
+        assert!(UdpDatagram::new_lenient(&DATAGRAM[..7]).is_err());
+    }
     use crate::checksum::transport_checksum;
     use std::net::{Ipv4Addr, Ipv6Addr};
 

@@ -270,7 +270,8 @@ pub fn odd_frames() -> Vec<(Vec<u8>, &'static str)> {
             ethertype::IPV4,
             &build::ipv4_with(&frag, a4, b4, ip_protocol::UDP, b"suite"),
         ),
-        "        Données          : b'suite'",
+        // Read as UDP whatever its offset, as the lab's decoder does.
+        "        UDP tronqué : 8 octets nécessaires, 5 présents",
     ));
     let mut udp = build::udp(&p4, 1, 2, b"x");
     udp[7] ^= 0x55;
