@@ -147,13 +147,14 @@ impl<R: Read> Window<R> {
 
 /// Calls `frame(link_type, data)` for every frame of a pcap or pcapng
 /// stream, in order. `link_type` is the pcap `LINKTYPE_*` number of the
-/// frame's interface. Stops at the first error `frame` returns.
+/// frame's interface. Stops at the first error `frame` returns, or when it
+/// returns `Ok(false)` (enough frames).
 ///
 /// Returns the number of frames read.
 pub fn for_each_frame<R, F>(source: R, mut frame: F) -> Result<u64, CaptureError>
 where
     R: Read,
-    F: FnMut(u32, &[u8]) -> io::Result<()>,
+    F: FnMut(u32, &[u8]) -> io::Result<bool>,
 {
     let mut window = Window::new(source);
     while window.data().len() < 4 {
@@ -235,15 +236,16 @@ fn file_header<R: Read, P>(
 
 fn read_pcap<R: Read, F>(window: &mut Window<R>, frame: &mut F) -> Result<u64, CaptureError>
 where
-    F: FnMut(u32, &[u8]) -> io::Result<()>,
+    F: FnMut(u32, &[u8]) -> io::Result<bool>,
 {
     let parser = file_header(window, PcapParser::new)?;
     let link = u32::from(parser.header().datalink);
     let mut frames = 0;
-    loop {
+    let mut more = true;
+    while more {
         let done = step(window, frames, |data| match parser.next_raw_packet(data) {
             Ok((rest, packet)) => {
-                frame(link, &packet.data).map_err(CaptureError::Output)?;
+                more = frame(link, &packet.data).map_err(CaptureError::Output)?;
                 Ok(Step::Consumed(data.len() - rest.len()))
             }
             Err(PcapError::IncompleteBuffer) => Ok(Step::NeedMore),
@@ -254,15 +256,17 @@ where
         }
         frames += 1;
     }
+    Ok(frames)
 }
 
 fn read_pcapng<R: Read, F>(window: &mut Window<R>, frame: &mut F) -> Result<u64, CaptureError>
 where
-    F: FnMut(u32, &[u8]) -> io::Result<()>,
+    F: FnMut(u32, &[u8]) -> io::Result<bool>,
 {
     let mut parser = file_header(window, PcapNgParser::new)?;
     let mut frames = 0;
-    loop {
+    let mut more = true;
+    while more {
         let mut was_frame = false;
         let done = step(window, frames, |data| match parser.next_block(data) {
             Ok((rest, block)) => {
@@ -284,7 +288,7 @@ where
                     .get(interface as usize)
                     .map_or(0, |i| u32::from(i.linktype));
                 was_frame = true;
-                frame(link, bytes).map_err(CaptureError::Output)?;
+                more = frame(link, bytes).map_err(CaptureError::Output)?;
                 Ok(Step::Consumed(consumed))
             }
             Err(PcapError::IncompleteBuffer) => Ok(Step::NeedMore),
@@ -297,4 +301,5 @@ where
             frames += 1;
         }
     }
+    Ok(frames)
 }

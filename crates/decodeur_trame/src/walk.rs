@@ -173,6 +173,8 @@ pub struct FrameSummary {
     pub bad_checksum: bool,
     /// An IP fragment other than the first.
     pub fragment: bool,
+    /// The TCP or UDP ports (source, destination), if any.
+    pub ports: Option<(u16, u16)>,
 }
 
 impl FrameSummary {
@@ -481,9 +483,16 @@ trait TransportHeader<'a> {
     const OFFLOADED: bool = true;
     /// The data after the header.
     fn data(&self) -> &'a [u8];
+    /// Source and destination ports (TCP, UDP).
+    fn ports(&self) -> Option<(u16, u16)> {
+        None
+    }
 }
 
 impl<'a> TransportHeader<'a> for UdpDatagram<'a> {
+    fn ports(&self) -> Option<(u16, u16)> {
+        Some((self.source_port(), self.destination_port()))
+    }
     const PROTO: Proto = Proto::Udp;
     fn write_block(&self, out: &mut Vec<u8>) {
         write_udp_block(out, self);
@@ -503,6 +512,9 @@ impl<'a> TransportHeader<'a> for UdpDatagram<'a> {
 }
 
 impl<'a> TransportHeader<'a> for TcpSegment<'a> {
+    fn ports(&self) -> Option<(u16, u16)> {
+        Some((self.source_port(), self.destination_port()))
+    }
     const PROTO: Proto = Proto::Tcp;
     fn write_block(&self, out: &mut Vec<u8>) {
         write_tcp_block(out, self);
@@ -571,6 +583,7 @@ fn write_transport_header<'a, T: TransportHeader<'a>>(
         Err(e) => return error_line(out, 2, &e, &mut walk.summary),
     };
     walk.summary.add(T::PROTO);
+    walk.summary.ports = walk.summary.ports.or(header.ports());
     header.write_block(out);
     let verdict = if carried.extent != Extent::Whole {
         Verdict::NotVerified("datagramme fragmenté")
