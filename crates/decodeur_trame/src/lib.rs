@@ -8,8 +8,8 @@
 //! - [`capture`]: pcap and pcapng files, streamed through a small buffer.
 //! - [`live`]: an `AF_PACKET` socket (16.12).
 //! - [`exemples`]: the answers of 16.1, 16.2, 16.7 and 16.9.
-//! - [`build`] and [`generate`]: valid frames built field by field, for the
-//!   tests and the benchmark's capture file.
+//! - [`generate`]: a deterministic mix of valid frames (built with
+//!   `protocols`' `Repr::emit` writers) for the benchmark's capture file.
 //!
 //! All text goes through one [`FrameWriter`]: frames are laid out back to
 //! back in one reused byte buffer, written in large batches to one
@@ -34,7 +34,6 @@ use server_kit::Shutdown;
 use crate::filter::Filter;
 use crate::walk::{write_frame_with, FrameSummary, LinkType, Options, Proto, TransportChecksums};
 
-pub mod build;
 pub mod capture;
 mod details;
 pub mod exemples;

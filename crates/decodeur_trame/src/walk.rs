@@ -682,7 +682,7 @@ mod tests {
     }
 
     use proptest::prelude::*;
-    use protocols::checksum::{internet_checksum, transport_checksum};
+    use protocols::checksum::transport_checksum;
 
     /// The `--details` text of an Ethernet frame.
     fn details_of(frame: &[u8]) -> String {
@@ -715,7 +715,14 @@ mod tests {
         }
     }
 
-    // --- Frame builders: every field spelled out, checksums computed. ---
+    // --- Frames, over the one builder (`protocols`' `Repr::emit`). ---
+
+    use protocols::ethernet::{EthernetRepr, MacAddr};
+    use protocols::icmp::IcmpRepr;
+    use protocols::ipv4::Ipv4Repr;
+    use protocols::ipv6::Ipv6Repr;
+    use protocols::tcp::TcpRepr;
+    use protocols::udp::UdpRepr;
 
     const DST: [u8; 6] = [0x52, 0x0c, 0xc7, 0x1d, 0xca, 0x35];
     const SRC: [u8; 6] = [0x37, 0x38, 0x1f, 0x55, 0x6b, 0x98];
@@ -724,32 +731,29 @@ mod tests {
 
     /// Ethernet II, padded to 60 bytes as a card would.
     fn eth(tags: &[u16], ethertype: u16, payload: &[u8]) -> Vec<u8> {
-        let mut f = [DST, SRC].concat();
-        for &vid in tags {
-            f.extend_from_slice(&[0x81, 0x00]);
-            f.extend_from_slice(&vid.to_be_bytes());
+        let mut f = Vec::new();
+        EthernetRepr {
+            destination: MacAddr(DST),
+            source: MacAddr(SRC),
+            vlans: tags.to_vec(),
+            ethertype,
         }
-        f.extend_from_slice(&ethertype.to_be_bytes());
-        f.extend_from_slice(payload);
-        f.resize(f.len().max(60), 0);
+        .emit(payload, &mut f);
         f
     }
 
-    /// IPv4 with `options` (a multiple of 4 bytes) and a correct checksum.
+    /// IPv4 with `options` (a multiple of 4 bytes), identification 0x1234,
+    /// TTL 64, the flags/offset word given, and a correct checksum.
     fn ipv4(protocol: u8, options: &[u8], flags_offset: u16, payload: &[u8]) -> Vec<u8> {
-        let header_len = 20 + options.len();
-        let total = (header_len + payload.len()) as u16;
-        let mut p = vec![0x40 | (header_len / 4) as u8, 0];
-        p.extend_from_slice(&total.to_be_bytes());
-        p.extend_from_slice(&[0x12, 0x34]);
-        p.extend_from_slice(&flags_offset.to_be_bytes());
-        p.extend_from_slice(&[64, protocol, 0, 0]);
-        p.extend_from_slice(&IP_SRC);
-        p.extend_from_slice(&IP_DST);
-        p.extend_from_slice(options);
-        let sum = internet_checksum(&[&p]);
-        p[10..12].copy_from_slice(&sum.to_be_bytes());
-        p.extend_from_slice(payload);
+        let mut p = Vec::new();
+        Ipv4Repr {
+            dont_fragment: flags_offset & 0x4000 != 0,
+            more_fragments: flags_offset & 0x2000 != 0,
+            fragment_offset: flags_offset & 0x1fff,
+            options: options.to_vec(),
+            ..Ipv4Repr::new(IP_SRC.into(), IP_DST.into(), protocol)
+        }
+        .emit(payload, &mut p);
         p
     }
 
@@ -761,66 +765,51 @@ mod tests {
     }
 
     fn udp(pseudo: &PseudoHeader, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-        let mut d = [
-            sport.to_be_bytes(),
-            dport.to_be_bytes(),
-            ((8 + payload.len()) as u16).to_be_bytes(),
-            [0, 0],
-        ]
-        .concat();
-        d.extend_from_slice(payload);
-        let sum = transport_checksum(pseudo, 17, &d);
-        d[6..8].copy_from_slice(&sum.to_be_bytes());
+        let mut d = Vec::new();
+        UdpRepr {
+            source_port: sport,
+            destination_port: dport,
+        }
+        .emit(pseudo, payload, &mut d);
         d
     }
 
+    /// Ports 80 -> 51000, sequence 1, PSH ACK, window 0xfaf0.
     fn tcp(pseudo: &PseudoHeader, options: &[u8], payload: &[u8]) -> Vec<u8> {
-        let offset = (20 + options.len()) / 4;
-        let mut s = [80u16.to_be_bytes(), 51000u16.to_be_bytes()].concat();
-        s.extend_from_slice(&[
-            0,
-            0,
-            0,
-            1,
-            0,
-            0,
-            0,
-            0,
-            (offset as u8) << 4,
-            0x18,
-            0xfa,
-            0xf0,
-            0,
-            0,
-            0,
-            0,
-        ]);
-        s.extend_from_slice(options);
-        s.extend_from_slice(payload);
-        let sum = transport_checksum(pseudo, 6, &s);
-        s[16..18].copy_from_slice(&sum.to_be_bytes());
+        let mut s = Vec::new();
+        TcpRepr {
+            source_port: 80,
+            destination_port: 51000,
+            sequence: 1,
+            acknowledgment: 0,
+            flags: 0x18,
+            window: 0xfaf0,
+            urgent_pointer: 0,
+            options: options.to_vec(),
+        }
+        .emit(pseudo, payload, &mut s);
         s
     }
 
     fn icmp_echo(payload: &[u8]) -> Vec<u8> {
-        let mut m = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1];
-        m.extend_from_slice(payload);
-        let sum = internet_checksum(&[&m]);
-        m[2..4].copy_from_slice(&sum.to_be_bytes());
+        let mut m = Vec::new();
+        IcmpRepr {
+            icmp_type: 8,
+            code: 0,
+            rest: [0x12, 0x34, 0, 1],
+        }
+        .emit(payload, &mut m);
         m
     }
 
     const V6_SRC: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
     const V6_DST: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x1);
 
-    /// IPv6 whose payload starts with already built extension headers.
+    /// IPv6 whose payload starts with already built extension headers
+    /// (`next_header` is the first one's type).
     fn ipv6(next_header: u8, payload: &[u8]) -> Vec<u8> {
-        let mut p = vec![0x60, 0, 0, 0];
-        p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-        p.extend_from_slice(&[next_header, 64]);
-        p.extend_from_slice(&V6_SRC.octets());
-        p.extend_from_slice(&V6_DST.octets());
-        p.extend_from_slice(payload);
+        let mut p = Vec::new();
+        Ipv6Repr::new(V6_SRC, V6_DST, next_header).emit(payload, &mut p);
         p
     }
 

@@ -10,8 +10,8 @@ use std::io::Write;
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 
+use common::build::{self, ethertype, ip_protocol, Ipv4Options};
 use common::*;
-use decodeur_trame::build::{self, ethertype, ip_protocol, Ipv4Options};
 use e2e::TestRng;
 use protocols::checksum::PseudoHeader;
 

@@ -6,8 +6,8 @@ mod common;
 use std::io::Read;
 use std::process::{Command, Stdio};
 
+use common::build;
 use common::*;
-use decodeur_trame::build;
 use decodeur_trame::generate::Mix;
 use decodeur_trame::sheet::decode_trame;
 use decodeur_trame::walk::{write_frame, LinkType};

@@ -11,7 +11,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use decodeur_trame::build::{self, ethertype, ip_protocol, tcp_flags, Extension, Ipv4Options};
+pub mod build;
+
+use build::{ethertype, ip_protocol, tcp_flags, Extension, Ipv4Options};
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
