@@ -88,17 +88,18 @@ pub(crate) fn tcp(out: &mut Vec<u8>, tcp: &TcpSegment<'_>, verdict: Verdict) {
     checksum(out, label::L4_CHECKSUM, tcp.checksum(), verdict);
 }
 
-/// TCP flag bits and their names, in the order tshark lists them.
+/// TCP flag bits and their names, in the order Wireshark's summary lists
+/// them (`SYN ACK`, `FIN PSH ACK`).
 const TCP_FLAG_NAMES: [(u16, &str); 9] = [
-    (0x100, "AE"),
-    (0x080, "CWR"),
-    (0x040, "ECE"),
-    (0x020, "URG"),
-    (0x010, "ACK"),
-    (0x008, "PSH"),
-    (0x004, "RST"),
-    (0x002, "SYN"),
     (0x001, "FIN"),
+    (0x002, "SYN"),
+    (0x004, "RST"),
+    (0x008, "PSH"),
+    (0x010, "ACK"),
+    (0x020, "URG"),
+    (0x040, "ECE"),
+    (0x080, "CWR"),
+    (0x100, "AE"),
 ];
 
 /// The UDP line.

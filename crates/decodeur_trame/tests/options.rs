@@ -72,7 +72,7 @@ fn details_only_add_lines_to_the_labs_text() {
     for word in [
         "        TTL              : 64\n",
         "(correct)\n",
-        "            Drapeaux         : ACK PSH (0x018)\n",
+        "            Drapeaux         : PSH ACK (0x018)\n",
         "            Drapeaux         : SYN (0x002)\n",
         "(non vérifié : datagramme fragmenté)\n",
     ] {
@@ -181,7 +181,7 @@ fn live_port_filter_shows_a_tcp_handshake() {
     let mut lines = Vec::new();
     let wanted = [
         "            Drapeaux         : SYN (0x002)",
-        "            Drapeaux         : ACK SYN (0x012)",
+        "            Drapeaux         : SYN ACK (0x012)",
         "            Données          : b'bonjour'",
         "            Données          : b'bien recu !'",
     ];
@@ -190,7 +190,10 @@ fn live_port_filter_shows_a_tcp_handshake() {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(50)) {
             lines.push(line);
         }
-        let fins = lines.iter().filter(|l| l.contains(" FIN (0x")).count();
+        let fins = lines
+            .iter()
+            .filter(|l| l.starts_with("            Drapeaux         : FIN "))
+            .count();
         if fins >= 2 && wanted.iter().all(|w| lines.iter().any(|l| l == w)) {
             break;
         }
@@ -206,7 +209,11 @@ fn live_port_filter_shows_a_tcp_handshake() {
         assert!(lines.iter().any(|l| l == w), "{w:?} missing:\n{output}");
     }
     assert!(
-        lines.iter().filter(|l| l.contains(" FIN (0x")).count() >= 2,
+        lines
+            .iter()
+            .filter(|l| l.starts_with("            Drapeaux         : FIN "))
+            .count()
+            >= 2,
         "{output}"
     );
     // Only this conversation: every TCP block has our port.
