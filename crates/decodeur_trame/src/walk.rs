@@ -682,7 +682,6 @@ mod tests {
     }
 
     use proptest::prelude::*;
-    use protocols::checksum::transport_checksum;
 
     /// The `--details` text of an Ethernet frame.
     fn details_of(frame: &[u8]) -> String {
@@ -998,13 +997,13 @@ mod tests {
 
     #[test]
     fn icmpv6_echo() {
-        let mut m = vec![128, 0, 0, 0, 0, 7, 0, 1, b'p', b'i', b'n', b'g'];
-        let pseudo = PseudoHeader::V6 {
-            source: V6_SRC,
-            destination: V6_DST,
-        };
-        let sum = transport_checksum(&pseudo, 58, &m);
-        m[2..4].copy_from_slice(&sum.to_be_bytes());
+        let mut m = Vec::new();
+        protocols::icmpv6::Icmpv6Repr {
+            icmp_type: 128,
+            code: 0,
+            rest: [0, 7, 0, 1],
+        }
+        .emit(V6_SRC, V6_DST, b"ping", &mut m);
         let frame = eth(&[], 0x86dd, &ipv6(58, &m));
         let text = decode_trame(&frame);
         assert!(
@@ -1024,11 +1023,15 @@ mod tests {
 
     #[test]
     fn arp_request() {
-        let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1];
-        arp.extend_from_slice(&SRC);
-        arp.extend_from_slice(&[192, 168, 1, 10]);
-        arp.extend_from_slice(&[0; 6]);
-        arp.extend_from_slice(&[192, 168, 1, 1]);
+        let mut arp = Vec::new();
+        protocols::arp::ArpRepr {
+            operation: 1,
+            sender_mac: MacAddr(SRC),
+            sender_ip: Ipv4Addr::new(192, 168, 1, 10),
+            target_mac: MacAddr([0; 6]),
+            target_ip: Ipv4Addr::new(192, 168, 1, 1),
+        }
+        .emit(&mut arp);
         let frame = eth(&[], 0x0806, &arp);
         assert_eq!(
             decode_trame(&frame),
