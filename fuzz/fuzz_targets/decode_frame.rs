@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use protocols::layout::{decode_trame, write_frame, LinkType};
+use decodeur_trame::sheet::decode_trame;
+use decodeur_trame::walk::{write_frame, LinkType};
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the link layer, so every decoder is reached.

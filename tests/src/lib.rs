@@ -237,12 +237,7 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// Says that a test is skipped, and why, where the user will see it: libtest
-/// captures `eprintln!` of passing tests, but not direct writes to stderr.
-pub fn skip(message: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{message}");
-}
+pub use test_support::{skip, strict, TestRng};
 
 /// An in-memory writer shared between the code under test (which writes to
 /// a clone) and the test (which reads what was written so far).
@@ -272,29 +267,5 @@ impl std::io::Write for SharedBuffer {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-/// A small deterministic generator (xorshift64*) for tests that want many
-/// varied inputs and a failure that replays from the same seed.
-#[derive(Debug, Clone)]
-pub struct TestRng(pub u64);
-
-impl TestRng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// `len` uniformly random bytes.
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next_u64() as u8).collect()
     }
 }

@@ -5,19 +5,29 @@
 //! record that does not fit (up to [`MAX_RECORD`]). Memory therefore stays
 //! flat whatever the file's size, and `-` (a pipe from `tcpdump -w -`) works
 //! like a file.
+//!
+//! pcapng is read block by block with pcap-file's block parser, not its
+//! `PcapNgParser`, which keeps every interface description block it meets,
+//! options included: a hostile file repeating them made memory grow without
+//! bound. We keep only each interface's link type, at most
+//! [`MAX_INTERFACES`] per section.
 
 use std::fmt;
 use std::io::{self, Read};
 
+use byteorder::{BigEndian, LittleEndian};
 use pcap_file::pcap::PcapParser;
-use pcap_file::pcapng::{Block, PcapNgParser};
-use pcap_file::PcapError;
+use pcap_file::pcapng::Block;
+use pcap_file::{Endianness, PcapError};
 
 /// Bytes read from the source at a time.
 const CHUNK: usize = 256 * 1024;
 /// The largest pcap record or pcapng block we accept (a frame captured with
 /// the largest snap length tcpdump allows is 256 KiB).
 pub const MAX_RECORD: usize = 4 * 1024 * 1024;
+/// The most interfaces a pcapng section may describe (a real capture has a
+/// handful; `tcpdump -i any` one): 4 bytes each.
+pub const MAX_INTERFACES: usize = 65_536;
 
 /// The magic numbers at the start of the two formats.
 const PCAP_MAGICS: [[u8; 4]; 4] = [
@@ -47,6 +57,9 @@ pub enum CaptureError {
     RecordTooLarge { frames: u64 },
     /// pcap-file refused a header or block.
     Format { frames: u64, error: PcapError },
+    /// More than [`MAX_INTERFACES`] interface description blocks in one
+    /// section.
+    TooManyInterfaces { frames: u64 },
 }
 
 impl fmt::Display for CaptureError {
@@ -69,6 +82,10 @@ impl fmt::Display for CaptureError {
             CaptureError::Format { frames, error } => {
                 write!(f, "fichier invalide après la trame {frames} : {error}")
             }
+            CaptureError::TooManyInterfaces { frames } => write!(
+                f,
+                "fichier refusé après la trame {frames} : plus de {MAX_INTERFACES} descriptions d'interface dans une section pcapng (fichier corrompu ?)"
+            ),
         }
     }
 }
@@ -147,13 +164,14 @@ impl<R: Read> Window<R> {
 
 /// Calls `frame(link_type, data)` for every frame of a pcap or pcapng
 /// stream, in order. `link_type` is the pcap `LINKTYPE_*` number of the
-/// frame's interface. Stops at the first error `frame` returns.
+/// frame's interface. Stops at the first error `frame` returns, or when it
+/// returns `Ok(false)` (enough frames).
 ///
 /// Returns the number of frames read.
 pub fn for_each_frame<R, F>(source: R, mut frame: F) -> Result<u64, CaptureError>
 where
     R: Read,
-    F: FnMut(u32, &[u8]) -> io::Result<()>,
+    F: FnMut(u32, &[u8]) -> io::Result<bool>,
 {
     let mut window = Window::new(source);
     while window.data().len() < 4 {
@@ -216,7 +234,7 @@ fn format_error(frames: u64, error: PcapError) -> CaptureError {
 }
 
 /// Reads the file header with `parse` (`PcapParser::new` or
-/// `PcapNgParser::new`), which gives the parser of the records after it.
+/// its file header parser), which gives the parser of the records after it.
 fn file_header<R: Read, P>(
     window: &mut Window<R>,
     parse: impl Fn(&[u8]) -> Result<(&[u8], P), PcapError>,
@@ -235,15 +253,16 @@ fn file_header<R: Read, P>(
 
 fn read_pcap<R: Read, F>(window: &mut Window<R>, frame: &mut F) -> Result<u64, CaptureError>
 where
-    F: FnMut(u32, &[u8]) -> io::Result<()>,
+    F: FnMut(u32, &[u8]) -> io::Result<bool>,
 {
     let parser = file_header(window, PcapParser::new)?;
     let link = u32::from(parser.header().datalink);
     let mut frames = 0;
-    loop {
+    let mut more = true;
+    while more {
         let done = step(window, frames, |data| match parser.next_raw_packet(data) {
             Ok((rest, packet)) => {
-                frame(link, &packet.data).map_err(CaptureError::Output)?;
+                more = frame(link, &packet.data).map_err(CaptureError::Output)?;
                 Ok(Step::Consumed(data.len() - rest.len()))
             }
             Err(PcapError::IncompleteBuffer) => Ok(Step::NeedMore),
@@ -254,41 +273,60 @@ where
         }
         frames += 1;
     }
+    Ok(frames)
 }
 
 fn read_pcapng<R: Read, F>(window: &mut Window<R>, frame: &mut F) -> Result<u64, CaptureError>
 where
-    F: FnMut(u32, &[u8]) -> io::Result<()>,
+    F: FnMut(u32, &[u8]) -> io::Result<bool>,
 {
-    let mut parser = file_header(window, PcapNgParser::new)?;
+    // Each section header sets the byte order of the blocks after it and
+    // starts a new list of interfaces. The first block is one (the magic
+    // number said so); its own byte order is read from its body.
+    let mut endianness = Endianness::Big;
+    let mut links: Vec<u32> = Vec::new();
     let mut frames = 0;
-    loop {
+    let mut more = true;
+    while more {
         let mut was_frame = false;
-        let done = step(window, frames, |data| match parser.next_block(data) {
-            Ok((rest, block)) => {
-                let consumed = data.len() - rest.len();
-                let (interface, bytes) = match &block {
-                    Block::EnhancedPacket(p) => (p.interface_id, &p.data),
-                    Block::SimplePacket(p) => (0, &p.data),
-                    // The obsolete Packet Block of pcapng's first drafts.
-                    Block::Packet(p) => (u32::from(p.interface_id), &p.data),
-                    // Interface descriptions are recorded by the parser;
-                    // statistics, names and the like carry no frame.
-                    _ => return Ok(Step::Consumed(consumed)),
-                };
-                // An interface id without its description block: the link
-                // type is unknown (0 is LINKTYPE_NULL, which we do not
-                // decode, and say so).
-                let link = parser
-                    .interfaces()
-                    .get(interface as usize)
-                    .map_or(0, |i| u32::from(i.linktype));
-                was_frame = true;
-                frame(link, bytes).map_err(CaptureError::Output)?;
-                Ok(Step::Consumed(consumed))
-            }
-            Err(PcapError::IncompleteBuffer) => Ok(Step::NeedMore),
-            Err(e) => Err(format_error(frames, e)),
+        let done = step(window, frames, |data| {
+            let parsed = match endianness {
+                Endianness::Big => Block::from_slice::<BigEndian>(data),
+                Endianness::Little => Block::from_slice::<LittleEndian>(data),
+            };
+            let (rest, block) = match parsed {
+                Ok(parsed) => parsed,
+                Err(PcapError::IncompleteBuffer) => return Ok(Step::NeedMore),
+                Err(e) => return Err(format_error(frames, e)),
+            };
+            let consumed = data.len() - rest.len();
+            let (interface, bytes) = match &block {
+                Block::SectionHeader(section) => {
+                    endianness = section.endianness;
+                    links.clear();
+                    return Ok(Step::Consumed(consumed));
+                }
+                Block::InterfaceDescription(interface) => {
+                    if links.len() >= MAX_INTERFACES {
+                        return Err(CaptureError::TooManyInterfaces { frames });
+                    }
+                    links.push(u32::from(interface.linktype));
+                    return Ok(Step::Consumed(consumed));
+                }
+                Block::EnhancedPacket(p) => (p.interface_id, &p.data),
+                Block::SimplePacket(p) => (0, &p.data),
+                // The obsolete Packet Block of pcapng's first drafts.
+                Block::Packet(p) => (u32::from(p.interface_id), &p.data),
+                // Statistics, names and the like carry no frame.
+                _ => return Ok(Step::Consumed(consumed)),
+            };
+            // An interface id without its description block: the link
+            // type is unknown (0 is LINKTYPE_NULL, which we do not decode,
+            // and say so).
+            let link = links.get(interface as usize).copied().unwrap_or(0);
+            was_frame = true;
+            more = frame(link, bytes).map_err(CaptureError::Output)?;
+            Ok(Step::Consumed(consumed))
         })?;
         if done.is_none() {
             return Ok(frames);
@@ -297,4 +335,5 @@ where
             frames += 1;
         }
     }
+    Ok(frames)
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use protocols::layout::{decode_adresse_ip, decode_adresse_mac};
+use crate::sheet::{decode_adresse_IP, decode_adresse_MAC};
 use protocols::pyrepr::bytes_repr;
 use protocols::unpack::{tuple_repr, unpack, UnpackError};
 
@@ -53,10 +53,10 @@ pub fn text() -> Result<String, UnpackError> {
     let _ = writeln!(out);
     let _ = writeln!(out, "# 16.7 : un entier de 32 bits en adresse IP X.Y.Z.T");
     let _ = writeln!(out, ">>> decode_adresse_IP({Q16_7_ADDRESS})");
-    let _ = writeln!(out, "'{}'", decode_adresse_ip(Q16_7_ADDRESS));
+    let _ = writeln!(out, "'{}'", decode_adresse_IP(Q16_7_ADDRESS));
     let _ = writeln!(out);
     let _ = writeln!(out, "# 16.9 : 6 octets en adresse MAC");
     let _ = writeln!(out, ">>> decode_adresse_MAC({})", bytes_repr(&Q16_9_MAC));
-    let _ = writeln!(out, "'{}'", decode_adresse_mac(Q16_9_MAC));
+    let _ = writeln!(out, "'{}'", decode_adresse_MAC(Q16_9_MAC));
     Ok(out)
 }

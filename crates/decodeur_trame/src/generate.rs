@@ -8,9 +8,15 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use pcap_file::pcap::{PcapPacket, PcapWriter};
+use protocols::arp::ArpRepr;
 use protocols::checksum::PseudoHeader;
-
-use crate::build::{self, ethertype, ip_protocol, tcp_flags, Extension};
+use protocols::ethernet::{ethertype, EthernetRepr, MacAddr};
+use protocols::icmp::IcmpRepr;
+use protocols::icmpv6::Icmpv6Repr;
+use protocols::ipv4::{protocol as ip_protocol, Ipv4Repr};
+use protocols::ipv6::{Ipv6Extension, Ipv6Repr};
+use protocols::tcp::{flags as tcp_flags, TcpRepr};
+use protocols::udp::UdpRepr;
 
 /// xorshift64*: tiny, fast, and good enough to vary frames.
 #[derive(Debug, Clone)]
@@ -149,8 +155,16 @@ impl Mix {
             0..=7 => {
                 let (s, d) = orient(forward, c.v4);
                 let op = 1 + rng.below(2) as u16;
-                let body = build::arp(op, src, s, [0; 6], d);
-                build::ethernet(dst, src, vlans, ethertype::ARP, &body)
+                let mut body = Vec::with_capacity(28);
+                ArpRepr {
+                    operation: op,
+                    sender_mac: MacAddr(src),
+                    sender_ip: s,
+                    target_mac: MacAddr([0; 6]),
+                    target_ip: d,
+                }
+                .emit(&mut body);
+                ethernet(dst, src, vlans, ethertype::ARP, &body)
             }
             // IPv6: TCP, UDP or ICMPv6, sometimes behind a hop-by-hop header.
             8..=27 => {
@@ -165,22 +179,33 @@ impl Mix {
                         ip_protocol::TCP,
                         data_segment(rng, &pseudo, (sport, dport), &[], &data),
                     ),
-                    1 => (ip_protocol::UDP, build::udp(&pseudo, sport, dport, &data)),
-                    _ => (
-                        ip_protocol::ICMPV6,
-                        build::icmpv6(s, d, 128, 0, [0, 1, 0, 7], &data),
-                    ),
+                    1 => (ip_protocol::UDP, udp(&pseudo, sport, dport, &data)),
+                    _ => {
+                        let mut m = Vec::with_capacity(8 + data.len());
+                        Icmpv6Repr {
+                            icmp_type: 128,
+                            code: 0,
+                            rest: [0, 1, 0, 7],
+                        }
+                        .emit(s, d, &data, &mut m);
+                        (ip_protocol::ICMPV6, m)
+                    }
                 };
-                let ext = if rng.below(4) == 0 {
-                    vec![Extension {
+                let extensions = if rng.below(4) == 0 {
+                    vec![Ipv6Extension {
                         kind: 0,
                         body: vec![1, 4, 0, 0, 0, 0],
                     }]
                 } else {
                     Vec::new()
                 };
-                let ip = build::ipv6(s, d, &ext, proto, &upper);
-                build::ethernet(dst, src, vlans, ethertype::IPV6, &ip)
+                let mut ip = Vec::with_capacity(48 + upper.len());
+                Ipv6Repr {
+                    extensions,
+                    ..Ipv6Repr::new(s, d, proto)
+                }
+                .emit(&upper, &mut ip);
+                ethernet(dst, src, vlans, ethertype::IPV6, &ip)
             }
             // IPv4
             _ => {
@@ -191,18 +216,25 @@ impl Mix {
                 };
                 let data = payload(rng);
                 let (proto, upper) = match kind {
-                    28..=39 => (
-                        ip_protocol::ICMP,
-                        build::icmp(8, 0, [0x12, 0x34, 0, 1], &data),
-                    ),
-                    40..=64 => (ip_protocol::UDP, build::udp(&pseudo, sport, dport, &data)),
+                    28..=39 => {
+                        let mut m = Vec::with_capacity(8 + data.len());
+                        IcmpRepr {
+                            icmp_type: 8,
+                            code: 0,
+                            rest: [0x12, 0x34, 0, 1],
+                        }
+                        .emit(&data, &mut m);
+                        (ip_protocol::ICMP, m)
+                    }
+                    40..=64 => (ip_protocol::UDP, udp(&pseudo, sport, dport, &data)),
                     _ => (
                         ip_protocol::TCP,
                         data_segment(rng, &pseudo, (sport, dport), &[2, 4, 5, 0xb4], &data),
                     ),
                 };
-                let ip = build::ipv4(s, d, proto, &upper);
-                build::ethernet(dst, src, vlans, ethertype::IPV4, &ip)
+                let mut ip = Vec::with_capacity(20 + upper.len());
+                Ipv4Repr::new(s, d, proto).emit(&upper, &mut ip);
+                ethernet(dst, src, vlans, ethertype::IPV4, &ip)
             }
         }
     }
@@ -217,8 +249,41 @@ fn data_segment(
     data: &[u8],
 ) -> Vec<u8> {
     let sequence = rng.next_u64() as u32;
-    let flags = tcp_flags::ACK | tcp_flags::PSH;
-    build::tcp(pseudo, sport, dport, sequence, flags, options, data)
+    let mut segment = Vec::with_capacity(24 + data.len());
+    TcpRepr {
+        source_port: sport,
+        destination_port: dport,
+        sequence,
+        acknowledgment: sequence.wrapping_mul(31),
+        flags: tcp_flags::ACK | tcp_flags::PSH,
+        window: 64240,
+        urgent_pointer: 0,
+        options: options.to_vec(),
+    }
+    .emit(pseudo, data, &mut segment);
+    segment
+}
+
+fn ethernet(dst: [u8; 6], src: [u8; 6], vlans: &[u16], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(64 + payload.len());
+    EthernetRepr {
+        destination: MacAddr(dst),
+        source: MacAddr(src),
+        vlans: vlans.to_vec(),
+        ethertype,
+    }
+    .emit(payload, &mut frame);
+    frame
+}
+
+fn udp(pseudo: &PseudoHeader, sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
+    let mut datagram = Vec::with_capacity(8 + data.len());
+    UdpRepr {
+        source_port: sport,
+        destination_port: dport,
+    }
+    .emit(pseudo, data, &mut datagram);
+    datagram
 }
 
 /// Writes `count` frames of the mix (seed `seed`) as an Ethernet pcap file.

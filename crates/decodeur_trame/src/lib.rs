@@ -1,15 +1,15 @@
 //! `decodeur_trame`: the frame decoder of lab 16.
 //!
 //! # Layout
-//! - The text of each frame comes from [`protocols::layout`] (the lab's
+//! - The text of each frame comes from [`crate::layout`] (the lab's
 //!   blocks, byte for byte); this crate only feeds it frames and writes the
 //!   text out.
 //! - [`input`]: the frame given on the command line (hex or `b'...'`).
 //! - [`capture`]: pcap and pcapng files, streamed through a small buffer.
 //! - [`live`]: an `AF_PACKET` socket (16.12).
 //! - [`exemples`]: the answers of 16.1, 16.2, 16.7 and 16.9.
-//! - [`build`] and [`generate`]: valid frames built field by field, for the
-//!   tests and the benchmark's capture file.
+//! - [`generate`]: a deterministic mix of valid frames (built with
+//!   `protocols`' `Repr::emit` writers) for the benchmark's capture file.
 //!
 //! All text goes through one [`FrameWriter`]: frames are laid out back to
 //! back in one reused byte buffer, written in large batches to one
@@ -21,7 +21,7 @@
 //! flowchart LR
 //!     P[pcap / pcapng<br/>capture::for_each_frame] --> W[FrameWriter]
 //!     L[AF_PACKET<br/>live::capture] --> W
-//!     W -->|protocols::layout::write_frame| B[tampon d'octets]
+//!     W -->|walk::write_frame| B[tampon d'octets]
 //!     B -->|lots de 256 Kio| S[BufWriter stdout]
 //! ```
 
@@ -31,14 +31,20 @@ use std::io::{self, Read, Write};
 use server_kit::cli::BoxError;
 use server_kit::Shutdown;
 
-use protocols::layout::{write_frame_with, FrameSummary, LinkType, Proto, TransportChecksums};
+use crate::filter::Filter;
+use crate::walk::{write_frame_with, FrameSummary, LinkType, Options, Proto, TransportChecksums};
 
-pub mod build;
 pub mod capture;
+mod details;
 pub mod exemples;
+pub mod filter;
 pub mod generate;
 pub mod input;
 pub mod live;
+pub mod schema;
+pub mod sheet;
+mod text;
+pub mod walk;
 
 /// The binary's name, as it prefixes its stderr lines.
 pub const BINARY: &str = "decodeur_trame";
@@ -50,22 +56,74 @@ pub fn print_examples(mut out: impl Write) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// What to print of each frame: the options of `trame`, `pcap` and `live`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct View {
+    /// `--details`: the fields beyond the lab's ([`walk::Options`]).
+    pub details: bool,
+    /// `--schema`: each header as its RFC draws it ([`schema`]), instead of
+    /// the lab's text.
+    pub schema: bool,
+    /// `--port`, `--protocole`: which frames are shown.
+    pub filter: Filter,
+    /// `--nombre`: stop after this many frames shown.
+    pub limit: Option<u64>,
+}
+
 /// `decodeur_trame trame TEXT`: one Ethernet frame given as hex or as a
-/// Python bytes literal.
-pub fn print_frame_text(text: &str, mut out: impl Write) -> Result<(), BoxError> {
+/// Python bytes literal. Without options, exactly the lab's
+/// `decode_trame(trame)` ([`sheet::decode_trame`]).
+pub fn print_frame_text(text: &str, view: &View, mut out: impl Write) -> Result<(), BoxError> {
     let frame = input::parse_frame_text(text)?;
-    out.write_all(protocols::layout::decode_trame(&frame).as_bytes())?;
+    let mut text = Vec::with_capacity(1024);
+    write_one_frame(
+        &mut text,
+        &frame,
+        LinkType::Ethernet,
+        view,
+        Default::default(),
+    );
+    out.write_all(&text)?;
     out.flush()?;
     Ok(())
+}
+
+/// One frame's text as `view` asks: the lab's blocks (with `--details`
+/// lines), or the header diagrams.
+fn write_one_frame(
+    out: &mut Vec<u8>,
+    frame: &[u8],
+    link: LinkType,
+    view: &View,
+    checksums: TransportChecksums,
+) -> FrameSummary {
+    let options = Options {
+        details: view.details,
+        checksums,
+    };
+    if view.schema {
+        let start = out.len();
+        let summary = write_frame_with(out, frame, link, options);
+        out.truncate(start);
+        schema::write_frame(out, frame, link);
+        summary
+    } else {
+        write_frame_with(out, frame, link, options)
+    }
 }
 
 /// `decodeur_trame pcap FILE`: every frame of a pcap/pcapng stream. The
 /// frames before a damaged record are printed (and counted) before the
 /// error is returned. Returns the counts.
-pub fn print_capture(source: impl Read, out: impl Write) -> (Stats, Result<(), BoxError>) {
-    let mut writer = FrameWriter::new(out);
+pub fn print_capture(
+    source: impl Read,
+    view: &View,
+    out: impl Write,
+) -> (Stats, Result<(), BoxError>) {
+    let mut writer = FrameWriter::new(out).with_view(*view);
     let result = capture::for_each_frame(source, |link, data| {
-        writer.frame(Link::from_pcap(link), data)
+        writer.frame(Link::from_pcap(link), data)?;
+        Ok(!writer.limit_reached())
     });
     let stats = writer.stats().clone();
     let flushed = writer.finish();
@@ -82,6 +140,7 @@ pub fn print_capture(source: impl Read, out: impl Write) -> (Stats, Result<(), B
 /// `shutdown`; prints the ready line on stderr once the socket is open.
 pub fn print_live(
     config: &live::LiveConfig,
+    view: &View,
     shutdown: &Shutdown,
     out: impl Write,
 ) -> (Stats, Result<(), BoxError>) {
@@ -90,12 +149,21 @@ pub fn print_live(
         .clone()
         .unwrap_or_else(|| "toutes les interfaces".into());
     // Both closures need the writer: they run one at a time.
-    let writer = std::cell::RefCell::new(FrameWriter::new(out));
+    let writer = std::cell::RefCell::new(FrameWriter::new(out).with_view(*view));
     let result = live::capture(
         config,
         shutdown,
         || eprintln!("{BINARY}: capture sur {place} (Ctrl-C pour arrêter)"),
-        |link, checksums, data| writer.borrow_mut().frame_with(link, data, checksums),
+        |link, checksums, data| {
+            let mut writer = writer.borrow_mut();
+            let shown = writer.frame_with(link, data, checksums)?;
+            // A filtered capture shows few frames among many: show each
+            // at once (a busy interface may never leave the loop idle).
+            if shown && !view.filter.is_all() {
+                writer.flush()?;
+            }
+            Ok(shown)
+        },
         || writer.borrow_mut().flush(),
     );
     let writer = writer.into_inner();
@@ -216,6 +284,10 @@ pub struct FrameWriter<W: Write> {
     out: W,
     text: Vec<u8>,
     stats: Stats,
+    view: View,
+    /// Frames seen, shown or not: a frame keeps its number in the capture
+    /// (as Wireshark's `frame.number`) when a filter hides others.
+    seen: u64,
 }
 
 /// Bytes of text gathered before they are written out.
@@ -227,7 +299,20 @@ impl<W: Write> FrameWriter<W> {
             out,
             text: Vec::with_capacity(BATCH + 64 * 1024),
             stats: Stats::default(),
+            view: View::default(),
+            seen: 0,
         }
+    }
+
+    /// What to print of each frame.
+    pub fn with_view(mut self, view: View) -> Self {
+        self.view = view;
+        self
+    }
+
+    /// Whether `--nombre` frames were shown.
+    pub fn limit_reached(&self) -> bool {
+        self.view.limit.is_some_and(|n| self.stats.frames >= n)
     }
 
     /// Writes out the frames laid out so far and flushes the output (live
@@ -237,8 +322,8 @@ impl<W: Write> FrameWriter<W> {
         self.out.flush()
     }
 
-    /// Lays out and writes one frame.
-    pub fn frame(&mut self, link: Link, data: &[u8]) -> io::Result<()> {
+    /// Lays out and writes one frame; `Ok(false)` when the filter hides it.
+    pub fn frame(&mut self, link: Link, data: &[u8]) -> io::Result<bool> {
         self.frame_with(link, data, TransportChecksums::Verify)
     }
 
@@ -249,26 +334,37 @@ impl<W: Write> FrameWriter<W> {
         link: Link,
         data: &[u8],
         checksums: TransportChecksums,
-    ) -> io::Result<()> {
+    ) -> io::Result<bool> {
+        self.seen += 1;
+        let start = self.text.len();
         let text = &mut self.text;
         text.extend_from_slice(b"=== Trame ");
-        push_u64(text, self.stats.frames + 1);
+        push_u64(text, self.seen);
         text.extend_from_slice(b" : ");
         push_u64(text, data.len() as u64);
         text.extend_from_slice(b" octets ===\n");
         let summary = match link {
-            Link::Known(link) => Some(write_frame_with(text, data, link, checksums)),
+            Link::Known(link) => Some(write_one_frame(text, data, link, &self.view, checksums)),
             Link::Unknown { kind, number } => {
                 writeln!(text, "Type de lien {kind} {number} non décodé")?;
                 None
             }
         };
+        let shown = match &summary {
+            Some(summary) => self.view.filter.matches(summary),
+            None => self.view.filter.is_all(),
+        };
+        if !shown {
+            self.text.truncate(start);
+            return Ok(false);
+        }
+        let text = &mut self.text;
         text.push(b'\n');
         self.stats.record(data.len(), summary.as_ref());
         if self.text.len() >= BATCH {
             self.write_out()?;
         }
-        Ok(())
+        Ok(true)
     }
 
     fn write_out(&mut self) -> io::Result<()> {

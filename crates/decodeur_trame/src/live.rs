@@ -39,8 +39,8 @@ use nix::sys::socket::{
 };
 use server_kit::Shutdown;
 
+use crate::walk::{LinkType, TransportChecksums};
 use crate::Link;
-use protocols::layout::{LinkType, TransportChecksums};
 
 /// The largest frame we read at once: loopback's MTU is 64 KiB, and with
 /// segmentation offload the kernel may hand us even larger TCP frames.
@@ -116,18 +116,20 @@ fn link_of(hatype: u16) -> Link {
     }
 }
 
-/// Captures frames until `config.count` frames were handed to `on_frame`
+/// Captures frames until `config.count` frames were kept by `on_frame`
+/// (it returns whether it kept the frame: `--port` and `--protocole` drop
+/// some)
 /// (with whether their transport checksums can be trusted), or until
 /// `shutdown` triggers. `on_ready` runs once the socket is open, `on_idle`
 /// each time no frame is waiting (flush the output there: under a burst,
 /// frames are written in batches and the socket's buffer does not
 /// overflow).
-/// Returns the number of frames captured.
+/// Returns the number of frames kept.
 pub fn capture(
     config: &LiveConfig,
     shutdown: &Shutdown,
     on_ready: impl FnOnce(),
-    mut on_frame: impl FnMut(Link, TransportChecksums, &[u8]) -> io::Result<()>,
+    mut on_frame: impl FnMut(Link, TransportChecksums, &[u8]) -> io::Result<bool>,
     mut on_idle: impl FnMut() -> io::Result<()>,
 ) -> Result<u64, LiveError> {
     let ifindex = match &config.interface {
@@ -208,13 +210,13 @@ pub fn capture(
         } else {
             TransportChecksums::Verify
         };
-        captured += 1;
-        on_frame(
+        let kept = on_frame(
             link_of(addr.hatype()),
             checksums,
             buf.get(..len).unwrap_or(&buf),
         )
         .map_err(LiveError::Output)?;
+        captured += u64::from(kept);
     }
     Ok(captured)
 }

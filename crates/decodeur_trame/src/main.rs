@@ -7,10 +7,11 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use decodeur_trame::filter::{Filter, Protocole};
 use decodeur_trame::live::LiveConfig;
 use decodeur_trame::{
-    generate, print_capture, print_examples, print_frame_text, print_live, Stats, BINARY,
+    generate, print_capture, print_examples, print_frame_text, print_live, Stats, View, BINARY,
     OUTPUT_BUFFER,
 };
 use server_kit::cli::{finish, BoxError};
@@ -32,6 +33,8 @@ enum Command {
     Trame {
         /// La trame : "52 0c c7 ...", "52:0c:c7:...", b'R\x0c\xc7...', ou - pour l'entrée standard.
         trame: String,
+        #[command(flatten)]
+        affichage: Affichage,
     },
     /// Décode toutes les trames d'un fichier pcap ou pcapng (- : entrée standard).
     Pcap {
@@ -40,18 +43,29 @@ enum Command {
         /// Compte les protocoles rencontrés (sur la sortie d'erreur).
         #[arg(long)]
         stats: bool,
+        /// S'arrête après N trames affichées.
+        #[arg(long, short = 'n')]
+        nombre: Option<u64>,
+        #[command(flatten)]
+        affichage: Affichage,
+        #[command(flatten)]
+        filtre: Filtre,
     },
     /// Capture et décode les trames d'une interface (16.12 ; root ou CAP_NET_RAW).
     Live {
         /// Interface à écouter, par exemple lo ou eth0 (toutes par défaut).
         #[arg(long, short = 'i')]
         interface: Option<String>,
-        /// S'arrête après N trames (sinon Ctrl-C).
+        /// S'arrête après N trames affichées (sinon Ctrl-C).
         #[arg(long, short = 'n')]
         nombre: Option<u64>,
         /// Compte les protocoles rencontrés (sur la sortie d'erreur).
         #[arg(long)]
         stats: bool,
+        #[command(flatten)]
+        affichage: Affichage,
+        #[command(flatten)]
+        filtre: Filtre,
     },
     /// Écrit un fichier pcap de trames variées et déterministes (banc d'essai).
     #[command(hide = true)]
@@ -62,6 +76,40 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         graine: u64,
     },
+}
+
+/// Ce qui est affiché de chaque trame.
+#[derive(Debug, Args)]
+struct Affichage {
+    /// Ajoute ce que montre tshark : longueur totale, identification, drapeaux, TTL et checksums IP ; numéros de séquence, drapeaux et fenêtre TCP ; checksums UDP/ICMP.
+    #[arg(long)]
+    details: bool,
+    /// Dessine chaque en-tête comme sa RFC (cases de 32 bits remplies avec les valeurs de la trame).
+    #[arg(long, conflicts_with = "details")]
+    schema: bool,
+}
+
+/// Quelles trames sont affichées.
+#[derive(Debug, Args)]
+struct Filtre {
+    /// Seulement les trames TCP ou UDP de ce port (source ou destination).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Seulement les trames de ce protocole.
+    #[arg(long, value_enum)]
+    protocole: Option<Protocole>,
+}
+
+fn view(affichage: &Affichage, filtre: Option<&Filtre>, limit: Option<u64>) -> View {
+    View {
+        details: affichage.details,
+        schema: affichage.schema,
+        filter: filtre.map_or_else(Filter::default, |f| Filter {
+            port: f.port,
+            protocole: f.protocole,
+        }),
+        limit,
+    }
 }
 
 fn main() -> ExitCode {
@@ -80,7 +128,7 @@ fn print_stats(stats: &Stats) {
 fn run(command: Command) -> Result<(), BoxError> {
     match command {
         Command::Exemples => print_examples(stdout_writer()),
-        Command::Trame { trame } => {
+        Command::Trame { trame, affichage } => {
             let text = if trame == "-" {
                 let mut text = String::new();
                 // A frame is a few hundred KiB of text at most: bound the read.
@@ -89,15 +137,22 @@ fn run(command: Command) -> Result<(), BoxError> {
             } else {
                 trame
             };
-            print_frame_text(&text, stdout_writer())
+            print_frame_text(&text, &view(&affichage, None, None), stdout_writer())
         }
-        Command::Pcap { fichier, stats } => {
+        Command::Pcap {
+            fichier,
+            stats,
+            nombre,
+            affichage,
+            filtre,
+        } => {
+            let view = view(&affichage, Some(&filtre), nombre);
             let (counts, result) = if fichier.as_os_str() == "-" {
-                print_capture(io::stdin().lock(), stdout_writer())
+                print_capture(io::stdin().lock(), &view, stdout_writer())
             } else {
                 let file = File::open(&fichier)
                     .map_err(|e| format!("impossible d'ouvrir {} : {e}", fichier.display()))?;
-                print_capture(file, stdout_writer())
+                print_capture(file, &view, stdout_writer())
             };
             if stats {
                 print_stats(&counts);
@@ -108,14 +163,17 @@ fn run(command: Command) -> Result<(), BoxError> {
             interface,
             nombre,
             stats,
+            affichage,
+            filtre,
         } => {
+            let view = view(&affichage, Some(&filtre), None);
             let shutdown = Shutdown::new();
             shutdown.install_ctrlc()?;
             let config = LiveConfig {
                 interface,
                 count: nombre,
             };
-            let (counts, result) = print_live(&config, &shutdown, stdout_writer());
+            let (counts, result) = print_live(&config, &view, &shutdown, stdout_writer());
             if stats {
                 print_stats(&counts);
             }

@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::*;
-use protocols::layout::decode_trame;
+use decodeur_trame::sheet::decode_trame;
 use protocols::pyrepr::bytes_repr;
 
 #[test]

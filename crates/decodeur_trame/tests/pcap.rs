@@ -6,11 +6,12 @@ mod common;
 use std::io::Read;
 use std::process::{Command, Stdio};
 
+use common::build;
 use common::*;
-use decodeur_trame::build;
 use decodeur_trame::generate::Mix;
+use decodeur_trame::sheet::decode_trame;
+use decodeur_trame::walk::{write_frame, LinkType};
 use pcap_file::DataLink;
-use protocols::layout::{decode_trame, write_frame, LinkType};
 
 fn layout(frame: &[u8], link: LinkType) -> String {
     let mut out = Vec::new();
@@ -236,4 +237,97 @@ fn closed_stdout_is_a_quiet_success() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
+
+/// A little-endian pcapng: a section header, `interfaces` interface
+/// description blocks (Ethernet), then one 60-byte frame on the last one.
+fn pcapng_with_interfaces(interfaces: u32) -> Vec<u8> {
+    let word = |v: u32| v.to_le_bytes();
+    let mut file = Vec::with_capacity(28 + 20 * interfaces as usize + 92);
+    // Section header: type, length, byte-order magic, version 1.0, length -1.
+    file.extend_from_slice(&word(0x0A0D_0D0A));
+    file.extend_from_slice(&word(28));
+    file.extend_from_slice(&word(0x1A2B_3C4D));
+    file.extend_from_slice(&[1, 0, 0, 0]);
+    file.extend_from_slice(&[0xff; 8]);
+    file.extend_from_slice(&word(28));
+    // Interface description: type 1, length 20, LINKTYPE_ETHERNET, snaplen 0.
+    let idb = [word(1), word(20), [1, 0, 0, 0], word(0), word(20)].concat();
+    for _ in 0..interfaces {
+        file.extend_from_slice(&idb);
+    }
+    // Enhanced packet on the last interface.
+    let frame = eth(&[], 0x88cc, b"lldp");
+    for v in [6, 32 + 60, interfaces.saturating_sub(1), 0, 0, 60, 60] {
+        file.extend_from_slice(&word(v));
+    }
+    file.extend_from_slice(&frame);
+    file.extend_from_slice(&word(32 + 60));
+    file
+}
+
+/// Runs `decodeur_trame pcap` under an address-space limit (`prlimit --as`),
+/// on a file or, for `-`, a pipe.
+fn run_limited(limit_mib: u64, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut child = Command::new("prlimit")
+        .arg(format!("--as={}", limit_mib << 20))
+        .arg(BIN)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start prlimit");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut input, &data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+/// A pcapng repeating interface description blocks (1 million) is refused
+/// with one line and exit 1, from a file and from a pipe, within 24 MiB of
+/// address space (pcap-file's parser kept every block: 43 MB of RSS, and an
+/// abort under this limit). Under the cap, many interfaces decode within
+/// the same limit.
+#[test]
+fn hostile_pcapng_interfaces_stay_within_bounded_memory() {
+    if !e2e::have_program("prlimit") {
+        e2e::skip("SKIP hostile_pcapng_interfaces_stay_within_bounded_memory: prlimit absent (util-linux)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("interfaces.pcapng");
+    let hostile = pcapng_with_interfaces(1_000_000);
+    std::fs::write(&path, &hostile).unwrap();
+    let expected = format!(
+        "decodeur_trame: fichier refusé après la trame 0 : plus de {} descriptions d'interface dans une section pcapng (fichier corrompu ?)\n",
+        decodeur_trame::capture::MAX_INTERFACES
+    );
+    for (args, stdin) in [
+        (vec!["pcap", path.to_str().unwrap()], &[][..]),
+        (vec!["pcap", "-"], &hostile[..]),
+    ] {
+        let out = run_limited(24, &args, stdin);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stderr), expected);
+        assert!(out.stdout.is_empty());
+    }
+
+    let many = pcapng_with_interfaces(decodeur_trame::capture::MAX_INTERFACES as u32);
+    let out = run_limited(24, &["pcap", "-"], &many);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("=== Trame 1 : 60 octets ===\n>>> Trame Ethernet <<<\n"),
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -5,8 +5,11 @@
 mod common;
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::Ipv6Addr;
-use std::process::Command;
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::*;
 use decodeur_trame::generate::Mix;
@@ -41,7 +44,44 @@ const FIELDS: &[&str] = &[
     "arp.src.proto_ipv4",
     "arp.dst.hw_mac",
     "arp.dst.proto_ipv4",
+    // --details
+    "ip.len",
+    "ip.id",
+    "ip.flags.rb",
+    "ip.flags.df",
+    "ip.flags.mf",
+    "ip.frag_offset",
+    "ip.ttl",
+    "ip.checksum",
+    "ip.checksum.status",
+    "tcp.seq_raw",
+    "tcp.ack_raw",
+    "tcp.flags",
+    "tcp.window_size_value",
+    "tcp.checksum",
+    "tcp.checksum.status",
+    "udp.checksum",
+    "udp.checksum.status",
+    "icmp.code",
+    "icmp.checksum",
+    "icmp.checksum.status",
+    "icmpv6.code",
+    "icmpv6.checksum",
+    "icmpv6.checksum.status",
 ];
+
+/// Our checksum line (`0x1c46 (correct)`) as tshark's value and status
+/// (1 good, 0 bad, 2 not verified, 3 absent).
+fn checksum_fields(line: &str) -> (String, String) {
+    let (value, verdict) = line.split_once(' ').expect("value and verdict");
+    let status = match verdict {
+        "(correct)" => "1",
+        "(incorrect)" => "0",
+        "(non vérifié : absent)" => "3",
+        _ => "2",
+    };
+    (value.to_string(), status.to_string())
+}
 
 fn have_tshark() -> bool {
     Command::new("tshark")
@@ -75,7 +115,54 @@ fn fields_equal_tsharks_on_every_frame() {
     let mut mix = Mix::new(2024);
     frames.extend((0..400).map(|_| mix.next_frame()));
     write_pcap(&path, &frames);
+    let (rows, checked) = compare_with_tshark(&path, Some(frames.len()));
+    // Both first fragments (special frames 9 and 10) had their UDP header
+    // compared: Length 3008, beyond the fragment.
+    let first_fragments = rows
+        .iter()
+        .filter(|row| row.get("udp.length").map(String::as_str) == Some("3008"))
+        .count();
+    assert_eq!(
+        first_fragments, 2,
+        "tshark did not dissect the first fragments"
+    );
+    // The capture exercised every comparison, many times.
+    for name in [
+        "ip.src",
+        "ipv6.src",
+        "tcp.payload",
+        "udp.payload",
+        "icmp.type",
+        "icmpv6.type",
+        "arp.opcode",
+        "vlan.id",
+        "ip.id",
+        "ip.checksum.status",
+        "tcp.seq_raw",
+        "tcp.flags",
+        "tcp.checksum.status",
+        "udp.checksum.status",
+        "icmp.checksum.status",
+        "icmpv6.checksum.status",
+    ] {
+        assert!(
+            checked.get(name).copied().unwrap_or(0) >= 5,
+            "{name} checked only {:?} times",
+            checked.get(name)
+        );
+    }
+}
 
+/// Runs tshark and `decodeur_trame pcap --details` on the capture at `path`
+/// (`count` frames) and compares every field tshark gives; returns tshark's
+/// rows and how many times each field was compared.
+fn compare_with_tshark(
+    path: &std::path::Path,
+    count: Option<usize>,
+) -> (
+    Vec<HashMap<&'static str, String>>,
+    HashMap<&'static str, usize>,
+) {
     let mut cmd = Command::new("tshark");
     cmd.args([
         "-r",
@@ -87,6 +174,13 @@ fn fields_equal_tsharks_on_every_frame() {
         "ip.defragment:FALSE",
         "-o",
         "ipv6.defragment:FALSE",
+        // Verify checksums, as --details does.
+        "-o",
+        "ip.check_checksum:TRUE",
+        "-o",
+        "tcp.check_checksum:TRUE",
+        "-o",
+        "udp.check_checksum:TRUE",
         "-T",
         "fields",
         "-E",
@@ -102,22 +196,29 @@ fn fields_equal_tsharks_on_every_frame() {
     let tshark = cmd.output().expect("run tshark");
     assert!(tshark.status.success(), "{}", text(&tshark.stderr));
     let tshark = text(&tshark.stdout);
-    let rows: Vec<HashMap<&str, &str>> = tshark
+    let rows: Vec<HashMap<&str, String>> = tshark
         .lines()
-        .map(|line| FIELDS.iter().copied().zip(line.split('\t')).collect())
+        .map(|line| {
+            FIELDS
+                .iter()
+                .copied()
+                .zip(line.split('\t').map(String::from))
+                .collect()
+        })
         .collect();
 
-    let out = run(&["pcap", path.to_str().unwrap()], b"");
+    let out = run(&["pcap", "--details", path.to_str().unwrap()], b"");
     assert!(out.status.success());
     let ours = split_frames(&text(&out.stdout));
-    assert_eq!(rows.len(), frames.len());
-    assert_eq!(ours.len(), frames.len());
+    let count = count.unwrap_or(rows.len());
+    assert_eq!(rows.len(), count);
+    assert_eq!(ours.len(), count);
 
     let mut checked = HashMap::<&str, usize>::new();
     for (n, (row, (header, block))) in rows.iter().zip(&ours).enumerate() {
         let f = fields(block);
         let ctx = format!("frame {}:\n{block}\ntshark: {row:?}", n + 1);
-        let t = |name: &str| row.get(name).copied().unwrap_or("");
+        let t = |name: &str| row.get(name).map_or("", String::as_str);
         let mut eq = |name: &'static str, theirs: String, ours: String| {
             assert_eq!(theirs, ours, "{name} differs, {ctx}");
             *checked.entry(name).or_default() += 1;
@@ -250,6 +351,97 @@ fn fields_equal_tsharks_on_every_frame() {
                 f["ICMPv6/Type"].clone(),
             );
         }
+        // --details
+        if !t("ip.src").is_empty() {
+            eq(
+                "ip.len",
+                t("ip.len").into(),
+                f["IP/Longueur totale"].clone(),
+            );
+            let id = f["IP/Identification"]
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_string();
+            eq("ip.id", t("ip.id").into(), id);
+            let flags = &f["IP/Drapeaux"];
+            for (field, name) in [
+                ("ip.flags.rb", "réservé"),
+                ("ip.flags.df", "DF"),
+                ("ip.flags.mf", "MF"),
+            ] {
+                let set = flags.split(' ').any(|n| n == name);
+                eq(field, t(field).into(), u8::from(set).to_string());
+            }
+            eq(
+                "ip.frag_offset",
+                format!("{} octets", t("ip.frag_offset")),
+                f["IP/Décalage"].clone(),
+            );
+            eq("ip.ttl", t("ip.ttl").into(), f["IP/TTL"].clone());
+            let (value, status) = checksum_fields(&f["IP/Checksum"]);
+            eq("ip.checksum", t("ip.checksum").into(), value);
+            eq("ip.checksum.status", t("ip.checksum.status").into(), status);
+        }
+        if !t("tcp.srcport").is_empty() {
+            eq(
+                "tcp.seq_raw",
+                t("tcp.seq_raw").into(),
+                f["TCP/Séquence"].clone(),
+            );
+            eq(
+                "tcp.ack_raw",
+                t("tcp.ack_raw").into(),
+                f["TCP/Acquittement"].clone(),
+            );
+            let flags = &f["TCP/Drapeaux"];
+            let hex = flags.rsplit("(0x").next().unwrap().trim_end_matches(')');
+            eq("tcp.flags", t("tcp.flags").into(), format!("0x{hex:0>4}"));
+            eq(
+                "tcp.window_size_value",
+                t("tcp.window_size_value").into(),
+                f["TCP/Fenêtre"].clone(),
+            );
+            let (value, status) = checksum_fields(&f["TCP/Checksum"]);
+            eq("tcp.checksum", t("tcp.checksum").into(), value);
+            eq(
+                "tcp.checksum.status",
+                t("tcp.checksum.status").into(),
+                status,
+            );
+        }
+        if !t("udp.srcport").is_empty() {
+            let (value, status) = checksum_fields(&f["UDP/Checksum"]);
+            eq("udp.checksum", t("udp.checksum").into(), value);
+            eq(
+                "udp.checksum.status",
+                t("udp.checksum.status").into(),
+                status,
+            );
+        }
+        for (layer, prefix) in [("ICMP", "icmp"), ("ICMPv6", "icmpv6")] {
+            let code = format!("{prefix}.code");
+            if !t(&code).is_empty() {
+                let name = |n: &str| -> &'static str {
+                    FIELDS
+                        .iter()
+                        .find(|f| **f == format!("{prefix}.{n}"))
+                        .unwrap()
+                };
+                eq(
+                    name("code"),
+                    t(&code).into(),
+                    f[&format!("{layer}/Code")].clone(),
+                );
+                let (value, status) = checksum_fields(&f[&format!("{layer}/Checksum")]);
+                eq(name("checksum"), t(name("checksum")).into(), value);
+                eq(
+                    name("checksum.status"),
+                    t(name("checksum.status")).into(),
+                    status,
+                );
+            }
+        }
         if !t("arp.opcode").is_empty() {
             let op = f["ARP/Opération"].split(' ').next().unwrap().to_string();
             eq("arp.opcode", t("arp.opcode").into(), op);
@@ -275,31 +467,71 @@ fn fields_equal_tsharks_on_every_frame() {
             );
         }
     }
-    // Both first fragments (special frames 9 and 10) had their UDP header
-    // compared: Length 3008, beyond the fragment.
-    let first_fragments = rows
-        .iter()
-        .filter(|row| row.get("udp.length") == Some(&"3008"))
-        .count();
-    assert_eq!(
-        first_fragments, 2,
-        "tshark did not dissect the first fragments"
-    );
-    // The capture exercised every comparison, many times.
-    for name in [
-        "ip.src",
-        "ipv6.src",
-        "tcp.payload",
-        "udp.payload",
-        "icmp.type",
-        "icmpv6.type",
-        "arp.opcode",
-        "vlan.id",
-    ] {
-        assert!(
-            checked.get(name).copied().unwrap_or(0) >= 5,
-            "{name} checked only {:?} times",
-            checked.get(name)
-        );
+    (rows, checked)
+}
+
+/// A real capture: tshark records a TCP exchange (handshake, data both
+/// ways, FIN) and UDP datagrams on loopback; both decoders then read the
+/// file and agree on every field, `--details` ones included (loopback's
+/// partial checksums are "incorrect" for both).
+#[test]
+fn details_equal_tsharks_on_a_loopback_capture() {
+    if !have_tshark() || !e2e::is_root() {
+        e2e::skip("SKIP details_equal_tsharks_on_a_loopback_capture: needs tshark and root (capture on lo)");
+        return;
     }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_port = listener.local_addr().unwrap().port();
+    let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let udp_port = receiver.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lo.pcap");
+    let mut tshark = Command::new("tshark")
+        .args(["-i", "lo", "-F", "pcap", "-w"])
+        .arg(&path)
+        .args(["-f", &format!("tcp port {tcp_port} or udp port {udp_port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tshark");
+    // "Capture started." once the capture runs.
+    let mut stderr = BufReader::new(tshark.stderr.take().unwrap());
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("Capture started") {
+        line.clear();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut request = [0u8; 7];
+        conn.read_exact(&mut request).unwrap();
+        conn.write_all(b"bien recu !").unwrap();
+    });
+    let mut client = TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+    client.write_all(b"bonjour").unwrap();
+    let mut answer = Vec::new();
+    client.read_to_end(&mut answer).unwrap();
+    server.join().unwrap();
+    drop(client);
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for message in [&b"coucou"[..], b"bravo !"] {
+        sender.send_to(message, ("127.0.0.1", udp_port)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(tshark.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let _ = std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    assert!(tshark.wait().unwrap().success());
+
+    let (rows, checked) = compare_with_tshark(&path, None);
+    // Handshake, data, FIN from both sides, and the datagrams.
+    let flags: Vec<&str> = rows.iter().map(|r| r["tcp.flags"].as_str()).collect();
+    for expected in ["0x0002", "0x0012", "0x0018", "0x0011"] {
+        assert!(flags.contains(&expected), "{expected} missing: {flags:?}");
+    }
+    assert!(checked["udp.checksum.status"] >= 2);
+    assert!(checked["tcp.seq_raw"] >= 6);
 }

@@ -152,9 +152,60 @@ impl<'a> ArpPacket<'a> {
     }
 }
 
+/// The fields of an Ethernet/IPv4 ARP packet, to write one
+/// ([`ArpRepr::emit`]) or read one back ([`ArpRepr::parse`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArpRepr {
+    /// 1 request, 2 reply.
+    pub operation: u16,
+    pub sender_mac: MacAddr,
+    pub sender_ip: Ipv4Addr,
+    pub target_mac: MacAddr,
+    pub target_ip: Ipv4Addr,
+}
+
+impl ArpRepr {
+    pub fn parse(arp: &ArpPacket<'_>) -> Self {
+        ArpRepr {
+            operation: arp.operation(),
+            sender_mac: arp.sender_mac(),
+            sender_ip: arp.sender_ip(),
+            target_mac: arp.target_mac(),
+            target_ip: arp.target_ip(),
+        }
+    }
+
+    /// Appends the 28-byte packet (Ethernet hardware, IPv4 protocol).
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&[0, 1]);
+        out.extend_from_slice(&ethertype::IPV4.to_be_bytes());
+        out.extend_from_slice(&[6, 4]);
+        out.extend_from_slice(&self.operation.to_be_bytes());
+        out.extend_from_slice(&self.sender_mac.0);
+        out.extend_from_slice(&self.sender_ip.octets());
+        out.extend_from_slice(&self.target_mac.0);
+        out.extend_from_slice(&self.target_ip.octets());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repr_round_trip() {
+        let repr = ArpRepr {
+            operation: 2,
+            sender_mac: MacAddr([0x37, 0x38, 0x1f, 0x55, 0x6b, 0x98]),
+            sender_ip: Ipv4Addr::new(10, 0, 0, 1),
+            target_mac: MacAddr([0x52, 0x0c, 0xc7, 0x1d, 0xca, 0x35]),
+            target_ip: Ipv4Addr::new(192, 168, 1, 10),
+        };
+        let mut bytes = Vec::new();
+        repr.emit(&mut bytes);
+        assert_eq!(bytes.len(), 28);
+        assert_eq!(ArpRepr::parse(&ArpPacket::new(&bytes).unwrap()), repr);
+    }
 
     /// "Who has 192.168.1.1? Tell 192.168.1.42", then Ethernet padding.
     const REQUEST: &[u8] = &[

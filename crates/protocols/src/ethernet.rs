@@ -257,9 +257,70 @@ impl<'a> EthernetFrame<'a> {
     }
 }
 
+/// The fields of an Ethernet II header, to write one ([`EthernetRepr::emit`])
+/// or read one back ([`EthernetRepr::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EthernetRepr {
+    pub destination: MacAddr,
+    pub source: MacAddr,
+    /// The TCI (priority, DEI, VLAN id) of each 802.1Q tag, outermost first.
+    pub vlans: Vec<u16>,
+    /// The EtherType after the tags.
+    pub ethertype: u16,
+}
+
+impl EthernetRepr {
+    /// The fields of a frame's header.
+    pub fn parse(frame: &EthernetFrame<'_>) -> Self {
+        EthernetRepr {
+            destination: frame.destination(),
+            source: frame.source(),
+            vlans: frame.vlan_tcis().collect(),
+            ethertype: frame.ethertype(),
+        }
+    }
+
+    /// Appends the header and `payload`, padded with zeros to the 60-byte
+    /// minimum as a network card sends it.
+    pub fn emit(&self, payload: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&self.destination.0);
+        out.extend_from_slice(&self.source.0);
+        for tci in &self.vlans {
+            out.extend_from_slice(&ethertype::VLAN.to_be_bytes());
+            out.extend_from_slice(&tci.to_be_bytes());
+        }
+        out.extend_from_slice(&self.ethertype.to_be_bytes());
+        out.extend_from_slice(payload);
+        if out.len() - start < MIN_FRAME_LEN {
+            out.resize(start + MIN_FRAME_LEN, 0);
+        }
+    }
+}
+
+/// The shortest frame a card sends (without its FCS): shorter ones are
+/// padded.
+pub const MIN_FRAME_LEN: usize = 60;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repr_round_trip() {
+        let repr = EthernetRepr {
+            destination: MacAddr([0x52, 0x0c, 0xc7, 0x1d, 0xca, 0x35]),
+            source: MacAddr([0x37, 0x38, 0x1f, 0x55, 0x6b, 0x98]),
+            vlans: vec![100, 0x2000 | 42],
+            ethertype: ethertype::IPV4,
+        };
+        let mut bytes = Vec::new();
+        repr.emit(b"payload", &mut bytes);
+        assert_eq!(bytes.len(), 60, "padded");
+        let frame = EthernetFrame::new(&bytes).unwrap();
+        assert_eq!(EthernetRepr::parse(&frame), repr);
+        assert_eq!(&frame.payload()[..7], b"payload");
+    }
 
     /// The lab's example frame header (issue 2) followed by 3 payload bytes.
     const LAB_FRAME: &[u8] = b"\x52\x0c\xc7\x1d\xca\x35\x37\x38\x1f\x55\x6b\x98\x08\x00abc";

@@ -137,9 +137,57 @@ impl<'a> IcmpPacket<'a> {
     }
 }
 
+/// The fields of an ICMP header, to write one ([`IcmpRepr::emit`],
+/// checksum computed) or read one back ([`IcmpRepr::parse`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpRepr {
+    pub icmp_type: u8,
+    pub code: u8,
+    /// The 4 bytes after the checksum (echo: identifier and sequence).
+    pub rest: [u8; 4],
+}
+
+impl IcmpRepr {
+    pub fn parse(icmp: &IcmpPacket<'_>) -> Self {
+        IcmpRepr {
+            icmp_type: icmp.icmp_type(),
+            code: icmp.code(),
+            rest: icmp.rest_of_header(),
+        }
+    }
+
+    /// Appends the header and `payload`, with the checksum over both.
+    pub fn emit(&self, payload: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&[self.icmp_type, self.code, 0, 0]);
+        out.extend_from_slice(&self.rest);
+        out.extend_from_slice(payload);
+        let checksum = internet_checksum(&[&out[start..]]);
+        out[start + 2..start + 4].copy_from_slice(&checksum.to_be_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repr_round_trip() {
+        let repr = IcmpRepr {
+            icmp_type: 8,
+            code: 0,
+            rest: [0x12, 0x34, 0, 1],
+        };
+        let mut bytes = Vec::new();
+        repr.emit(b"ping", &mut bytes);
+        let icmp = IcmpPacket::new(&bytes).unwrap();
+        assert_eq!(IcmpRepr::parse(&icmp), repr);
+        assert!(icmp.checksum_ok());
+        assert_eq!(
+            (icmp.echo_identifier(), icmp.payload()),
+            (0x1234, &b"ping"[..])
+        );
+    }
 
     /// An echo request: id 0x1c46, seq 1, 8 data bytes; checksum 0x4a23
     /// computed independently (Python one-liner summing the 16-bit words).

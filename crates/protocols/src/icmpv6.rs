@@ -19,7 +19,7 @@
 
 use std::net::Ipv6Addr;
 
-use crate::checksum::{transport_checksum_ok, PseudoHeader, PROTOCOL_ICMPV6};
+use crate::checksum::{transport_checksum, transport_checksum_ok, PseudoHeader, PROTOCOL_ICMPV6};
 use crate::endian::{array_at, u16_at, u8_at};
 use crate::error::{Layer, ParseError};
 
@@ -138,9 +138,59 @@ impl<'a> Icmpv6Packet<'a> {
     }
 }
 
+/// The fields of an ICMPv6 header, to write one ([`Icmpv6Repr::emit`],
+/// checksum computed over the IPv6 pseudo-header) or read one back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Icmpv6Repr {
+    pub icmp_type: u8,
+    pub code: u8,
+    pub rest: [u8; 4],
+}
+
+impl Icmpv6Repr {
+    pub fn parse(icmp: &Icmpv6Packet<'_>) -> Self {
+        Icmpv6Repr {
+            icmp_type: icmp.icmp_type(),
+            code: icmp.code(),
+            rest: icmp.rest_of_header(),
+        }
+    }
+
+    /// Appends the header and `payload`, with the checksum of a message
+    /// from `source` to `destination`.
+    pub fn emit(&self, source: Ipv6Addr, destination: Ipv6Addr, payload: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&[self.icmp_type, self.code, 0, 0]);
+        out.extend_from_slice(&self.rest);
+        out.extend_from_slice(payload);
+        let pseudo = PseudoHeader::V6 {
+            source,
+            destination,
+        };
+        let checksum = transport_checksum(&pseudo, PROTOCOL_ICMPV6, &out[start..]);
+        out[start + 2..start + 4].copy_from_slice(&checksum.to_be_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repr_round_trip() {
+        let (source, destination) = (Ipv6Addr::LOCALHOST, "fe80::1".parse().unwrap());
+        let repr = Icmpv6Repr {
+            icmp_type: 128,
+            code: 0,
+            rest: [0, 7, 0, 1],
+        };
+        let mut bytes = Vec::new();
+        repr.emit(source, destination, b"ping", &mut bytes);
+        let icmp = Icmpv6Packet::new(&bytes).unwrap();
+        assert_eq!(Icmpv6Repr::parse(&icmp), repr);
+        assert!(icmp.checksum_ok(source, destination));
+        assert_eq!(icmp.payload(), b"ping");
+    }
     use crate::checksum::transport_checksum;
 
     #[test]

@@ -72,17 +72,12 @@ mod field {
 
 /// "Don't fragment" bit of the flags/fragment-offset word.
 const FLAG_DF: u16 = 0x4000;
+/// The reserved bit of the flags/fragment-offset word.
+const FLAG_RESERVED: u16 = 0x8000;
 /// "More fragments" bit of the flags/fragment-offset word.
 const FLAG_MF: u16 = 0x2000;
 /// The fragment offset bits of the flags/fragment-offset word.
 const FRAGMENT_OFFSET_MASK: u16 = 0x1fff;
-
-/// The dotted-quad address of a 32-bit integer (lab 16.7,
-/// `decode_adresse_IP`): `2475088460` is `147.134.218.76`.
-#[inline]
-pub fn decode_adresse_ip(addr: u32) -> Ipv4Addr {
-    Ipv4Addr::from(addr)
-}
 
 /// A checked view over an IPv4 packet, bounded by its Total Length.
 #[derive(Debug, Clone, Copy)]
@@ -108,6 +103,11 @@ impl<'a> Ipv4Packet<'a> {
     /// Bytes past Total Length (Ethernet padding) are ignored.
     #[inline]
     pub fn new(data: &'a [u8]) -> Result<Self, ParseError> {
+        Self::parse(data, false)
+    }
+
+    #[inline(always)]
+    fn parse(data: &'a [u8], lenient: bool) -> Result<Self, ParseError> {
         let Some(fixed) = data.first_chunk::<{ MIN_HEADER_LEN }>() else {
             return Err(ParseError::Truncated {
                 layer: Layer::Ipv4,
@@ -135,7 +135,10 @@ impl<'a> Ipv4Packet<'a> {
         }
         let header_len = usize::from(ihl) * 4;
         ParseError::check_len(Layer::Ipv4, header_len, data.len())?;
-        let total_len = usize::from(u16_at(fixed, field::TOTAL_LEN));
+        let mut total_len = usize::from(u16_at(fixed, field::TOTAL_LEN));
+        if lenient && !(header_len..=data.len()).contains(&total_len) {
+            total_len = data.len();
+        }
         if total_len < header_len {
             return Err(ParseError::InvalidField {
                 layer: Layer::Ipv4,
@@ -158,6 +161,23 @@ impl<'a> Ipv4Packet<'a> {
             header,
             payload,
         })
+    }
+
+    /// A view as lab 16's decoder reads a packet: the same checks as
+    /// [`Self::new`] up to the whole header, but Total Length bounds the
+    /// payload only when it is consistent with the bytes present (header ≤
+    /// Total Length ≤ bytes); otherwise every byte after the header is
+    /// payload. [`Self::total_len_consistent`] says which.
+    #[inline]
+    pub fn new_lenient(data: &'a [u8]) -> Result<Self, ParseError> {
+        Self::parse(data, true)
+    }
+
+    /// Whether Total Length matches the view (header + payload): false for a
+    /// [lenient](Self::new_lenient) view that ignored it.
+    #[inline]
+    pub fn total_len_consistent(&self) -> bool {
+        usize::from(self.total_len()) == self.header.len() + self.payload.len()
     }
 
     /// The version field: always 4 in a constructed view.
@@ -194,6 +214,12 @@ impl<'a> Ipv4Packet<'a> {
     #[inline]
     pub fn identification(&self) -> u16 {
         u16_at(self.fixed, field::IDENTIFICATION)
+    }
+
+    /// The reserved flag (must be 0; RFC 3514's "evil bit").
+    #[inline]
+    pub fn reserved_flag(&self) -> bool {
+        u16_at(self.fixed, field::FLAGS_FRAGMENT) & FLAG_RESERVED != 0
     }
 
     /// The "don't fragment" flag.
@@ -286,9 +312,120 @@ impl<'a> Ipv4Packet<'a> {
     }
 }
 
+/// The fields of an IPv4 header, to write one ([`Ipv4Repr::emit`], Total
+/// Length and checksum computed) or read one back ([`Ipv4Repr::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv4Repr {
+    pub dscp_ecn: u8,
+    pub identification: u16,
+    pub dont_fragment: bool,
+    pub more_fragments: bool,
+    /// In 8-byte units.
+    pub fragment_offset: u16,
+    pub ttl: u8,
+    pub protocol: u8,
+    pub source: Ipv4Addr,
+    pub destination: Ipv4Addr,
+    /// Options, a multiple of 4 bytes (`emit` pads them with zeros).
+    pub options: Vec<u8>,
+}
+
+impl Ipv4Repr {
+    /// A header as a host sends one: TTL 64, DF, identification 0x1234.
+    pub fn new(source: Ipv4Addr, destination: Ipv4Addr, protocol: u8) -> Self {
+        Ipv4Repr {
+            dscp_ecn: 0,
+            identification: 0x1234,
+            dont_fragment: true,
+            more_fragments: false,
+            fragment_offset: 0,
+            ttl: 64,
+            protocol,
+            source,
+            destination,
+            options: Vec::new(),
+        }
+    }
+
+    /// The fields of a packet's header.
+    pub fn parse(ip: &Ipv4Packet<'_>) -> Self {
+        Ipv4Repr {
+            dscp_ecn: ip.dscp_ecn(),
+            identification: ip.identification(),
+            dont_fragment: ip.dont_fragment(),
+            more_fragments: ip.more_fragments(),
+            fragment_offset: ip.fragment_offset(),
+            ttl: ip.ttl(),
+            protocol: ip.protocol(),
+            source: ip.source(),
+            destination: ip.destination(),
+            options: ip.options().to_vec(),
+        }
+    }
+
+    /// The pseudo-header of the transport checksums this packet carries.
+    pub fn pseudo_header(&self) -> PseudoHeader {
+        PseudoHeader::V4 {
+            source: self.source,
+            destination: self.destination,
+        }
+    }
+
+    /// Appends the header (Total Length and checksum computed) and
+    /// `payload`.
+    pub fn emit(&self, payload: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        let options_len = self.options.len().div_ceil(4) * 4;
+        let header_len = MIN_HEADER_LEN + options_len;
+        let total = (header_len + payload.len()) as u16;
+        let mut flags = self.fragment_offset & FRAGMENT_OFFSET_MASK;
+        if self.dont_fragment {
+            flags |= FLAG_DF;
+        }
+        if self.more_fragments {
+            flags |= FLAG_MF;
+        }
+        out.push(0x40 | (header_len / 4) as u8);
+        out.push(self.dscp_ecn);
+        out.extend_from_slice(&total.to_be_bytes());
+        out.extend_from_slice(&self.identification.to_be_bytes());
+        out.extend_from_slice(&flags.to_be_bytes());
+        out.extend_from_slice(&[self.ttl, self.protocol, 0, 0]);
+        out.extend_from_slice(&self.source.octets());
+        out.extend_from_slice(&self.destination.octets());
+        out.extend_from_slice(&self.options);
+        out.resize(start + header_len, 0);
+        let checksum = internet_checksum(&[&out[start..]]);
+        out[start + 10..start + 12].copy_from_slice(&checksum.to_be_bytes());
+        out.extend_from_slice(payload);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repr_round_trip() {
+        let mut repr = Ipv4Repr::new([234, 216, 160, 229].into(), [76, 218, 134, 147].into(), 17);
+        repr.options = vec![1; 12];
+        repr.more_fragments = true;
+        repr.fragment_offset = 185;
+        let mut bytes = Vec::new();
+        repr.emit(b"data", &mut bytes);
+        let ip = Ipv4Packet::new(&bytes).unwrap();
+        assert_eq!(Ipv4Repr::parse(&ip), repr);
+        assert!(ip.checksum_ok());
+        assert_eq!(
+            (ip.ihl(), ip.total_len(), ip.payload()),
+            (8, 36, &b"data"[..])
+        );
+        // The lab's packet, byte for byte.
+        let lab = lab_packet();
+        let mut again = Vec::new();
+        Ipv4Repr::parse(&Ipv4Packet::new(&lab).unwrap()).emit(b"ping", &mut again);
+        assert_eq!(again, lab[..36]);
+    }
 
     /// An IPv4 header with IHL 8 (12 bytes of options), protocol 1, the lab's
     /// addresses, then 4 payload bytes and 3 bytes of Ethernet padding.
@@ -303,6 +440,27 @@ mod tests {
         p.extend_from_slice(b"ping");
         p.extend_from_slice(&[0; 3]);
         p
+    }
+
+    #[test]
+    fn lenient_view_trusts_total_length_only_when_consistent() {
+        let data = lab_packet();
+        let ip = Ipv4Packet::new_lenient(&data).unwrap();
+        assert_eq!(
+            (ip.payload(), ip.total_len_consistent()),
+            (&b"ping"[..], true)
+        );
+        // Beyond the bytes or below the header: the bytes present.
+        for total in [0u16, 31, 44, 0xffff] {
+            let mut bad = data.clone();
+            bad[2..4].copy_from_slice(&total.to_be_bytes());
+            let ip = Ipv4Packet::new_lenient(&bad).unwrap();
+            assert_eq!(ip.payload(), &bad[32..], "{total}");
+            assert!(!ip.total_len_consistent());
+            assert!(Ipv4Packet::new(&bad).is_err());
+        }
+        // The header itself is still checked.
+        assert!(Ipv4Packet::new_lenient(&data[..31]).is_err());
     }
 
     #[test]
@@ -338,13 +496,6 @@ mod tests {
                 destination: Ipv4Addr::new(76, 218, 134, 147),
             }
         );
-    }
-
-    #[test]
-    fn decode_adresse_ip_matches_the_lab() {
-        assert_eq!(decode_adresse_ip(2475088460).to_string(), "147.134.218.76");
-        assert_eq!(decode_adresse_ip(0).to_string(), "0.0.0.0");
-        assert_eq!(decode_adresse_ip(u32::MAX).to_string(), "255.255.255.255");
     }
 
     #[test]

@@ -348,9 +348,147 @@ impl<'a> Ipv6Packet<'a> {
     }
 }
 
+/// An extension header before the upper protocol: its type (0 hop-by-hop,
+/// 43 routing, 44 fragment, 60 destination options) and its body after the
+/// next-header byte and the length byte (after the reserved byte, for 44).
+/// [`Ipv6Repr::emit`] pads bodies to their header's size rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv6Extension {
+    pub kind: u8,
+    pub body: Vec<u8>,
+}
+
+/// The fields of an IPv6 header and its extension headers, to write one
+/// ([`Ipv6Repr::emit`], lengths and chain computed) or read one back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv6Repr {
+    pub traffic_class: u8,
+    pub flow_label: u32,
+    pub hop_limit: u8,
+    pub source: Ipv6Addr,
+    pub destination: Ipv6Addr,
+    pub extensions: Vec<Ipv6Extension>,
+    /// The upper protocol, after the extension headers.
+    pub protocol: u8,
+}
+
+impl Ipv6Repr {
+    /// A header as a host sends one: hop limit 64, no extension header.
+    pub fn new(source: Ipv6Addr, destination: Ipv6Addr, protocol: u8) -> Self {
+        Ipv6Repr {
+            traffic_class: 0,
+            flow_label: 0,
+            hop_limit: 64,
+            source,
+            destination,
+            extensions: Vec::new(),
+            protocol,
+        }
+    }
+
+    /// The fields of a packet's header and extension headers.
+    pub fn parse(ip: &Ipv6Packet<'_>) -> Self {
+        let mut extensions = Vec::new();
+        let mut kind = ip.next_header();
+        let mut chain = ip
+            .payload()
+            .get(..ip.extension_headers_len())
+            .unwrap_or_default();
+        while let [next, len, rest @ ..] = chain {
+            let size = if kind == protocol::IPV6_FRAGMENT {
+                8
+            } else {
+                (usize::from(*len) + 1) * 8
+            };
+            let body = rest.get(..size - 2).unwrap_or(rest);
+            extensions.push(Ipv6Extension {
+                kind,
+                body: body.to_vec(),
+            });
+            kind = *next;
+            chain = chain.get(size..).unwrap_or_default();
+        }
+        Ipv6Repr {
+            traffic_class: ip.traffic_class(),
+            flow_label: ip.flow_label(),
+            hop_limit: ip.hop_limit(),
+            source: ip.source(),
+            destination: ip.destination(),
+            extensions,
+            protocol: ip.upper_protocol(),
+        }
+    }
+
+    /// The pseudo-header of the transport checksums this packet carries.
+    pub fn pseudo_header(&self) -> PseudoHeader {
+        PseudoHeader::V6 {
+            source: self.source,
+            destination: self.destination,
+        }
+    }
+
+    /// Appends the header, the extension headers and `payload`.
+    pub fn emit(&self, payload: &[u8], out: &mut Vec<u8>) {
+        let mut chain = Vec::new();
+        for (i, ext) in self.extensions.iter().enumerate() {
+            let next = self.extensions.get(i + 1).map_or(self.protocol, |e| e.kind);
+            chain.push(next);
+            let mut body = ext.body.clone();
+            if ext.kind == protocol::IPV6_FRAGMENT {
+                chain.push(0);
+                body.resize(6, 0);
+            } else {
+                // (2 + body) must be a multiple of 8.
+                body.resize((2 + body.len()).div_ceil(8) * 8 - 2, 0);
+                chain.push(((2 + body.len()) / 8 - 1) as u8);
+            }
+            chain.extend_from_slice(&body);
+        }
+        let first = self.extensions.first().map_or(self.protocol, |e| e.kind);
+        let word = 6u32 << 28 | u32::from(self.traffic_class) << 20 | (self.flow_label & 0xf_ffff);
+        out.extend_from_slice(&word.to_be_bytes());
+        out.extend_from_slice(&((chain.len() + payload.len()) as u16).to_be_bytes());
+        out.extend_from_slice(&[first, self.hop_limit]);
+        out.extend_from_slice(&self.source.octets());
+        out.extend_from_slice(&self.destination.octets());
+        out.extend_from_slice(&chain);
+        out.extend_from_slice(payload);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repr_round_trip() {
+        let mut repr = Ipv6Repr::new(Ipv6Addr::LOCALHOST, "2001:db8::1".parse().unwrap(), 17);
+        repr.traffic_class = 0xb8;
+        repr.flow_label = 0x12345;
+        repr.extensions = vec![
+            Ipv6Extension {
+                kind: 0,
+                body: vec![1, 4, 0, 0, 0, 0],
+            },
+            Ipv6Extension {
+                kind: 60,
+                body: vec![1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            },
+            Ipv6Extension {
+                kind: 44,
+                body: vec![0, 1, 0xca, 0xfe, 0xba, 0xbe],
+            },
+        ];
+        let mut bytes = Vec::new();
+        repr.emit(b"udp!", &mut bytes);
+        let ip = Ipv6Packet::new(&bytes).unwrap();
+        assert_eq!(Ipv6Repr::parse(&ip), repr);
+        assert_eq!(
+            (ip.upper_protocol(), ip.upper_payload()),
+            (17, &b"udp!"[..])
+        );
+        assert!(ip.has_fragment_header() && ip.more_fragments());
+    }
     use crate::checksum::transport_checksum;
     use crate::udp::UdpDatagram;
 

@@ -1,4 +1,5 @@
-//! Checked views over the headers the labs decode, and the lab's text layouts.
+//! Checked views over the headers the labs decode (the text lab 16 prints
+//! from them lives in `decodeur_trame`).
 //!
 //! # Layout
 //! - [`error`]: the one error type ([`ParseError`]): which layer, how many
@@ -7,7 +8,10 @@
 //!   constructor checks every length it later relies on, so no accessor can
 //!   panic: [`ethernet`] (with VLAN tags), [`linux_sll`], [`arp`], [`ipv4`],
 //!   [`ipv6`] (extension headers skipped), [`icmp`], [`icmpv6`], [`tcp`],
-//!   [`udp`], [`http`]. Payloads are bounded by the length fields, so
+//!   [`udp`], [`http`]. Beside each view, its writer: a `Repr` (fields) with
+//!   `parse(&view)` and `emit(..., &mut Vec<u8>)` (lengths and checksums
+//!   computed), tested round trip, as smoltcp's `wire` does: the one frame
+//!   builder of every test and of the bench generator. Payloads are bounded by the length fields, so
 //!   Ethernet padding never shows as data.
 //! - [`checksum`]: the Internet checksum and the TCP/UDP/ICMPv6
 //!   pseudo-header, to verify (and, for tests, compute) checksums.
@@ -30,7 +34,6 @@ pub mod icmp;
 pub mod icmpv6;
 pub mod ipv4;
 pub mod ipv6;
-pub mod layout;
 pub mod linux_sll;
 pub mod mixed_json;
 pub mod pyrepr;

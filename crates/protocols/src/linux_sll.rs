@@ -195,9 +195,60 @@ impl<'a> LinuxSll2<'a> {
     }
 }
 
+/// The fields of a Linux cooked capture (v1) pseudo-header, to write one
+/// ([`LinuxSllRepr::emit`]) or read one back ([`LinuxSllRepr::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinuxSllRepr {
+    /// 0 to us, 4 sent by us, ...
+    pub packet_type: u16,
+    /// ARPHRD_ type (1 Ethernet).
+    pub hardware_type: u16,
+    /// The link-layer source address (at most 8 bytes).
+    pub address: Vec<u8>,
+    pub protocol: u16,
+}
+
+impl LinuxSllRepr {
+    pub fn parse(sll: &LinuxSll<'_>) -> Self {
+        LinuxSllRepr {
+            packet_type: sll.packet_type(),
+            hardware_type: sll.hardware_type(),
+            address: sll.link_address().to_vec(),
+            protocol: sll.protocol(),
+        }
+    }
+
+    /// Appends the 16-byte pseudo-header and `payload`.
+    pub fn emit(&self, payload: &[u8], out: &mut Vec<u8>) {
+        let address = self.address.get(..8).unwrap_or(&self.address);
+        out.extend_from_slice(&self.packet_type.to_be_bytes());
+        out.extend_from_slice(&self.hardware_type.to_be_bytes());
+        out.extend_from_slice(&(address.len() as u16).to_be_bytes());
+        out.extend_from_slice(address);
+        out.extend(std::iter::repeat(0).take(8 - address.len()));
+        out.extend_from_slice(&self.protocol.to_be_bytes());
+        out.extend_from_slice(payload);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repr_round_trip() {
+        let repr = LinuxSllRepr {
+            packet_type: 4,
+            hardware_type: 1,
+            address: vec![0x37, 0x38, 0x1f, 0x55, 0x6b, 0x98],
+            protocol: 0x0800,
+        };
+        let mut bytes = Vec::new();
+        repr.emit(b"ip", &mut bytes);
+        let sll = LinuxSll::new(&bytes).unwrap();
+        assert_eq!(LinuxSllRepr::parse(&sll), repr);
+        assert_eq!(sll.payload(), b"ip");
+    }
 
     #[test]
     fn sll_v1_fields() {

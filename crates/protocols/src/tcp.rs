@@ -21,7 +21,7 @@
 //! A segment has no length field of its own: its end is the end of the IP
 //! payload the view is built on.
 
-use crate::checksum::{transport_checksum_ok, PseudoHeader, PROTOCOL_TCP};
+use crate::checksum::{transport_checksum, transport_checksum_ok, PseudoHeader, PROTOCOL_TCP};
 use crate::endian::{u16_at, u32_at};
 use crate::error::{Layer, ParseError};
 
@@ -237,9 +237,84 @@ impl<'a> TcpSegment<'a> {
     }
 }
 
+/// The fields of a TCP header, to write one ([`TcpRepr::emit`], data
+/// offset and checksum computed) or read one back ([`TcpRepr::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpRepr {
+    pub source_port: u16,
+    pub destination_port: u16,
+    pub sequence: u32,
+    pub acknowledgment: u32,
+    /// The 12 bits after the data offset (reserved, then CWR ... FIN).
+    pub flags: u16,
+    pub window: u16,
+    pub urgent_pointer: u16,
+    /// Options, a multiple of 4 bytes (`emit` pads them with zeros).
+    pub options: Vec<u8>,
+}
+
+impl TcpRepr {
+    pub fn parse(tcp: &TcpSegment<'_>) -> Self {
+        TcpRepr {
+            source_port: tcp.source_port(),
+            destination_port: tcp.destination_port(),
+            sequence: tcp.sequence(),
+            acknowledgment: tcp.acknowledgment(),
+            flags: tcp.flags(),
+            window: tcp.window(),
+            urgent_pointer: tcp.urgent_pointer(),
+            options: tcp.options().to_vec(),
+        }
+    }
+
+    /// Appends the header and `payload`, with the checksum over `pseudo`.
+    pub fn emit(&self, pseudo: &PseudoHeader, payload: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        let header_len = MIN_HEADER_LEN + self.options.len().div_ceil(4) * 4;
+        out.extend_from_slice(&self.source_port.to_be_bytes());
+        out.extend_from_slice(&self.destination_port.to_be_bytes());
+        out.extend_from_slice(&self.sequence.to_be_bytes());
+        out.extend_from_slice(&self.acknowledgment.to_be_bytes());
+        let offset_flags = ((header_len / 4) as u16) << 12 | (self.flags & 0x0fff);
+        out.extend_from_slice(&offset_flags.to_be_bytes());
+        out.extend_from_slice(&self.window.to_be_bytes());
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&self.urgent_pointer.to_be_bytes());
+        out.extend_from_slice(&self.options);
+        out.resize(start + header_len, 0);
+        out.extend_from_slice(payload);
+        let checksum = transport_checksum(pseudo, PROTOCOL_TCP, &out[start..]);
+        out[start + 16..start + 18].copy_from_slice(&checksum.to_be_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repr_round_trip() {
+        let pseudo = PseudoHeader::V4 {
+            source: Ipv4Addr::new(10, 0, 0, 1),
+            destination: Ipv4Addr::new(10, 0, 0, 2),
+        };
+        let repr = TcpRepr {
+            source_port: 51000,
+            destination_port: 80,
+            sequence: 1,
+            acknowledgment: 0xdead_beef,
+            flags: 0x012,
+            window: 64240,
+            urgent_pointer: 7,
+            options: vec![2, 4, 5, 0xb4],
+        };
+        let mut bytes = Vec::new();
+        repr.emit(&pseudo, b"GET /", &mut bytes);
+        let tcp = TcpSegment::new(&bytes).unwrap();
+        assert_eq!(TcpRepr::parse(&tcp), repr);
+        assert!(tcp.checksum_ok(&pseudo) && tcp.syn() && tcp.ack());
+        assert_eq!((tcp.data_offset(), tcp.payload()), (6, &b"GET /"[..]));
+    }
     use crate::checksum::transport_checksum;
     use std::net::Ipv4Addr;
 

@@ -14,7 +14,7 @@
 //! The view is bounded by the Length field (header included), so bytes past
 //! it never show in [`UdpDatagram::payload`].
 
-use crate::checksum::{transport_checksum_ok, PseudoHeader, PROTOCOL_UDP};
+use crate::checksum::{transport_checksum, transport_checksum_ok, PseudoHeader, PROTOCOL_UDP};
 use crate::endian::u16_at;
 use crate::error::{Layer, ParseError};
 
@@ -64,6 +64,35 @@ impl<'a> UdpDatagram<'a> {
     #[inline]
     pub fn new_first_fragment(data: &'a [u8]) -> Result<Self, ParseError> {
         Self::parse(data, true)
+    }
+
+    /// A view as lab 16's decoder reads a datagram: 8 bytes are needed, and
+    /// Length bounds the data only when it is consistent with the bytes
+    /// present (8 ≤ Length ≤ bytes); otherwise every byte after the header
+    /// is data. [`Self::is_complete`] is then false and the checksum is not
+    /// verifiable.
+    #[inline]
+    pub fn new_lenient(data: &'a [u8]) -> Result<Self, ParseError> {
+        let Some(header) = data.first_chunk::<{ HEADER_LEN }>() else {
+            return Err(ParseError::Truncated {
+                layer: Layer::Udp,
+                needed: Self::HEADER_LEN,
+                got: data.len(),
+            });
+        };
+        let length = usize::from(u16_at(header, field::LENGTH));
+        let end = if (Self::HEADER_LEN..=data.len()).contains(&length) {
+            length
+        } else {
+            data.len()
+        };
+        let datagram = data.get(..end).unwrap_or(data);
+        let payload = data.get(Self::HEADER_LEN..end).unwrap_or_default();
+        Ok(UdpDatagram {
+            header,
+            datagram,
+            payload,
+        })
     }
 
     #[inline(always)]
@@ -164,9 +193,78 @@ impl<'a> UdpDatagram<'a> {
     }
 }
 
+/// The fields of a UDP header, to write one ([`UdpRepr::emit`], Length and
+/// checksum computed) or read one back ([`UdpRepr::parse`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpRepr {
+    pub source_port: u16,
+    pub destination_port: u16,
+}
+
+impl UdpRepr {
+    pub fn parse(udp: &UdpDatagram<'_>) -> Self {
+        UdpRepr {
+            source_port: udp.source_port(),
+            destination_port: udp.destination_port(),
+        }
+    }
+
+    /// Appends the header and `payload`, with the checksum over `pseudo`
+    /// (a computed 0 is sent as 0xffff: 0 means "no checksum").
+    pub fn emit(&self, pseudo: &PseudoHeader, payload: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&self.source_port.to_be_bytes());
+        out.extend_from_slice(&self.destination_port.to_be_bytes());
+        out.extend_from_slice(&((HEADER_LEN + payload.len()) as u16).to_be_bytes());
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(payload);
+        let checksum = match transport_checksum(pseudo, PROTOCOL_UDP, &out[start..]) {
+            0 => 0xffff,
+            sum => sum,
+        };
+        out[start + 6..start + 8].copy_from_slice(&checksum.to_be_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repr_round_trip() {
+        let pseudo = PseudoHeader::V4 {
+            source: Ipv4Addr::new(10, 0, 0, 1),
+            destination: Ipv4Addr::new(10, 0, 0, 2),
+        };
+        let repr = UdpRepr {
+            source_port: 45,
+            destination_port: 55710,
+        };
+        let mut bytes = Vec::new();
+        repr.emit(&pseudo, b"coucou", &mut bytes);
+        let udp = UdpDatagram::new(&bytes).unwrap();
+        assert_eq!(UdpRepr::parse(&udp), repr);
+        assert!(udp.checksum_ok(&pseudo));
+        assert_eq!((udp.length(), udp.payload()), (14, &b"coucou"[..]));
+        assert_eq!(bytes[..6], DATAGRAM[..6]);
+    }
+
+    #[test]
+    fn lenient_view_trusts_length_only_when_consistent() {
+        // Length 14 of 16 bytes: bounded (padding is not data).
+        let d = UdpDatagram::new_lenient(DATAGRAM).unwrap();
+        assert_eq!((d.payload(), d.is_complete()), (&b"coucou"[..], true));
+        // Length beyond the bytes, or below 8: the bytes present are data.
+        for length in [0u16, 7, 17, 0xffff] {
+            let mut bytes = DATAGRAM.to_vec();
+            bytes[4..6].copy_from_slice(&length.to_be_bytes());
+            let d = UdpDatagram::new_lenient(&bytes).unwrap();
+            assert_eq!(d.payload(), &bytes[8..], "{length}");
+            assert_eq!(d.length(), length);
+            assert!(!d.is_complete());
+        }
+        assert!(UdpDatagram::new_lenient(&DATAGRAM[..7]).is_err());
+    }
     use crate::checksum::transport_checksum;
     use std::net::{Ipv4Addr, Ipv6Addr};
 

@@ -3,7 +3,7 @@
 
 use protocols::ethernet::{ethertype, EthernetFrame};
 use protocols::icmp::IcmpPacket;
-use protocols::ipv4::{decode_adresse_ip, protocol, Ipv4Packet};
+use protocols::ipv4::{protocol, Ipv4Packet};
 use protocols::udp::UdpDatagram;
 use protocols::unpack::{tuple_repr, unpack, Value};
 
@@ -61,8 +61,12 @@ fn the_example_udp_block() {
 
 #[test]
 fn the_sheets_helper_examples() {
-    // 16.7
-    assert_eq!(decode_adresse_ip(2475088460).to_string(), "147.134.218.76");
+    // 16.7 (`decode_adresse_IP` itself is decodeur_trame's: the sheet's
+    // function, over the standard library's conversion).
+    assert_eq!(
+        std::net::Ipv4Addr::from(2475088460).to_string(),
+        "147.134.218.76"
+    );
     // 16.1
     let values = unpack(
         "!HH5sLBL",

@@ -16,7 +16,7 @@ for line in sys.stdin:
 out.flush()
 "#;
 
-use e2e::TestRng as Rng;
+use test_support::TestRng as Rng;
 
 fn cases() -> Vec<Vec<u8>> {
     let mut cases: Vec<Vec<u8>> = vec![
@@ -73,7 +73,7 @@ fn bytes_repr_matches_cpython() {
     {
         Ok(child) => child,
         Err(e) => {
-            e2e::skip(&format!(
+            test_support::skip(&format!(
                 "SKIP bytes_repr_matches_cpython: python3 introuvable ({e})"
             ));
             return;

@@ -63,7 +63,7 @@ fn ours(format: &str, data: &[u8]) -> String {
     format!("{size}\t{values}")
 }
 
-use e2e::TestRng as Rng;
+use test_support::TestRng as Rng;
 
 /// Random bytes favouring 0x00, 0xff and 0x80, so that signs and booleans
 /// are exercised.
@@ -155,7 +155,7 @@ fn unpack_matches_python_struct() {
         .stdout(Stdio::piped())
         .spawn();
     let Ok(mut child) = child else {
-        e2e::skip("SKIP unpack_matches_python_struct: python3 not found");
+        test_support::skip("SKIP unpack_matches_python_struct: python3 not found");
         return;
     };
     let cases = cases();

@@ -11,7 +11,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use decodeur_trame::build::{self, ethertype, ip_protocol, tcp_flags, Extension, Ipv4Options};
+pub mod build;
+
+use build::{ethertype, ip_protocol, tcp_flags, Extension, Ipv4Options};
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
@@ -270,7 +272,8 @@ pub fn odd_frames() -> Vec<(Vec<u8>, &'static str)> {
             ethertype::IPV4,
             &build::ipv4_with(&frag, a4, b4, ip_protocol::UDP, b"suite"),
         ),
-        "        Données          : b'suite'",
+        // Read as UDP whatever its offset, as the lab's decoder does.
+        "        UDP tronqué : 8 octets nécessaires, 5 présents",
     ));
     let mut udp = build::udp(&p4, 1, 2, b"x");
     udp[7] ^= 0x55;

@@ -1,4 +1,6 @@
-//! The lab's text blocks (lab 16), byte for byte.
+//! The walk from layer to layer (16.11's `decode_trame`, extended to the
+//! link layers and protocols a real capture holds): the lab's text blocks,
+//! byte for byte.
 //!
 //! Students diff our output against their own `decodeur_trame.py`, so every
 //! line below is a contract:
@@ -22,7 +24,7 @@
 //! ```
 //!
 //! (Issue 2's example block says `Protocole : 1` above a UDP block: it
-//! chains `decode_ethernet`, `decode_ip` and `decode_udp` by hand, as the
+//! chains `decode_Ethernet`, `decode_IP` and `decode_UDP` by hand, as the
 //! test `issue_example_from_the_lab_functions` does; the whole-frame
 //! decoder follows the protocol number.)
 //!
@@ -39,99 +41,41 @@
 //!   would have started, then the `Données` line of the layer that carries it;
 //! - a truncated or invalid header: one line with the [`ParseError`], where
 //!   its block would have started, and nothing after it;
-//! - a wrong checksum (IPv4 header, TCP, UDP, ICMP, ICMPv6) adds one
-//!   `Checksum : 0x.... (incorrect)` line at the end of that header's fields;
-//!   a correct one adds nothing, so the lab's blocks stay as the sheet shows
-//!   them. A bad checksum never stops the decoding. [`write_frame_with`]
-//!   can skip the transport checksums of frames captured as the host sends
-//!   them (checksum offload leaves them partial);
-//! - an IP fragment other than the first carries no transport header: one
-//!   line says so, with its offset, then its data. A first fragment (offset
-//!   0, more fragments follow) adds one line before its transport block,
-//!   whose header is decoded as usual (a UDP Length beyond the fragment
-//!   included), whose data are the bytes present and whose checksum, over
-//!   the whole datagram, is not verified;
+//! - IPv4 as the lab's `decode_IP` reads it: the transport block starts at
+//!   IHL × 4 bytes and is chosen by the protocol number alone, whatever the
+//!   flags, fragment offset or checksums say (the lab's `ex_complet` frames
+//!   have random ones); Total Length and UDP Length bound the data when
+//!   they agree with the bytes present (Ethernet padding is not data),
+//!   otherwise the bytes present are the data. No checksum line, no
+//!   fragment note: those are `--details` ([`crate::details`]);
 //! - in a Linux cooked capture the protocol field is never an IEEE 802.3
 //!   length: a value up to 1500 is a protocol of its own (4 = LLC 802.2 …),
 //!   printed as any protocol we do not decode.
 //!
-//! # Two APIs, one implementation
-//! The lab's functions ([`decode_udp`], [`decode_tcp`], [`decode_icmp`],
-//! [`decode_ip`], [`decode_adresse_mac`], [`decode_ethernet`],
-//! [`decode_trame`] …) return `String`s as the Python ones do. They are thin
-//! wrappers over the streaming writers ([`write_frame`] and the `write_*`
-//! functions it calls), which append UTF-8 text to a caller's `Vec<u8>`
-//! with no formatting machinery and no allocation of their own: the
-//! `decodeur_trame` binary lays out millions of frames in one buffer that it
+//! # The lab's functions and this walk
+//! The lab's functions ([`crate::sheet`]) return `String`s as the Python
+//! ones do; [`write_frame`] uses their block writers, appending UTF-8 text
+//! to a caller's `Vec<u8>` with no formatting machinery and no allocation
+//! of its own: the binary lays out millions of frames in one buffer that it
 //! hands to stdout as is.
 
 use std::io::Write as _;
-use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::arp::ArpPacket;
-use crate::checksum::PseudoHeader;
-use crate::error::{Layer, ParseError};
-use crate::ethernet::{ethertype, EthernetFrame, MacAddr};
-use crate::icmp::IcmpPacket;
-use crate::icmpv6::Icmpv6Packet;
-use crate::ipv4::{protocol, Ipv4Packet};
-use crate::ipv6::Ipv6Packet;
-use crate::linux_sll::{LinuxSll, LinuxSll2};
-use crate::pyrepr::write_bytes_repr_vec;
-use crate::tcp::TcpSegment;
-use crate::udp::UdpDatagram;
+use protocols::arp::ArpPacket;
+use protocols::checksum::PseudoHeader;
+use protocols::error::{Layer, ParseError};
+use protocols::ethernet::{ethertype, EthernetFrame};
+use protocols::icmp::IcmpPacket;
+use protocols::icmpv6::Icmpv6Packet;
+use protocols::ipv4::{protocol, Ipv4Packet};
+use protocols::ipv6::Ipv6Packet;
+use protocols::linux_sll::{LinuxSll, LinuxSll2};
+use protocols::tcp::TcpSegment;
+use protocols::udp::UdpDatagram;
 
-/// Every line prefix, padded to its layer's width. `labels_are_aligned`
-/// (tests) checks the widths in characters.
-mod label {
-    pub const ETHERNET: &str = ">>> Trame Ethernet <<<\n";
-    pub const SLL: &str = ">>> Trame Linux SLL <<<\n";
-    pub const SLL2: &str = ">>> Trame Linux SLL2 <<<\n";
-    pub const RAW_IP: &str = ">>> Paquet IP brut <<<\n";
-
-    // Link layer: 4 spaces, width 23.
-    pub const MAC_DST: &str = "    Adresse MAC Destination : ";
-    pub const MAC_SRC: &str = "    Adresse MAC Source      : ";
-    pub const VLAN: &str = "    VLAN                    : ";
-    pub const PROTOCOL: &str = "    Protocol                : ";
-    pub const PACKET_TYPE: &str = "    Type de paquet          : ";
-    pub const INTERFACE: &str = "    Interface               : ";
-    pub const LINK_DATA: &str = "    Données                 : ";
-
-    // Network layer: title at 4 spaces, fields at 8, width 16.
-    pub const IPV4: &str = "    --- Paquet IP ---\n";
-    pub const IPV6: &str = "    --- Paquet IPv6 ---\n";
-    pub const ARP: &str = "    --- Paquet ARP ---\n";
-    pub const IP_VERSION: &str = "        Version          : ";
-    pub const IP_IHL: &str = "        Longueur en-tête : ";
-    pub const IP_PROTOCOL: &str = "        Protocole        : ";
-    pub const IP_SRC: &str = "        Adresse source   : ";
-    pub const IP_DST: &str = "        Adresse dest.    : ";
-    pub const IP_CHECKSUM: &str = "        Checksum         : ";
-    pub const IP_DATA: &str = "        Données          : ";
-    pub const ARP_OPERATION: &str = "        Opération        : ";
-    pub const ARP_SENDER_MAC: &str = "        MAC source       : ";
-    pub const ARP_SENDER_IP: &str = "        IP source        : ";
-    pub const ARP_TARGET_MAC: &str = "        MAC cible        : ";
-    pub const ARP_TARGET_IP: &str = "        IP cible         : ";
-
-    // Transport layer: title at 8 spaces, fields at 12, width 16.
-    pub const UDP: &str = "        +++ Paquet UDP +++\n";
-    pub const TCP: &str = "        +++ Paquet TCP +++\n";
-    pub const ICMP: &str = "        +++ Paquet ICMP +++\n";
-    pub const ICMPV6: &str = "        +++ Paquet ICMPv6 +++\n";
-    pub const SRC_PORT: &str = "            Port source      : ";
-    pub const DST_PORT: &str = "            Port destination : ";
-    pub const UDP_LENGTH: &str = "            Longueur totale  : ";
-    pub const TCP_OFFSET: &str = "            Longueur en-tête : ";
-    pub const ICMP_TYPE: &str = "            Type             : ";
-    pub const L4_CHECKSUM: &str = "            Checksum         : ";
-    pub const L4_DATA: &str = "            Données          : ";
-
-    /// Indentation of each depth: link title, link fields / network title,
-    /// network fields / transport title, transport fields.
-    pub const INDENT: [&str; 4] = ["", "    ", "        ", "            "];
-}
+use crate::details;
+use crate::sheet::*;
+use crate::text::*;
 
 /// How a capture's frames begin (pcap `LINKTYPE_*` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -229,6 +173,8 @@ pub struct FrameSummary {
     pub bad_checksum: bool,
     /// An IP fragment other than the first.
     pub fragment: bool,
+    /// The TCP or UDP ports (source, destination), if any.
+    pub ports: Option<(u16, u16)>,
 }
 
 impl FrameSummary {
@@ -242,269 +188,12 @@ impl FrameSummary {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Small writers: no `format!`, no allocation beyond the output's growth.
-// ---------------------------------------------------------------------------
-
-/// Appends text (labels, separators) to the output.
-#[inline(always)]
-fn put(out: &mut Vec<u8>, text: &str) {
-    out.extend_from_slice(text.as_bytes());
-}
-
-/// Appends the decimal digits of `n`, without the formatting machinery.
-#[inline]
-fn push_u32(out: &mut Vec<u8>, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    let mut n = n;
-    // At most 10 digits for a u32: `at` never goes below 0.
-    while let Some(slot) = at.checked_sub(1).and_then(|i| digits.get_mut(i)) {
-        *slot = b'0' + (n % 10) as u8;
-        at -= 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(digits.get(at..).unwrap_or_default());
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// Appends `0x` and four lowercase hex digits.
-fn push_hex16(out: &mut Vec<u8>, n: u16) {
-    let [hi, lo] = n.to_be_bytes();
-    out.extend_from_slice(&[
-        b'0',
-        b'x',
-        HEX[usize::from(hi >> 4)],
-        HEX[usize::from(hi & 0xf)],
-        HEX[usize::from(lo >> 4)],
-        HEX[usize::from(lo & 0xf)],
-    ]);
-}
-
-fn push_ipv4(out: &mut Vec<u8>, addr: Ipv4Addr) {
-    let [a, b, c, d] = addr.octets();
-    push_u32(out, a.into());
-    out.push(b'.');
-    push_u32(out, b.into());
-    out.push(b'.');
-    push_u32(out, c.into());
-    out.push(b'.');
-    push_u32(out, d.into());
-}
-
-/// RFC 5952 text, as Python's `ipaddress`, tshark and Rust's `Display`
-/// write it (a test compares with `Display` on random addresses): lowercase
-/// hex groups without leading zeros, the longest run of two or more zero
-/// groups (the first one on a tie) as `::`, and `::ffff:a.b.c.d` for an
-/// IPv4-mapped address.
-fn push_ipv6(out: &mut Vec<u8>, addr: Ipv6Addr) {
-    if let Some(v4) = addr.to_ipv4_mapped() {
-        put(out, "::ffff:");
-        return push_ipv4(out, v4);
-    }
-    let groups = addr.segments();
-    // The longest run of zero groups.
-    let (mut best_start, mut best_len, mut start, mut len) = (0, 0, 0, 0);
-    for (i, &g) in groups.iter().enumerate() {
-        if g == 0 {
-            if len == 0 {
-                start = i;
-            }
-            len += 1;
-            if len > best_len {
-                (best_start, best_len) = (start, len);
-            }
-        } else {
-            len = 0;
-        }
-    }
-    let push_groups = |out: &mut Vec<u8>, groups: &[u16]| {
-        for (i, &g) in groups.iter().enumerate() {
-            if i > 0 {
-                out.push(b':');
-            }
-            push_hex_group(out, g);
-        }
-    };
-    if best_len > 1 {
-        push_groups(out, groups.get(..best_start).unwrap_or_default());
-        put(out, "::");
-        push_groups(out, groups.get(best_start + best_len..).unwrap_or_default());
-    } else {
-        push_groups(out, &groups);
-    }
-}
-
-/// A 16-bit group in lowercase hex, without leading zeros.
-fn push_hex_group(out: &mut Vec<u8>, g: u16) {
-    let digits = [
-        HEX[usize::from(g >> 12)],
-        HEX[usize::from((g >> 8) & 0xf)],
-        HEX[usize::from((g >> 4) & 0xf)],
-        HEX[usize::from(g & 0xf)],
-    ];
-    let skip = match g {
-        0..=0xf => 3,
-        0x10..=0xff => 2,
-        0x100..=0xfff => 1,
-        _ => 0,
-    };
-    out.extend_from_slice(digits.get(skip..).unwrap_or_default());
-}
-
-fn push_mac(out: &mut Vec<u8>, mac: MacAddr) {
-    out.extend_from_slice(&mac.to_ascii());
-}
-
-/// `label` + decimal value + `\n`.
-#[inline]
-fn field_u32(out: &mut Vec<u8>, label: &str, value: u32) {
-    put(out, label);
-    push_u32(out, value);
-    out.push(b'\n');
-}
-
-/// The `Données` line: `label` + Python `repr(bytes)` + `\n`.
-fn data_line(out: &mut Vec<u8>, label: &str, data: &[u8]) {
-    put(out, label);
-    write_bytes_repr_vec(out, data);
-    out.push(b'\n');
-}
-
-fn bad_checksum_line(out: &mut Vec<u8>, label: &str, value: u16) {
-    put(out, label);
-    push_hex16(out, value);
-    put(out, " (incorrect)\n");
-}
-
 /// One line with a header's error, at the depth its block would have had.
 fn error_line(out: &mut Vec<u8>, depth: usize, error: &ParseError, summary: &mut FrameSummary) {
     put(out, label::INDENT[depth.min(3)]);
     let _ = write!(out, "{error}");
     out.push(b'\n');
     summary.error = Some(error.layer());
-}
-
-// ---------------------------------------------------------------------------
-// One block per header: the lab's lines, exactly.
-// ---------------------------------------------------------------------------
-
-/// The Ethernet block (title, addresses, VLAN tags, inner EtherType).
-pub fn write_ethernet_block(out: &mut Vec<u8>, frame: &EthernetFrame<'_>) {
-    put(out, label::ETHERNET);
-    put(out, label::MAC_DST);
-    push_mac(out, frame.destination());
-    out.push(b'\n');
-    put(out, label::MAC_SRC);
-    push_mac(out, frame.source());
-    out.push(b'\n');
-    for vid in frame.vlan_ids() {
-        field_u32(out, label::VLAN, vid.into());
-    }
-    field_u32(out, label::PROTOCOL, frame.ethertype().into());
-}
-
-/// The Linux cooked capture block (v1).
-pub fn write_sll_block(out: &mut Vec<u8>, sll: &LinuxSll<'_>) {
-    put(out, label::SLL);
-    field_u32(out, label::PACKET_TYPE, sll.packet_type().into());
-    field_u32(out, label::PROTOCOL, sll.protocol().into());
-}
-
-/// The Linux cooked capture block (v2).
-pub fn write_sll2_block(out: &mut Vec<u8>, sll: &LinuxSll2<'_>) {
-    put(out, label::SLL2);
-    field_u32(out, label::INTERFACE, sll.interface_index());
-    field_u32(out, label::PACKET_TYPE, sll.packet_type().into());
-    field_u32(out, label::PROTOCOL, sll.protocol().into());
-}
-
-/// The lab's IP block.
-pub fn write_ipv4_block(out: &mut Vec<u8>, ip: &Ipv4Packet<'_>) {
-    put(out, label::IPV4);
-    field_u32(out, label::IP_VERSION, ip.version().into());
-    field_u32(out, label::IP_IHL, ip.ihl().into());
-    field_u32(out, label::IP_PROTOCOL, ip.protocol().into());
-    put(out, label::IP_SRC);
-    push_ipv4(out, ip.source());
-    out.push(b'\n');
-    put(out, label::IP_DST);
-    push_ipv4(out, ip.destination());
-    out.push(b'\n');
-}
-
-/// The IPv6 block; `Protocole` is the upper protocol, after the extension
-/// headers.
-pub fn write_ipv6_block(out: &mut Vec<u8>, ip: &Ipv6Packet<'_>) {
-    put(out, label::IPV6);
-    field_u32(out, label::IP_VERSION, ip.version().into());
-    field_u32(out, label::IP_PROTOCOL, ip.upper_protocol().into());
-    put(out, label::IP_SRC);
-    push_ipv6(out, ip.source());
-    out.push(b'\n');
-    put(out, label::IP_DST);
-    push_ipv6(out, ip.destination());
-    out.push(b'\n');
-}
-
-/// The ARP block.
-pub fn write_arp_block(out: &mut Vec<u8>, arp: &ArpPacket<'_>) {
-    put(out, label::ARP);
-    put(out, label::ARP_OPERATION);
-    let operation = arp.operation();
-    push_u32(out, operation.into());
-    put(
-        out,
-        match operation {
-            1 => " (requête)\n",
-            2 => " (réponse)\n",
-            _ => "\n",
-        },
-    );
-    put(out, label::ARP_SENDER_MAC);
-    push_mac(out, arp.sender_mac());
-    out.push(b'\n');
-    put(out, label::ARP_SENDER_IP);
-    push_ipv4(out, arp.sender_ip());
-    out.push(b'\n');
-    put(out, label::ARP_TARGET_MAC);
-    push_mac(out, arp.target_mac());
-    out.push(b'\n');
-    put(out, label::ARP_TARGET_IP);
-    push_ipv4(out, arp.target_ip());
-    out.push(b'\n');
-}
-
-/// The lab's UDP block.
-pub fn write_udp_block(out: &mut Vec<u8>, udp: &UdpDatagram<'_>) {
-    put(out, label::UDP);
-    field_u32(out, label::SRC_PORT, udp.source_port().into());
-    field_u32(out, label::DST_PORT, udp.destination_port().into());
-    field_u32(out, label::UDP_LENGTH, udp.length().into());
-}
-
-/// The lab's TCP block (`Longueur en-tête` is the raw data offset).
-pub fn write_tcp_block(out: &mut Vec<u8>, tcp: &TcpSegment<'_>) {
-    put(out, label::TCP);
-    field_u32(out, label::SRC_PORT, tcp.source_port().into());
-    field_u32(out, label::DST_PORT, tcp.destination_port().into());
-    field_u32(out, label::TCP_OFFSET, tcp.data_offset().into());
-}
-
-/// The lab's ICMP block.
-pub fn write_icmp_block(out: &mut Vec<u8>, icmp: &IcmpPacket<'_>) {
-    put(out, label::ICMP);
-    field_u32(out, label::ICMP_TYPE, icmp.icmp_type().into());
-}
-
-/// The ICMPv6 block.
-pub fn write_icmpv6_block(out: &mut Vec<u8>, icmp: &Icmpv6Packet<'_>) {
-    put(out, label::ICMPV6);
-    field_u32(out, label::ICMP_TYPE, icmp.icmp_type().into());
 }
 
 // ---------------------------------------------------------------------------
@@ -516,12 +205,24 @@ pub fn write_icmpv6_block(out: &mut Vec<u8>, icmp: &Icmpv6Packet<'_>) {
 /// Never fails and never panics, whatever the bytes: a header that cannot be
 /// read becomes one error line.
 pub fn write_frame(out: &mut Vec<u8>, frame: &[u8], link: LinkType) -> FrameSummary {
-    write_frame_with(out, frame, link, TransportChecksums::Verify)
+    write_frame_with(out, frame, link, Options::default())
 }
 
-/// Whether TCP, UDP, ICMP and ICMPv6 checksums are verified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the walk writes beyond the lab's blocks, and what it may trust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Options {
+    /// `--details`: the fields tshark shows that the lab does not (IPv4
+    /// lengths, flags, TTL, checksums with their verdict; TCP numbers,
+    /// flags, window ...), each after the lab's lines of its layer.
+    pub details: bool,
+    /// Whether transport checksums can be verified.
+    pub checksums: TransportChecksums,
+}
+
+/// Whether TCP, UDP and ICMPv6 checksums can be verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TransportChecksums {
+    #[default]
     Verify,
     /// Not verified: frames captured as this host sends them (and all
     /// loopback frames) leave the checksum to the network card, so the
@@ -533,19 +234,19 @@ pub enum TransportChecksums {
 /// What the walk down the layers carries along.
 struct Walk {
     summary: FrameSummary,
-    transport_checksums: TransportChecksums,
+    options: Options,
 }
 
-/// [`write_frame`], choosing whether transport checksums are verified.
+/// [`write_frame`] with [`Options`].
 pub fn write_frame_with(
     out: &mut Vec<u8>,
     frame: &[u8],
     link: LinkType,
-    transport_checksums: TransportChecksums,
+    options: Options,
 ) -> FrameSummary {
     let mut walk = Walk {
         summary: FrameSummary::default(),
-        transport_checksums,
+        options,
     };
     match link {
         LinkType::Ethernet => match EthernetFrame::new(frame) {
@@ -588,13 +289,6 @@ pub fn write_frame_with(
         }
     }
     walk.summary
-}
-
-/// `decode_trame` of the lab (16.11): the text of one Ethernet frame.
-pub fn decode_trame(frame: &[u8]) -> String {
-    let mut out = Vec::with_capacity(512);
-    write_frame(&mut out, frame, LinkType::Ethernet);
-    into_text(out)
 }
 
 /// Decodes what a link layer's type field announces (depth 1: network title
@@ -658,8 +352,8 @@ fn sll_protocol_name(link: LinkType, protocol: u16) -> Option<&'static str> {
 }
 
 /// Where an IP packet's data lies in the datagram it carries.
-#[derive(Clone, Copy)]
-enum Extent {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Extent {
     /// Not fragmented (or an IPv6 atomic fragment: offset 0, no more).
     Whole,
     /// Offset 0, more fragments follow: the transport header and the start
@@ -682,24 +376,30 @@ impl Extent {
     }
 }
 
+/// The lab's `decode_IP`: Total Length bounds the data only when it agrees
+/// with the bytes present; the flags, the fragment offset and the checksum
+/// change nothing in the default text (the lab's frames have random ones).
 fn write_ipv4(out: &mut Vec<u8>, data: &[u8], walk: &mut Walk) {
-    let ip = match Ipv4Packet::new(data) {
+    let ip = match Ipv4Packet::new_lenient(data) {
         Ok(ip) => ip,
         Err(e) => return error_line(out, 1, &e, &mut walk.summary),
     };
     walk.summary.add(Proto::Ipv4);
     write_ipv4_block(out, &ip);
-    if !ip.checksum_ok() {
-        walk.summary.bad_checksum = true;
-        bad_checksum_line(out, label::IP_CHECKSUM, ip.header_checksum());
-    }
+    let checksum_ok = ip.checksum_ok();
+    walk.summary.bad_checksum |= !checksum_ok;
     let extent = Extent::of(ip.fragment_offset(), ip.more_fragments());
+    if walk.options.details {
+        details::ipv4(out, &ip, checksum_ok);
+    }
     let carried = Carried {
         protocol: ip.protocol(),
         data: ip.payload(),
         pseudo: ip.pseudo_header(),
+        extent,
+        complete: ip.total_len_consistent(),
     };
-    write_ip_data(out, "IP", extent, &carried, walk);
+    write_ip_data(out, &carried, walk);
 }
 
 fn write_ipv6(out: &mut Vec<u8>, data: &[u8], walk: &mut Walk) {
@@ -709,86 +409,46 @@ fn write_ipv6(out: &mut Vec<u8>, data: &[u8], walk: &mut Walk) {
     };
     walk.summary.add(Proto::Ipv6);
     write_ipv6_block(out, &ip);
-    let extent = Extent::of(ip.fragment_offset(), ip.more_fragments());
     let carried = Carried {
         protocol: ip.upper_protocol(),
         data: ip.upper_payload(),
         pseudo: ip.pseudo_header(),
+        extent: Extent::of(ip.fragment_offset(), ip.more_fragments()),
+        complete: true,
     };
-    write_ip_data(out, "IPv6", extent, &carried, walk);
+    write_ip_data(out, &carried, walk);
 }
 
 /// What an IP packet hands to the transport layer.
-struct Carried<'a> {
+pub(crate) struct Carried<'a> {
     /// The upper protocol (after IPv6 extension headers).
-    protocol: u8,
+    pub protocol: u8,
     /// Its bytes, up to the IP length fields.
-    data: &'a [u8],
+    pub data: &'a [u8],
     /// What its checksum covers besides them.
-    pseudo: PseudoHeader,
+    pub pseudo: PseudoHeader,
+    /// Where these bytes lie in the datagram.
+    pub extent: Extent,
+    /// Whether the IP length field agreed with the bytes present.
+    pub complete: bool,
 }
 
-/// The transport block of an IP packet (`ip` names it in the fragment
-/// lines: `IP` or `IPv6`).
-fn write_ip_data(
-    out: &mut Vec<u8>,
-    ip: &str,
-    extent: Extent,
-    carried: &Carried<'_>,
-    walk: &mut Walk,
-) {
-    let verify = walk.transport_checksums == TransportChecksums::Verify;
-    match extent {
-        Extent::Whole => write_transport(out, carried, verify, false, walk),
-        Extent::FirstFragment => {
-            // The transport header is here, but not all the data its
-            // Length and checksum cover.
-            put(out, "        Fragment ");
-            put(out, ip);
-            put(
-                out,
-                " initial : données incomplètes, checksum non vérifié\n",
-            );
-            write_transport(out, carried, false, true, walk);
-        }
-        Extent::LaterFragment { offset_bytes } => {
-            walk.summary.fragment = true;
-            put(out, "        Fragment ");
-            put(out, ip);
-            put(out, " non initial (décalage ");
-            push_u32(out, offset_bytes);
-            put(out, " octets) : protocole ");
-            push_u32(out, carried.protocol.into());
-            put(out, " non décodé\n");
-            data_line(out, label::IP_DATA, carried.data);
+/// The transport block of an IP packet, chosen by the protocol number alone
+/// as the lab's `decode_trame` does (a later fragment included: `--details`
+/// says that its bytes are no transport header).
+fn write_ip_data(out: &mut Vec<u8>, carried: &Carried<'_>, walk: &mut Walk) {
+    if let Extent::LaterFragment { offset_bytes } = carried.extent {
+        walk.summary.fragment = true;
+        if walk.options.details {
+            details::later_fragment(out, offset_bytes, carried.protocol);
         }
     }
-}
-
-/// Decodes what an IP protocol number announces (depth 2: transport title at
-/// 8 spaces). `first_fragment`: the data stops before the transport's
-/// Length says (UDP).
-fn write_transport(
-    out: &mut Vec<u8>,
-    carried: &Carried<'_>,
-    verify: bool,
-    first_fragment: bool,
-    walk: &mut Walk,
-) {
-    let pseudo = verify.then_some(&carried.pseudo);
     let data = carried.data;
     match carried.protocol {
-        protocol::UDP => {
-            let udp = if first_fragment {
-                UdpDatagram::new_first_fragment(data)
-            } else {
-                UdpDatagram::new(data)
-            };
-            write_transport_header(out, udp, pseudo, walk);
-        }
-        protocol::TCP => write_transport_header(out, TcpSegment::new(data), pseudo, walk),
-        protocol::ICMP => write_transport_header(out, IcmpPacket::new(data), pseudo, walk),
-        protocol::ICMPV6 => write_transport_header(out, Icmpv6Packet::new(data), pseudo, walk),
+        protocol::UDP => write_transport_header(out, UdpDatagram::new_lenient(data), carried, walk),
+        protocol::TCP => write_transport_header(out, TcpSegment::new(data), carried, walk),
+        protocol::ICMP => write_transport_header(out, IcmpPacket::new(data), carried, walk),
+        protocol::ICMPV6 => write_transport_header(out, Icmpv6Packet::new(data), carried, walk),
         other => {
             walk.summary.undecoded = true;
             put(out, "        Protocole ");
@@ -799,24 +459,52 @@ fn write_transport(
     }
 }
 
+/// A checksum's verdict, for `--details` and `--stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Correct,
+    Incorrect,
+    /// Not verifiable here, and why.
+    NotVerified(&'static str),
+}
+
 /// What the frame decoder needs of a transport header's view.
 trait TransportHeader<'a> {
     const PROTO: Proto;
     /// The lab's block.
     fn write_block(&self, out: &mut Vec<u8>);
-    /// The checksum field, if it is wrong under `pseudo`.
-    fn wrong_checksum(&self, pseudo: &PseudoHeader) -> Option<u16>;
+    /// The `--details` lines.
+    fn write_details(&self, out: &mut Vec<u8>, verdict: Verdict);
+    /// Whether the checksum is right under `pseudo`; `None` when it cannot
+    /// be verified from this view.
+    fn checksum_ok(&self, pseudo: &PseudoHeader) -> Result<bool, &'static str>;
+    /// Whether the checksum is computed by the sender's network card
+    /// (offload): not for ICMP, whose checksum the kernel computes.
+    const OFFLOADED: bool = true;
     /// The data after the header.
     fn data(&self) -> &'a [u8];
+    /// Source and destination ports (TCP, UDP).
+    fn ports(&self) -> Option<(u16, u16)> {
+        None
+    }
 }
 
 impl<'a> TransportHeader<'a> for UdpDatagram<'a> {
+    fn ports(&self) -> Option<(u16, u16)> {
+        Some((self.source_port(), self.destination_port()))
+    }
     const PROTO: Proto = Proto::Udp;
     fn write_block(&self, out: &mut Vec<u8>) {
         write_udp_block(out, self);
     }
-    fn wrong_checksum(&self, pseudo: &PseudoHeader) -> Option<u16> {
-        (!self.checksum_ok(pseudo)).then(|| self.checksum())
+    fn write_details(&self, out: &mut Vec<u8>, verdict: Verdict) {
+        details::udp(out, self, verdict);
+    }
+    fn checksum_ok(&self, pseudo: &PseudoHeader) -> Result<bool, &'static str> {
+        if !self.is_complete() && self.checksum() != 0 {
+            return Err("longueur UDP incohérente");
+        }
+        Ok(UdpDatagram::checksum_ok(self, pseudo))
     }
     fn data(&self) -> &'a [u8] {
         self.payload()
@@ -824,12 +512,18 @@ impl<'a> TransportHeader<'a> for UdpDatagram<'a> {
 }
 
 impl<'a> TransportHeader<'a> for TcpSegment<'a> {
+    fn ports(&self) -> Option<(u16, u16)> {
+        Some((self.source_port(), self.destination_port()))
+    }
     const PROTO: Proto = Proto::Tcp;
     fn write_block(&self, out: &mut Vec<u8>) {
         write_tcp_block(out, self);
     }
-    fn wrong_checksum(&self, pseudo: &PseudoHeader) -> Option<u16> {
-        (!self.checksum_ok(pseudo)).then(|| self.checksum())
+    fn write_details(&self, out: &mut Vec<u8>, verdict: Verdict) {
+        details::tcp(out, self, verdict);
+    }
+    fn checksum_ok(&self, pseudo: &PseudoHeader) -> Result<bool, &'static str> {
+        Ok(TcpSegment::checksum_ok(self, pseudo))
     }
     fn data(&self) -> &'a [u8] {
         self.payload()
@@ -838,12 +532,16 @@ impl<'a> TransportHeader<'a> for TcpSegment<'a> {
 
 impl<'a> TransportHeader<'a> for IcmpPacket<'a> {
     const PROTO: Proto = Proto::Icmp;
+    const OFFLOADED: bool = false;
     fn write_block(&self, out: &mut Vec<u8>) {
         write_icmp_block(out, self);
     }
+    fn write_details(&self, out: &mut Vec<u8>, verdict: Verdict) {
+        details::icmp(out, self.code(), self.checksum(), verdict);
+    }
     /// Its checksum covers the message alone.
-    fn wrong_checksum(&self, _: &PseudoHeader) -> Option<u16> {
-        (!self.checksum_ok()).then(|| self.checksum())
+    fn checksum_ok(&self, _: &PseudoHeader) -> Result<bool, &'static str> {
+        Ok(IcmpPacket::checksum_ok(self))
     }
     fn data(&self) -> &'a [u8] {
         self.payload()
@@ -855,14 +553,17 @@ impl<'a> TransportHeader<'a> for Icmpv6Packet<'a> {
     fn write_block(&self, out: &mut Vec<u8>) {
         write_icmpv6_block(out, self);
     }
+    fn write_details(&self, out: &mut Vec<u8>, verdict: Verdict) {
+        details::icmp(out, self.code(), self.checksum(), verdict);
+    }
     /// Its checksum covers an IPv6 pseudo-header: not verified over IPv4.
-    fn wrong_checksum(&self, pseudo: &PseudoHeader) -> Option<u16> {
+    fn checksum_ok(&self, pseudo: &PseudoHeader) -> Result<bool, &'static str> {
         match *pseudo {
             PseudoHeader::V6 {
                 source,
                 destination,
-            } if !self.checksum_ok(source, destination) => Some(self.checksum()),
-            _ => None,
+            } => Ok(Icmpv6Packet::checksum_ok(self, source, destination)),
+            PseudoHeader::V4 { .. } => Err("ICMPv6 dans IPv4"),
         }
     }
     fn data(&self) -> &'a [u8] {
@@ -870,120 +571,44 @@ impl<'a> TransportHeader<'a> for Icmpv6Packet<'a> {
     }
 }
 
-/// A transport block, its checksum line if wrong (verified only when
-/// `pseudo` is given), its data; or its error line.
+/// A transport block, its `--details` lines, its data; or its error line.
 fn write_transport_header<'a, T: TransportHeader<'a>>(
     out: &mut Vec<u8>,
     header: Result<T, ParseError>,
-    pseudo: Option<&PseudoHeader>,
+    carried: &Carried<'_>,
     walk: &mut Walk,
 ) {
-    match header {
-        Ok(header) => {
-            walk.summary.add(T::PROTO);
-            header.write_block(out);
-            if let Some(checksum) = pseudo.and_then(|p| header.wrong_checksum(p)) {
-                walk.summary.bad_checksum = true;
-                bad_checksum_line(out, label::L4_CHECKSUM, checksum);
-            }
-            data_line(out, label::L4_DATA, header.data());
+    let header = match header {
+        Ok(header) => header,
+        Err(e) => return error_line(out, 2, &e, &mut walk.summary),
+    };
+    walk.summary.add(T::PROTO);
+    walk.summary.ports = walk.summary.ports.or(header.ports());
+    header.write_block(out);
+    let verdict = if carried.extent != Extent::Whole {
+        Verdict::NotVerified("datagramme fragmenté")
+    } else if !carried.complete {
+        Verdict::NotVerified("paquet IP incomplet")
+    } else if T::OFFLOADED && walk.options.checksums == TransportChecksums::Skip {
+        Verdict::NotVerified("envoyé par cet hôte")
+    } else {
+        match header.checksum_ok(&carried.pseudo) {
+            Ok(true) => Verdict::Correct,
+            Ok(false) => Verdict::Incorrect,
+            Err(why) => Verdict::NotVerified(why),
         }
-        Err(e) => error_line(out, 2, &e, &mut walk.summary),
+    };
+    walk.summary.bad_checksum |= verdict == Verdict::Incorrect;
+    if walk.options.details {
+        header.write_details(out, verdict);
     }
-}
-
-// ---------------------------------------------------------------------------
-// The lab's functions, with the lab's names and return values.
-// ---------------------------------------------------------------------------
-
-/// The writers only append UTF-8 text (ASCII, the labels' accents and
-/// `Display` output), so this never takes the lossy path; it just avoids a
-/// panic path.
-fn into_text(out: Vec<u8>) -> String {
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// 16.4: the UDP block and the datagram's data.
-pub fn decode_udp(data: &[u8]) -> Result<(String, &[u8]), ParseError> {
-    let udp = UdpDatagram::new(data)?;
-    let mut out = Vec::with_capacity(128);
-    write_udp_block(&mut out, &udp);
-    Ok((into_text(out), udp.payload()))
-}
-
-/// 16.5: the TCP block and the segment's data.
-pub fn decode_tcp(data: &[u8]) -> Result<(String, &[u8]), ParseError> {
-    let tcp = TcpSegment::new(data)?;
-    let mut out = Vec::with_capacity(128);
-    write_tcp_block(&mut out, &tcp);
-    Ok((into_text(out), tcp.payload()))
-}
-
-/// 16.6: the ICMP block (the lab returns no data for ICMP).
-pub fn decode_icmp(data: &[u8]) -> Result<String, ParseError> {
-    let icmp = IcmpPacket::new(data)?;
-    let mut out = Vec::with_capacity(64);
-    write_icmp_block(&mut out, &icmp);
-    Ok(into_text(out))
-}
-
-/// The ICMPv6 block and the message's body.
-pub fn decode_icmpv6(data: &[u8]) -> Result<(String, &[u8]), ParseError> {
-    let icmp = Icmpv6Packet::new(data)?;
-    let mut out = Vec::with_capacity(64);
-    write_icmpv6_block(&mut out, &icmp);
-    Ok((into_text(out), icmp.payload()))
-}
-
-/// 16.7: a 32-bit address as `X.Y.Z.T` (`2475088460` → `147.134.218.76`).
-pub fn decode_adresse_ip(addr: u32) -> String {
-    let mut out = Vec::with_capacity(15);
-    push_ipv4(&mut out, Ipv4Addr::from(addr));
-    into_text(out)
-}
-
-/// 16.8: the IP block, the encapsulated protocol number and the data.
-pub fn decode_ip(data: &[u8]) -> Result<(String, u8, &[u8]), ParseError> {
-    let ip = Ipv4Packet::new(data)?;
-    let mut out = Vec::with_capacity(192);
-    write_ipv4_block(&mut out, &ip);
-    Ok((into_text(out), ip.protocol(), ip.payload()))
-}
-
-/// The IPv6 block, the upper protocol (after extension headers) and its data.
-pub fn decode_ipv6(data: &[u8]) -> Result<(String, u8, &[u8]), ParseError> {
-    let ip = Ipv6Packet::new(data)?;
-    let mut out = Vec::with_capacity(192);
-    write_ipv6_block(&mut out, &ip);
-    Ok((into_text(out), ip.upper_protocol(), ip.upper_payload()))
-}
-
-/// The ARP block.
-pub fn decode_arp(data: &[u8]) -> Result<String, ParseError> {
-    let arp = ArpPacket::new(data)?;
-    let mut out = Vec::with_capacity(192);
-    write_arp_block(&mut out, &arp);
-    Ok(into_text(out))
-}
-
-/// 16.9: six bytes as `a1:a2:a3:a4:a5:a6` (lowercase, as `"%.2x"` gives).
-pub fn decode_adresse_mac(mac: [u8; 6]) -> String {
-    let mut out = Vec::with_capacity(17);
-    push_mac(&mut out, MacAddr(mac));
-    into_text(out)
-}
-
-/// 16.10: the Ethernet block, the EtherType (after VLAN tags) and the data.
-pub fn decode_ethernet(data: &[u8]) -> Result<(String, u16, &[u8]), ParseError> {
-    let frame = EthernetFrame::new(data)?;
-    let mut out = Vec::with_capacity(160);
-    write_ethernet_block(&mut out, &frame);
-    Ok((into_text(out), frame.ethertype(), frame.payload()))
+    data_line(out, label::L4_DATA, header.data());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     /// Every field prefix of a layer puts its ` : ` at the same character
     /// column (bytes would differ: `ê` and `é` take two).
@@ -1014,6 +639,11 @@ mod tests {
                     label::IP_DST,
                     label::IP_CHECKSUM,
                     label::IP_DATA,
+                    label::IP_TOTAL_LEN,
+                    label::IP_ID,
+                    label::IP_FLAGS,
+                    label::IP_FRAGMENT,
+                    label::IP_TTL,
                     label::ARP_OPERATION,
                     label::ARP_SENDER_MAC,
                     label::ARP_SENDER_IP,
@@ -1032,6 +662,11 @@ mod tests {
                     label::ICMP_TYPE,
                     label::L4_CHECKSUM,
                     label::L4_DATA,
+                    label::TCP_SEQ,
+                    label::TCP_ACK,
+                    label::TCP_FLAGS,
+                    label::TCP_WINDOW,
+                    label::ICMP_CODE,
                 ],
             ),
         ];
@@ -1046,8 +681,18 @@ mod tests {
         }
     }
 
-    use crate::checksum::{internet_checksum, transport_checksum};
     use proptest::prelude::*;
+
+    /// The `--details` text of an Ethernet frame.
+    fn details_of(frame: &[u8]) -> String {
+        let mut out = Vec::new();
+        let options = Options {
+            details: true,
+            ..Options::default()
+        };
+        write_frame_with(&mut out, frame, LinkType::Ethernet, options);
+        String::from_utf8(out).expect("UTF-8 output")
+    }
 
     /// `write_frame`'s text, checked to be UTF-8.
     fn text_of(frame: &[u8], link: LinkType) -> (String, FrameSummary) {
@@ -1069,7 +714,14 @@ mod tests {
         }
     }
 
-    // --- Frame builders: every field spelled out, checksums computed. ---
+    // --- Frames, over the one builder (`protocols`' `Repr::emit`). ---
+
+    use protocols::ethernet::{EthernetRepr, MacAddr};
+    use protocols::icmp::IcmpRepr;
+    use protocols::ipv4::Ipv4Repr;
+    use protocols::ipv6::Ipv6Repr;
+    use protocols::tcp::TcpRepr;
+    use protocols::udp::UdpRepr;
 
     const DST: [u8; 6] = [0x52, 0x0c, 0xc7, 0x1d, 0xca, 0x35];
     const SRC: [u8; 6] = [0x37, 0x38, 0x1f, 0x55, 0x6b, 0x98];
@@ -1078,32 +730,29 @@ mod tests {
 
     /// Ethernet II, padded to 60 bytes as a card would.
     fn eth(tags: &[u16], ethertype: u16, payload: &[u8]) -> Vec<u8> {
-        let mut f = [DST, SRC].concat();
-        for &vid in tags {
-            f.extend_from_slice(&[0x81, 0x00]);
-            f.extend_from_slice(&vid.to_be_bytes());
+        let mut f = Vec::new();
+        EthernetRepr {
+            destination: MacAddr(DST),
+            source: MacAddr(SRC),
+            vlans: tags.to_vec(),
+            ethertype,
         }
-        f.extend_from_slice(&ethertype.to_be_bytes());
-        f.extend_from_slice(payload);
-        f.resize(f.len().max(60), 0);
+        .emit(payload, &mut f);
         f
     }
 
-    /// IPv4 with `options` (a multiple of 4 bytes) and a correct checksum.
+    /// IPv4 with `options` (a multiple of 4 bytes), identification 0x1234,
+    /// TTL 64, the flags/offset word given, and a correct checksum.
     fn ipv4(protocol: u8, options: &[u8], flags_offset: u16, payload: &[u8]) -> Vec<u8> {
-        let header_len = 20 + options.len();
-        let total = (header_len + payload.len()) as u16;
-        let mut p = vec![0x40 | (header_len / 4) as u8, 0];
-        p.extend_from_slice(&total.to_be_bytes());
-        p.extend_from_slice(&[0x12, 0x34]);
-        p.extend_from_slice(&flags_offset.to_be_bytes());
-        p.extend_from_slice(&[64, protocol, 0, 0]);
-        p.extend_from_slice(&IP_SRC);
-        p.extend_from_slice(&IP_DST);
-        p.extend_from_slice(options);
-        let sum = internet_checksum(&[&p]);
-        p[10..12].copy_from_slice(&sum.to_be_bytes());
-        p.extend_from_slice(payload);
+        let mut p = Vec::new();
+        Ipv4Repr {
+            dont_fragment: flags_offset & 0x4000 != 0,
+            more_fragments: flags_offset & 0x2000 != 0,
+            fragment_offset: flags_offset & 0x1fff,
+            options: options.to_vec(),
+            ..Ipv4Repr::new(IP_SRC.into(), IP_DST.into(), protocol)
+        }
+        .emit(payload, &mut p);
         p
     }
 
@@ -1115,66 +764,51 @@ mod tests {
     }
 
     fn udp(pseudo: &PseudoHeader, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-        let mut d = [
-            sport.to_be_bytes(),
-            dport.to_be_bytes(),
-            ((8 + payload.len()) as u16).to_be_bytes(),
-            [0, 0],
-        ]
-        .concat();
-        d.extend_from_slice(payload);
-        let sum = transport_checksum(pseudo, 17, &d);
-        d[6..8].copy_from_slice(&sum.to_be_bytes());
+        let mut d = Vec::new();
+        UdpRepr {
+            source_port: sport,
+            destination_port: dport,
+        }
+        .emit(pseudo, payload, &mut d);
         d
     }
 
+    /// Ports 80 -> 51000, sequence 1, PSH ACK, window 0xfaf0.
     fn tcp(pseudo: &PseudoHeader, options: &[u8], payload: &[u8]) -> Vec<u8> {
-        let offset = (20 + options.len()) / 4;
-        let mut s = [80u16.to_be_bytes(), 51000u16.to_be_bytes()].concat();
-        s.extend_from_slice(&[
-            0,
-            0,
-            0,
-            1,
-            0,
-            0,
-            0,
-            0,
-            (offset as u8) << 4,
-            0x18,
-            0xfa,
-            0xf0,
-            0,
-            0,
-            0,
-            0,
-        ]);
-        s.extend_from_slice(options);
-        s.extend_from_slice(payload);
-        let sum = transport_checksum(pseudo, 6, &s);
-        s[16..18].copy_from_slice(&sum.to_be_bytes());
+        let mut s = Vec::new();
+        TcpRepr {
+            source_port: 80,
+            destination_port: 51000,
+            sequence: 1,
+            acknowledgment: 0,
+            flags: 0x18,
+            window: 0xfaf0,
+            urgent_pointer: 0,
+            options: options.to_vec(),
+        }
+        .emit(pseudo, payload, &mut s);
         s
     }
 
     fn icmp_echo(payload: &[u8]) -> Vec<u8> {
-        let mut m = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1];
-        m.extend_from_slice(payload);
-        let sum = internet_checksum(&[&m]);
-        m[2..4].copy_from_slice(&sum.to_be_bytes());
+        let mut m = Vec::new();
+        IcmpRepr {
+            icmp_type: 8,
+            code: 0,
+            rest: [0x12, 0x34, 0, 1],
+        }
+        .emit(payload, &mut m);
         m
     }
 
     const V6_SRC: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
     const V6_DST: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x1);
 
-    /// IPv6 whose payload starts with already built extension headers.
+    /// IPv6 whose payload starts with already built extension headers
+    /// (`next_header` is the first one's type).
     fn ipv6(next_header: u8, payload: &[u8]) -> Vec<u8> {
-        let mut p = vec![0x60, 0, 0, 0];
-        p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-        p.extend_from_slice(&[next_header, 64]);
-        p.extend_from_slice(&V6_SRC.octets());
-        p.extend_from_slice(&V6_DST.octets());
-        p.extend_from_slice(payload);
+        let mut p = Vec::new();
+        Ipv6Repr::new(V6_SRC, V6_DST, next_header).emit(payload, &mut p);
         p
     }
 
@@ -1208,13 +842,13 @@ mod tests {
     fn issue_example_from_the_lab_functions() {
         let datagram = udp(&v4_pseudo(), 45, 55710, b"coucou");
         let frame = eth(&[], 0x0800, &ipv4(1, &OPTIONS, 0x4000, &datagram));
-        let (eth_block, ethertype, ip_data) = decode_ethernet(&frame).unwrap();
+        let (eth_block, ethertype, ip_data) = decode_Ethernet(&frame).unwrap();
         assert_eq!(ethertype, 2048);
-        let (ip_block, protocol, udp_data) = decode_ip(ip_data).unwrap();
+        let (ip_block, protocol, udp_data) = decode_IP(ip_data).unwrap();
         assert_eq!(protocol, 1);
         // Ethernet padding (46 -> 60 bytes) stops at the IP total length.
         assert_eq!(udp_data, &datagram[..]);
-        let (udp_block, data) = decode_udp(udp_data).unwrap();
+        let (udp_block, data) = decode_UDP(udp_data).unwrap();
         assert_eq!(data, b"coucou");
         assert_eq!(eth_block + &ip_block + &udp_block, ISSUE_EXAMPLE);
     }
@@ -1239,7 +873,7 @@ mod tests {
     /// The example's frame as it really is (protocol 1): read as ICMP, whose
     /// checksum (the UDP port bytes) is wrong and said so.
     #[test]
-    fn example_frame_as_icmp_reports_its_checksum() {
+    fn example_frame_as_icmp_reports_its_checksum_in_details() {
         let frame = eth(
             &[],
             0x0800,
@@ -1257,10 +891,14 @@ mod tests {
             .to_string()
             + "        +++ Paquet ICMP +++\n"
             + "            Type             : 0\n"
-            + "            Checksum         : 0xd99e (incorrect)\n"
             + "            Données          : b'coucou'\n";
         let (out, summary) = text_of(&frame, LinkType::Ethernet);
         assert_eq!(out, expected);
+        let details = details_of(&frame);
+        assert!(
+            details.ends_with("            Type             : 0\n            Code             : 45\n            Checksum         : 0xd99e (incorrect)\n            Données          : b'coucou'\n"),
+            "{details}"
+        );
         assert!(summary.bad_checksum && summary.contains(Proto::Icmp) && summary.error.is_none());
     }
 
@@ -1288,7 +926,7 @@ mod tests {
             Données          : b'GET / HTTP/1.0\\r\\n\\r\\n'
 "
         );
-        let (block, data) = decode_tcp(&segment).unwrap();
+        let (block, data) = decode_TCP(&segment).unwrap();
         assert!(decode_trame(&frame).contains(&block));
         assert_eq!(data, b"GET / HTTP/1.0\r\n\r\n");
     }
@@ -1316,7 +954,7 @@ mod tests {
 "
         );
         assert_eq!(
-            decode_icmp(&icmp_echo(b"")).unwrap(),
+            decode_ICMP(&icmp_echo(b"")).unwrap(),
             "        +++ Paquet ICMP +++\n            Type             : 8\n"
         );
     }
@@ -1359,13 +997,13 @@ mod tests {
 
     #[test]
     fn icmpv6_echo() {
-        let mut m = vec![128, 0, 0, 0, 0, 7, 0, 1, b'p', b'i', b'n', b'g'];
-        let pseudo = PseudoHeader::V6 {
-            source: V6_SRC,
-            destination: V6_DST,
-        };
-        let sum = transport_checksum(&pseudo, 58, &m);
-        m[2..4].copy_from_slice(&sum.to_be_bytes());
+        let mut m = Vec::new();
+        protocols::icmpv6::Icmpv6Repr {
+            icmp_type: 128,
+            code: 0,
+            rest: [0, 7, 0, 1],
+        }
+        .emit(V6_SRC, V6_DST, b"ping", &mut m);
         let frame = eth(&[], 0x86dd, &ipv6(58, &m));
         let text = decode_trame(&frame);
         assert!(
@@ -1385,11 +1023,15 @@ mod tests {
 
     #[test]
     fn arp_request() {
-        let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1];
-        arp.extend_from_slice(&SRC);
-        arp.extend_from_slice(&[192, 168, 1, 10]);
-        arp.extend_from_slice(&[0; 6]);
-        arp.extend_from_slice(&[192, 168, 1, 1]);
+        let mut arp = Vec::new();
+        protocols::arp::ArpRepr {
+            operation: 1,
+            sender_mac: MacAddr(SRC),
+            sender_ip: Ipv4Addr::new(192, 168, 1, 10),
+            target_mac: MacAddr([0; 6]),
+            target_ip: Ipv4Addr::new(192, 168, 1, 1),
+        }
+        .emit(&mut arp);
         let frame = eth(&[], 0x0806, &arp);
         assert_eq!(
             decode_trame(&frame),
@@ -1434,14 +1076,36 @@ mod tests {
         ));
     }
 
+    /// As the lab's `decode_trame`: the protocol number alone chooses the
+    /// block, whatever the fragment offset (the lab's frames have random
+    /// ones); `--details` says that these bytes are no UDP header.
     #[test]
-    fn later_fragments_are_not_read_as_transport() {
+    fn later_fragments_are_read_by_protocol_number() {
         // Offset 185 * 8 = 1480 bytes, more fragments follow.
-        let frame = eth(&[], 0x0800, &ipv4(17, &[], 0x2000 | 185, b"\x01\x02suite"));
+        let frame = eth(
+            &[],
+            0x0800,
+            &ipv4(17, &[], 0x2000 | 185, b"\x01\x02suite!!"),
+        );
         let text = decode_trame(&frame);
         assert!(
-            text.ends_with("        Adresse dest.    : 76.218.134.147\n        Fragment IP non initial (décalage 1480 octets) : protocole 17 non décodé\n        Données          : b'\\x01\\x02suite'\n"),
+            text.ends_with("        Adresse dest.    : 76.218.134.147\n        +++ Paquet UDP +++\n            Port source      : 258\n            Port destination : 29557\n            Longueur totale  : 26996\n            Données          : b'!'\n"),
             "{text}"
+        );
+        let details = details_of(&frame);
+        assert!(
+            details.contains("        Drapeaux         : MF\n        Décalage         : 1480 octets\n        TTL              : 64\n"),
+            "{details}"
+        );
+        assert!(
+            details.contains("        Fragment non initial (décalage 1480 octets) : ces octets ne sont pas un en-tête UDP\n        +++ Paquet UDP +++\n"),
+            "{details}"
+        );
+        assert!(
+            details.contains(
+                "            Checksum         : 0x6521 (non vérifié : datagramme fragmenté)\n"
+            ),
+            "{details}"
         );
     }
 
@@ -1458,13 +1122,12 @@ mod tests {
         let (text, summary) = text_of(&frame, LinkType::Ethernet);
         let expected = format!(
             "        Adresse dest.    : 76.218.134.147\n\
-             \x20       Fragment IP initial : données incomplètes, checksum non vérifié\n\
              \x20       +++ Paquet UDP +++\n\
              \x20           Port source      : 45\n\
              \x20           Port destination : 55710\n\
              \x20           Longueur totale  : 3008\n\
              \x20           Données          : {}\n",
-            crate::pyrepr::bytes_repr(&data[..1472])
+            protocols::pyrepr::bytes_repr(&data[..1472])
         );
         assert!(text.ends_with(&expected), "{text}");
         assert_eq!(summary.error, None);
@@ -1479,13 +1142,10 @@ mod tests {
         let mut payload = vec![17, 0, 0, 1, 0xca, 0xfe, 0xba, 0xbe];
         payload.extend_from_slice(&whole[..1448]);
         let (text, summary) = text_of(&eth(&[], 0x86dd, &ipv6(44, &payload)), LinkType::Ethernet);
-        let expected = expected
-            .replace("76.218.134.147", "fe80::1")
-            .replace("Fragment IP ", "Fragment IPv6 ")
-            .replace(
-                &crate::pyrepr::bytes_repr(&data[..1472]),
-                &crate::pyrepr::bytes_repr(&data[..1440]),
-            );
+        let expected = expected.replace("76.218.134.147", "fe80::1").replace(
+            &protocols::pyrepr::bytes_repr(&data[..1472]),
+            &protocols::pyrepr::bytes_repr(&data[..1440]),
+        );
         assert!(text.ends_with(&expected), "{text}");
         assert!(summary.contains(Proto::Udp) && summary.error.is_none() && !summary.bad_checksum);
     }
@@ -1499,7 +1159,7 @@ mod tests {
         let frame = eth(&[], 0x0800, &ipv4(6, &[], 0x2000, &segment[..24]));
         let (text, summary) = text_of(&frame, LinkType::Ethernet);
         assert!(
-            text.ends_with("        Fragment IP initial : données incomplètes, checksum non vérifié\n        +++ Paquet TCP +++\n            Port source      : 80\n            Port destination : 51000\n            Longueur en-tête : 5\n            Données          : b'GET '\n"),
+            text.ends_with("        +++ Paquet TCP +++\n            Port source      : 80\n            Port destination : 51000\n            Longueur en-tête : 5\n            Données          : b'GET '\n"),
             "{text}"
         );
         assert!(!summary.bad_checksum && summary.contains(Proto::Tcp));
@@ -1507,7 +1167,7 @@ mod tests {
         let frame = eth(&[], 0x0800, &ipv4(6, &[], 0x2000, &segment[..8]));
         let (text, summary) = text_of(&frame, LinkType::Ethernet);
         assert!(
-            text.ends_with("        Fragment IP initial : données incomplètes, checksum non vérifié\n        TCP tronqué : 20 octets nécessaires, 8 présents\n"),
+            text.ends_with("        TCP tronqué : 20 octets nécessaires, 8 présents\n"),
             "{text}"
         );
         assert_eq!(summary.error, Some(Layer::Tcp));
@@ -1531,7 +1191,7 @@ mod tests {
         payload.extend_from_slice(b"suite");
         let text = decode_trame(&eth(&[], 0x86dd, &ipv6(44, &payload)));
         assert!(
-            text.ends_with("        Adresse dest.    : fe80::1\n        Fragment IPv6 non initial (décalage 1448 octets) : protocole 17 non décodé\n        Données          : b'suite'\n"),
+            text.ends_with("        Adresse dest.    : fe80::1\n        UDP tronqué : 8 octets nécessaires, 5 présents\n"),
             "{text}"
         );
 
@@ -1543,9 +1203,11 @@ mod tests {
         datagram[6] ^= 0xff;
         let mut payload = vec![17, 0, 0, 0, 0xca, 0xfe, 0xba, 0xbe];
         payload.extend_from_slice(&datagram);
-        let (text, summary) = text_of(&eth(&[], 0x86dd, &ipv6(44, &payload)), LinkType::Ethernet);
-        assert!(!text.contains("Fragment"), "{text}");
+        let frame = eth(&[], 0x86dd, &ipv6(44, &payload));
+        let (text, summary) = text_of(&frame, LinkType::Ethernet);
+        assert!(!text.contains("Checksum"), "{text}");
         assert!(summary.bad_checksum, "{text}");
+        assert!(details_of(&frame).contains("(incorrect)\n"));
     }
 
     /// In a Linux cooked capture the protocol field is never an 802.3
@@ -1585,14 +1247,17 @@ mod tests {
     }
 
     #[test]
-    fn wrong_checksums_add_one_line_and_decoding_goes_on() {
+    fn wrong_checksums_show_in_details_only() {
         let mut datagram = udp(&v4_pseudo(), 45, 55710, b"coucou");
         datagram[6..8].copy_from_slice(&[0x12, 0x34]);
         let mut ip = ipv4(17, &[], 0, &datagram);
         ip[10] ^= 0xff;
         let bad_ip_sum = u16::from_be_bytes([ip[10], ip[11]]);
         let frame = eth(&[], 0x0800, &ip);
-        let text = decode_trame(&frame);
+        let (text, summary) = text_of(&frame, LinkType::Ethernet);
+        assert!(!text.contains("Checksum"), "{text}");
+        assert!(summary.bad_checksum);
+        let text = details_of(&frame);
         let expected_ip_line = format!("        Checksum         : {bad_ip_sum:#06x} (incorrect)\n        +++ Paquet UDP +++\n");
         assert!(text.contains(&expected_ip_line), "{text}");
         assert!(
@@ -1601,9 +1266,9 @@ mod tests {
         );
     }
 
-    /// Every prefix of a valid frame: the error names the layer that was
-    /// cut (a length field announcing more than is there is a truncation
-    /// of that header), never a panic.
+    /// Every prefix of a valid frame: the error names the layer whose header
+    /// was cut, never a panic. A length field announcing more than is there
+    /// is no error: the bytes present are the data.
     #[test]
     fn every_truncation_of_a_frame_names_its_layer() {
         let segment = tcp(&v4_pseudo(), &[2, 4, 5, 0xb4], b"GET / HTTP/1.0\r\n\r\n");
@@ -1612,14 +1277,24 @@ mod tests {
         frame.truncate(full);
         for len in 0..full {
             let (text, summary) = text_of(&frame[..len], LinkType::Ethernet);
-            let expected = if len < 14 {
-                Layer::Ethernet
-            } else {
-                Layer::Ipv4
+            let expected = match len {
+                0..14 => Some(Layer::Ethernet),
+                14..46 => Some(Layer::Ipv4),
+                46..70 => Some(Layer::Tcp),
+                _ => None,
             };
-            assert_eq!(summary.error, Some(expected), "{len}: {text}");
+            assert_eq!(summary.error, expected, "{len}: {text}");
             let last = text.lines().last().unwrap();
-            assert!(last.contains("tronqué"), "{len}: {text}");
+            match expected {
+                Some(_) => assert!(last.contains("tronqué"), "{len}: {text}"),
+                None => assert_eq!(
+                    last,
+                    format!(
+                        "            Données          : {}",
+                        protocols::pyrepr::bytes_repr(&frame[70..len])
+                    ),
+                ),
+            }
         }
         // Inside a correct IP packet, a cut transport header is the
         // transport's error.
@@ -1660,14 +1335,19 @@ mod tests {
         datagram[6..8].copy_from_slice(&[0x12, 0x34]);
         let frame = eth(&[], 0x0800, &ipv4(17, &[], 0, &datagram));
         let mut out = Vec::new();
-        let summary = write_frame_with(
-            &mut out,
-            &frame,
-            LinkType::Ethernet,
-            TransportChecksums::Skip,
-        );
+        let options = Options {
+            details: true,
+            checksums: TransportChecksums::Skip,
+        };
+        let summary = write_frame_with(&mut out, &frame, LinkType::Ethernet, options);
         assert!(!summary.bad_checksum);
-        assert!(!String::from_utf8(out).unwrap().contains("Checksum"));
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains(
+                "            Checksum         : 0x1234 (non vérifié : envoyé par cet hôte)\n"
+            ),
+            "{text}"
+        );
         assert!(text_of(&frame, LinkType::Ethernet).1.bad_checksum);
     }
 
@@ -1701,18 +1381,29 @@ mod tests {
             "{text}"
         );
 
-        let bad_udp = [0, 1, 0, 2, 0, 4, 0, 0];
+        // A UDP Length below 8 is no error: the bytes present are data.
+        let bad_udp = [0, 1, 0, 2, 0, 4, 0, 0, b'!'];
         let frame = eth(&[], 0x0800, &ipv4(17, &[], 0, &bad_udp));
+        let (out, summary) = text_of(&frame, LinkType::Ethernet);
+        assert_eq!(summary.error, None);
+        assert!(
+            out.ends_with(
+                "            Longueur totale  : 4\n            Données          : b'!'\n"
+            ),
+            "{out}"
+        );
+        let short_udp = &bad_udp[..5];
+        let frame = eth(&[], 0x0800, &ipv4(17, &[], 0, short_udp));
         let (out, summary) = text_of(&frame, LinkType::Ethernet);
         assert_eq!(summary.error, Some(Layer::Udp));
         assert!(
             out.ends_with(&format!(
                 "        {}\n",
-                UdpDatagram::new(&bad_udp).unwrap_err()
+                UdpDatagram::new(short_udp).unwrap_err()
             )),
             "{out}"
         );
-        assert_eq!(decode_udp(&bad_udp).unwrap_err().layer(), Layer::Udp);
+        assert_eq!(decode_UDP(&bad_udp).unwrap_err().layer(), Layer::Udp);
     }
 
     #[test]
@@ -1792,10 +1483,10 @@ mod tests {
             push_ipv6(&mut s, addr);
             assert_eq!(String::from_utf8_lossy(&s), addr.to_string());
         }
-        assert_eq!(decode_adresse_ip(2475088460), "147.134.218.76");
-        assert_eq!(decode_adresse_ip(0), "0.0.0.0");
+        assert_eq!(decode_adresse_IP(2475088460), "147.134.218.76");
+        assert_eq!(decode_adresse_IP(0), "0.0.0.0");
         assert_eq!(
-            decode_adresse_mac([0x52, 0x0c, 0xc7, 0x1d, 0xca, 0x35]),
+            decode_adresse_MAC([0x52, 0x0c, 0xc7, 0x1d, 0xca, 0x35]),
             "52:0c:c7:1d:ca:35"
         );
     }

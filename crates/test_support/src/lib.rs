@@ -1,0 +1,87 @@
+//! Test helpers every crate may use, `protocols` included: this crate
+//! depends on nothing in the workspace, so it breaks no dependency cycle
+//! (`e2e` re-exports it, and `e2e`'s own tests may use `protocols`).
+//!
+//! - [`skip`]: a test that cannot run here (a program or a privilege is
+//!   missing) says so on stderr; under `E2E_STRICT=1` (set by `.ci/run`,
+//!   which installs every peer program) it fails instead.
+//! - [`TestRng`]: a small seeded generator for many varied inputs.
+
+/// The variable that turns skips into failures.
+pub const STRICT_VAR: &str = "E2E_STRICT";
+
+/// Whether skips are failures (`E2E_STRICT=1`).
+pub fn strict() -> bool {
+    std::env::var(STRICT_VAR).is_ok_and(|v| v == "1")
+}
+
+/// Says that a test is skipped, and why, where the user will see it: libtest
+/// captures `eprintln!` of passing tests, but not direct writes to stderr.
+///
+/// # Panics
+/// Under `E2E_STRICT=1`: CI installs everything the tests use, so a skip
+/// there means a test that silently stopped testing.
+pub fn skip(message: &str) {
+    use std::io::Write;
+    if strict() {
+        panic!("{message} ({STRICT_VAR}=1 : un test sauté est un échec)");
+    }
+    let _ = writeln!(std::io::stderr(), "{message}");
+}
+
+/// A small deterministic generator (xorshift64*) for tests that want many
+/// varied inputs and a failure that replays from the same seed.
+#[derive(Debug, Clone)]
+pub struct TestRng(pub u64);
+
+impl TestRng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// `len` uniformly random bytes.
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next_u64() as u8).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One test for both cases (tests share the environment): the variable
+    /// is read at each call.
+    #[test]
+    fn skip_fails_only_under_strict() {
+        let before = std::env::var_os(STRICT_VAR);
+        std::env::remove_var(STRICT_VAR);
+        skip("SKIP test_support: message only");
+        std::env::set_var(STRICT_VAR, "1");
+        let failed = std::panic::catch_unwind(|| skip("SKIP test_support: must fail"));
+        match before {
+            Some(v) => std::env::set_var(STRICT_VAR, v),
+            None => std::env::remove_var(STRICT_VAR),
+        }
+        let message = failed.expect_err("a skip under E2E_STRICT=1 panics");
+        let text = message
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(text.contains("E2E_STRICT=1"), "{text}");
+    }
+
+    #[test]
+    fn rng_replays_from_its_seed() {
+        let (mut a, mut b) = (TestRng(7), TestRng(7));
+        assert_eq!(a.bytes(32), b.bytes(32));
+        assert!(a.below(10) < 10);
+    }
+}
