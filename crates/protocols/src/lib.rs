@@ -13,12 +13,15 @@
 //!   pseudo-header, to verify (and, for tests, compute) checksums.
 //! - [`unpack`]: Python's `struct.unpack` (lab 16.1) and the `repr` of its
 //!   tuples.
+//! - [`chat`]: lab 18's chat: tags, datagrams, the name rule and the
+//!   escaping of text bound for a terminal.
 //! - [`pyrepr`]: Python's `repr(bytes)`, byte for byte, and its inverse.
 //!
 //! This crate does no I/O: binaries read sockets and files, then hand bytes
 //! (or text) to it.
 
 pub mod arp;
+pub mod chat;
 pub mod checksum;
 mod endian;
 pub mod error;
