@@ -1,4 +1,4 @@
-//! `client_chat [--serveur 127.0.0.1] [--port 5005] [--une-fois TEXTE]`
+//! `client_chat [--serveur 127.0.0.1] [--port 5005] [--une-fois TEXTE] [--brut]`
 
 use std::io;
 use std::process::ExitCode;
@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use clap::Parser;
-use client_chat::{Signals, BINARY, DEFAULT_PORT};
+use client_chat::{Options, Output, Signals, BINARY, DEFAULT_PORT};
 use server_kit::cli::BoxError;
 
 /// Client du mini tchat UDP (exercice 18). Tapez `quit` (ou Ctrl-D) pour
@@ -23,13 +23,22 @@ struct Args {
     /// Version 18.1 : envoie TEXTE en un datagramme, affiche la réponse.
     #[arg(long, value_name = "TEXTE")]
     une_fois: Option<String>,
+    /// Affiche les messages reçus tels quels, caractères de contrôle
+    /// compris (par défaut ils sont échappés : `\x1b`, `\x0a`...).
+    #[arg(long)]
+    brut: bool,
 }
 
 fn run(args: Args) -> Result<(), BoxError> {
     let socket = client_chat::connect(&args.serveur, args.port)?;
     let mut out = io::stdout().lock();
+    let output = if args.brut {
+        Output::Raw
+    } else {
+        Output::Escaped
+    };
     match args.une_fois {
-        Some(text) => client_chat::une_fois(&socket, &text, &mut out)?,
+        Some(text) => client_chat::une_fois(&socket, &text, &mut out, output)?,
         None => {
             // Ctrl-C leaves the chat properly: `__quit__`, then exit 0.
             let signals = Arc::new(Signals::default());
@@ -42,7 +51,11 @@ fn run(args: Args) -> Result<(), BoxError> {
                 flags.quit.store(true, Ordering::SeqCst);
             })?;
             let input = io::BufReader::new(io::stdin());
-            client_chat::chat(socket, input, &mut out, &signals)?;
+            let options = Options {
+                output,
+                ..Options::default()
+            };
+            client_chat::chat(socket, input, &mut out, &signals, options)?;
         }
     }
     Ok(())

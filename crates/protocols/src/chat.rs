@@ -15,11 +15,13 @@
 //! - [`BALISE_NAME_REFUSED`] and [`BALISE_FULL`] (server -> newcomer): a
 //!   registration refused, with the reason in French after the tag. A sheet
 //!   client prints the datagram as it is, which still reads well.
-//! - [`escape_text`] / [`escape_bytes`]: what a terminal must never receive
+//! - [`escape_text`] / [`escape_bytes`] / [`escape_for_terminal`]: what a
+//!   terminal must never receive
 //!   raw (line breaks, escape sequences, bidi overrides) written as Python
 //!   escapes, `\x1b`, `\u202e`. The server applies it to every message it
 //!   forwards, so that `[NAME] : TEXT` is always exactly one line that no
-//!   member can forge; clients apply it to everything they print.
+//!   member can forge; clients apply it to everything they print (keeping
+//!   line feeds, which the sheet's notifications hold).
 //! - [`check_name`]: 1 to 32 letters (any script), digits, `_`, `-`, `.`;
 //!   two names are the same when their NFKC forms are equal ignoring case.
 
@@ -290,12 +292,26 @@ fn escape_char_always(c: char) -> String {
 /// screen, set a window title, reach the clipboard (OSC 52) or reorder text.
 /// It is for display: a typed `\x1b` and an escaped ESC look the same.
 pub fn escape_text(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
+    escape_with(text, needs_escape)
+}
+
+/// What a client prints: [`escape_text`]'s rule, but a line feed is kept,
+/// since the sheet's own notifications (`\n***pr*** vient de rentrer...\n`)
+/// are several lines. A line feed only moves down a line; what could
+/// rewrite or hide a line (CR, ESC, bidi controls...) is still escaped.
+/// Lines in *messages* cannot be forged through our server, which escapes
+/// them with [`escape_text`].
+pub fn escape_for_terminal(bytes: &[u8]) -> Cow<'_, str> {
+    escape_bytes_with(bytes, |c| c != '\n' && needs_escape(c))
+}
+
+fn escape_with(text: &str, escaped: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&escaped) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if needs_escape(c) {
+        if escaped(c) {
             out.push_str(&escape_char_always(c));
         } else {
             out.push(c);
@@ -307,12 +323,16 @@ pub fn escape_text(text: &str) -> Cow<'_, str> {
 /// [`escape_text`] for bytes that may not be UTF-8 (what a client received):
 /// a byte that is not part of valid UTF-8 is written `\xNN` too.
 pub fn escape_bytes(bytes: &[u8]) -> Cow<'_, str> {
+    escape_bytes_with(bytes, needs_escape)
+}
+
+fn escape_bytes_with(bytes: &[u8], escaped: impl Fn(char) -> bool + Copy) -> Cow<'_, str> {
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return escape_text(text);
+        return escape_with(text, escaped);
     }
     let mut out = String::with_capacity(bytes.len() + 8);
     for chunk in bytes.utf8_chunks() {
-        out.push_str(&escape_text(chunk.valid()));
+        out.push_str(&escape_with(chunk.valid(), escaped));
         for b in chunk.invalid() {
             let _ = write!(out, "\\x{b:02x}");
         }
@@ -364,6 +384,19 @@ mod tests {
         assert_eq!(
             escape_bytes(b"a\xff\x1b[2Jl\xc3\xa0\xc3"),
             "a\\xff\\x1b[2Jlà\\xc3"
+        );
+    }
+
+    #[test]
+    fn a_terminal_gets_the_sheets_line_feeds_and_nothing_else() {
+        let welcome = "\n***pr*** vient de rentrer sur le chat !\n";
+        assert!(matches!(
+            escape_for_terminal(welcome.as_bytes()),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            escape_for_terminal(b"a\nb\rc\x1b[2J\xe2\x80\xae\xff"),
+            "a\nb\\x0dc\\x1b[2J\\u202e\\xff"
         );
     }
 
