@@ -656,15 +656,15 @@ mod tests {
         assert_eq!(out, "Bien reçu !\n".as_bytes());
     }
 
+    /// What `chat` returned, and what it printed.
+    type ChatRun = (Result<(), ClientError>, Vec<u8>);
+
     /// Runs `chat` on `input` against the scripted server; returns the
     /// server socket, the client's address, and the thread's result.
     fn chat_with(
         input: &'static [u8],
         options: Options,
-    ) -> (
-        UdpSocket,
-        thread::JoinHandle<(Result<(), ClientError>, Vec<u8>)>,
-    ) {
+    ) -> (UdpSocket, thread::JoinHandle<ChatRun>) {
         let (server, socket) = scripted_server_and_client();
         let client = thread::spawn(move || {
             let mut out = Vec::new();
