@@ -176,11 +176,14 @@ impl fmt::Display for NameError {
             NameError::TooLong(n) => {
                 write!(f, "nom refusé : {n} caractères, {MAX_NAME_CHARS} au plus")
             }
-            NameError::Forbidden(c) => write!(
-                f,
-                "nom refusé : caractère {} interdit ({RULE})",
-                escape_char_always(*c)
-            ),
+            NameError::Forbidden(c) => {
+                let shown = if needs_escape(*c) || c.is_whitespace() {
+                    escape_char_always(*c)
+                } else {
+                    format!("« {c} »")
+                };
+                write!(f, "nom refusé : caractère {shown} interdit ({RULE})")
+            }
             NameError::Taken(name) => write!(
                 f,
                 "nom refusé : « {name} » est déjà pris, choisissez-en un autre"
@@ -467,6 +470,13 @@ mod tests {
             NameError::Forbidden('\u{202e}').to_string(),
             "nom refusé : caractère \\u202e interdit (lettres, chiffres, _ - . seulement)"
         );
+        assert_eq!(
+            NameError::Forbidden(']').to_string(),
+            "nom refusé : caractère « ] » interdit (lettres, chiffres, _ - . seulement)"
+        );
+        assert!(NameError::Forbidden(' ')
+            .to_string()
+            .contains("caractère \\x20 interdit"));
         let refusal = name_refused(&NameError::Empty);
         assert_eq!(
             Answer::parse(refusal.as_bytes()),

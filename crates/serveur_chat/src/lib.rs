@@ -51,8 +51,8 @@ use server_kit::{BindError, PortChoice, Shutdown, UdpOptions};
 
 use fanout::Fanout;
 use journal::Journal;
-use protocol::Delivery;
 pub use protocol::{Chat, Limits};
+use protocol::{Delivery, Reaction, Rejection};
 
 /// The binary's name, in the ready line and log lines.
 pub const BINARY: &str = "serveur_chat";
@@ -181,19 +181,16 @@ fn receive_loop(
         match received {
             Ok((len, from)) => {
                 let data = &buf[..len];
-                // Logged before acting on it, as the sheet asks.
-                journal.received(data);
                 match mode {
                     Mode::BienRecu => {
+                        journal.received(data);
                         fanout.send(socket, BIEN_RECU.as_bytes(), &[from], |to, e| {
                             journal.send_failed(to, e)
                         })
                     }
                     Mode::Chat => {
                         let reaction = chat.traite_data(now, from, data);
-                        if let Some(why) = reaction.rejected {
-                            journal.rejected(from, why);
-                        }
+                        log(journal, from, data, &reaction);
                         send_all(socket, &mut fanout, &reaction.deliveries, journal);
                     }
                 }
@@ -229,6 +226,23 @@ fn receive_loop(
                 send_all(socket, &mut fanout, &[farewell], journal);
             }
         }
+    }
+}
+
+/// The sheet's `recv_data : b'...'` line, and why the datagram was ignored
+/// if it was. A flooder's messages beyond its token bucket are the
+/// exception: logging each would cost the server (and its terminal) more
+/// than the flood itself, so they go unlogged but for one stderr line when
+/// the member is told (once per burst).
+fn log(journal: &Journal, from: SocketAddr, data: &[u8], reaction: &Reaction) {
+    match &reaction.rejected {
+        Some(Rejection::RateLimited) if reaction.deliveries.is_empty() => {}
+        Some(why @ Rejection::RateLimited) => journal.rejected(from, why.clone()),
+        Some(why) => {
+            journal.received(data);
+            journal.rejected(from, why.clone());
+        }
+        None => journal.received(data),
     }
 }
 

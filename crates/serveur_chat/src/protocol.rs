@@ -140,7 +140,9 @@ impl fmt::Display for Rejection {
             }
             Rejection::Full => f.write_str("tchat complet"),
             Rejection::HostFull => f.write_str("trop de membres depuis cette adresse IP"),
-            Rejection::RateLimited => f.write_str("trop de messages, ignoré"),
+            Rejection::RateLimited => f.write_str(
+                "trop de messages : ignoré, ainsi que les suivants jusqu'à la fin de la rafale (non journalisés)",
+            ),
         }
     }
 }
