@@ -1,7 +1,7 @@
 //! `serveur_chat`: the UDP chat server of lab 18. The sheet's flow, as this
 //! crate runs it:
 //!
-//! 1. `recv_from` in an endless loop, print `recv_data : b'...'` -> [`receive_loop`], [`journal`]
+//! 1. `recvfrom` in an endless loop, print `recv_data : b'...'`  -> [`receive_loop`], [`journal`]
 //! 2. `traite_data(addr, data)` (g.)                             -> [`Chat::traite_data`]
 //! 3. `send_entrance_notification(addr, name)` (c.)              -> [`Chat::send_entrance_notification`]
 //! 4. `send_message(addr, message)` (d.)                         -> [`Chat::send_message`]
@@ -13,6 +13,8 @@
 //! # Beyond the sheet
 //! - [`protocol`]: the sheet's functions and the hostile-peer rules around
 //!   them (names, seats, token buckets, expiry), with the clock passed in.
+//! - [`batch`]: up to 32 datagrams per `recvmmsg`, so that a flood is
+//!   drained faster than it arrives.
 //! - [`fanout`]: one payload to many addresses, one `sendmmsg` per batch.
 //! - [`departures`]: members whose client is gone, from the ICMP errors on
 //!   the socket's error queue (`IP_RECVERR`).
@@ -24,7 +26,7 @@
 //!
 //! ```mermaid
 //! flowchart LR
-//!     N((UDP socket)) -- recv_from --> L[receive loop]
+//!     N((UDP socket)) -- "recvmmsg, up to 32" --> L[receive loop]
 //!     L -- "(now, addr, bytes)" --> P[Chat::traite_data]
 //!     P -- deliveries --> L
 //!     L -- sendmmsg, one call per 64 recipients --> N
@@ -37,6 +39,7 @@
 //! lock, and datagrams are handled in the order they arrived, as the sheet's
 //! single-threaded Python server does.
 
+pub mod batch;
 pub mod departures;
 pub mod fanout;
 pub mod journal;
@@ -169,29 +172,30 @@ fn receive_loop(
     let tick = sweep_every(limits.inactivity);
     socket.set_read_timeout(Some(tick))?;
     let mut next_sweep = Instant::now() + tick;
-    // Larger than any UDP payload (65,507 over IPv4, 65,527 over IPv6).
-    let mut buf = vec![0u8; 1 << 16];
+    let mut receiver = batch::Receiver::default();
     loop {
-        let received = socket.recv_from(&mut buf);
+        let received = receiver.receive(socket);
         if shutdown.is_triggered() {
             return Ok(());
         }
         let now = Instant::now();
         let mut icmp_errors = false;
         match received {
-            Ok((len, from)) => {
-                let data = &buf[..len];
-                match mode {
-                    Mode::BienRecu => {
-                        journal.received(data);
-                        fanout.send(socket, BIEN_RECU.as_bytes(), &[from], |to, e| {
-                            journal.send_failed(to, e)
-                        })
-                    }
-                    Mode::Chat => {
-                        let reaction = chat.traite_data(now, from, data);
-                        log(journal, from, data, &reaction);
-                        send_all(socket, &mut fanout, &reaction.deliveries, journal);
+            Ok(count) => {
+                for i in 0..count {
+                    let (data, from) = receiver.datagram(i);
+                    match mode {
+                        Mode::BienRecu => {
+                            journal.received(data);
+                            fanout.send(socket, BIEN_RECU.as_bytes(), &[from], |to, e| {
+                                journal.send_failed(to, e)
+                            })
+                        }
+                        Mode::Chat => {
+                            let reaction = chat.traite_data(now, from, data);
+                            log(journal, from, data, &reaction);
+                            send_all(socket, &mut fanout, &reaction.deliveries, journal);
+                        }
                     }
                 }
             }
