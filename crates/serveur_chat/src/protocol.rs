@@ -162,8 +162,9 @@ pub enum Departure {
 pub struct TokenBucket {
     tokens: f64,
     last: Instant,
-    /// The member was told it is over the limit, since its last accepted
-    /// message: it is told once per burst, not once per dropped message.
+    /// The member was told it is over the limit, and has not let its bucket
+    /// fill up since: it is told once per burst of excess, not once per
+    /// dropped message, nor every time the rate lets one through.
     told: bool,
 }
 
@@ -189,9 +190,13 @@ impl TokenBucket {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.tokens = (self.tokens + elapsed * rate).min(f64::from(burst));
         self.last = now;
+        // A full bucket again: the member calmed down for a whole burst,
+        // the next time it goes over is a new episode, told anew.
+        if self.tokens >= f64::from(burst) {
+            self.told = false;
+        }
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
-            self.told = false;
             Take::Pass
         } else if !self.told {
             self.told = true;
@@ -766,10 +771,17 @@ mod tests {
                 Take::Drop
             ]
         );
-        // 2 per second: half a second gives one token.
+        // 2 per second: half a second gives one token; still the same
+        // episode, so no new notice.
         let t = clock.advance(Duration::from_millis(500));
         assert_eq!(bucket.take(t, 3, 2.0), Take::Pass);
-        assert_eq!(bucket.take(t, 3, 2.0), Take::DropAndTell);
+        assert_eq!(bucket.take(t, 3, 2.0), Take::Drop);
+        // Quiet until the bucket is full again (1.5 s): a new episode.
+        let t = clock.advance(Duration::from_millis(1500));
+        assert_eq!(
+            [0; 4].map(|_| bucket.take(t, 3, 2.0)),
+            [Take::Pass, Take::Pass, Take::Pass, Take::DropAndTell]
+        );
         // Never more than the burst, however long the silence.
         let t = clock.advance(Duration::from_secs(3600));
         let taken = (0..10)
