@@ -237,7 +237,7 @@ pub fn check_name(raw: &[u8]) -> Result<Name, NameError> {
 /// zero-width spaces, invisible operators, tags... all but ZWNJ (U+200C) and
 /// ZWJ (U+200D), which Persian and Indic scripts and emoji sequences (👩‍💻)
 /// need and which neither move text nor break lines. Ranges of Unicode 15
-/// (checked against Python's `unicodedata` by `tests/chat_python.rs`).
+/// (checked against Python's `unicodedata` by `crates/protocols/tests/chat_python.rs`).
 const FORMAT_CHARS: [(u32, u32); 22] = [
     (0x00AD, 0x00AD),
     (0x0600, 0x0605),
