@@ -226,7 +226,17 @@ struct Member {
 pub struct Chat {
     members: Vec<Member>,
     limits: Limits,
+    /// One bucket for all the refusals sent (see [`REFUSALS_PER_SECOND`]).
+    refusals: TokenBucket,
 }
+
+/// Refusals (`__name_refused__:`, `__full__:`) go to addresses nobody has
+/// verified, and are larger than the `__new_name__:x` that asks for them: a
+/// source address forged as a victim's would make the server a reflector
+/// that multiplies the attacker's traffic. So all refusals together share
+/// one token bucket (the excess is still refused, silently, and logged).
+pub const REFUSALS_PER_SECOND: f64 = 100.0;
+pub const REFUSAL_BURST: u32 = 200;
 
 impl Default for Chat {
     fn default() -> Self {
@@ -239,6 +249,7 @@ impl Chat {
         Chat {
             members: Vec::new(),
             limits,
+            refusals: TokenBucket::full(Instant::now(), REFUSAL_BURST),
         }
     }
 
@@ -304,12 +315,29 @@ impl Chat {
             let name = self.members[i].name.display.clone();
             return Err((Rejection::AlreadyRegistered(name), Vec::new()));
         }
-        let tell = |text: String| {
+        // Answers to strangers are bounded (see REFUSALS_PER_SECOND).
+        let mut refusals = self.refusals;
+        let mut tell = |text: String| {
+            if refusals.take(now, REFUSAL_BURST, REFUSALS_PER_SECOND) != Take::Pass {
+                return Vec::new();
+            }
             vec![Delivery {
                 payload: text.into_bytes(),
                 to: vec![addr],
             }]
         };
+        let outcome = self.admit(now, addr, raw_name, &mut tell);
+        self.refusals = refusals;
+        outcome
+    }
+
+    fn admit(
+        &mut self,
+        now: Instant,
+        addr: SocketAddr,
+        raw_name: &[u8],
+        tell: &mut impl FnMut(String) -> Vec<Delivery>,
+    ) -> Outcome {
         let name = match wire::check_name(raw_name) {
             Ok(name) => name,
             Err(why) => {
@@ -633,6 +661,32 @@ mod tests {
             assert_eq!(r.rejected, Some(why), "{data:?}");
         }
         assert_eq!(chat.members(), before);
+    }
+
+    #[test]
+    fn refusals_to_strangers_are_bounded_in_rate() {
+        let mut clock = Clock::new();
+        let mut chat = Chat::default();
+        let t = clock.advance(Duration::from_secs(10));
+        let answered = (0..1000u16)
+            .filter(|&p| {
+                !chat
+                    .traite_data(t, addr(p), b"__new_name__:\n")
+                    .deliveries
+                    .is_empty()
+            })
+            .count();
+        assert_eq!(answered, REFUSAL_BURST as usize);
+        let t = clock.advance(Duration::from_secs(1));
+        let answered = (0..1000u16)
+            .filter(|&p| {
+                !chat
+                    .traite_data(t, addr(p), b"__new_name__:\n")
+                    .deliveries
+                    .is_empty()
+            })
+            .count();
+        assert_eq!(answered, REFUSALS_PER_SECOND as usize);
     }
 
     #[test]
