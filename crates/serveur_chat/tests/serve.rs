@@ -23,6 +23,17 @@ fn recv(s: &UdpSocket) -> String {
     String::from_utf8(buf[..n].to_vec()).unwrap()
 }
 
+/// Members `a` and `b`, registered, their welcomes read.
+fn two_members(ip: IpAddr, server: SocketAddr) -> (UdpSocket, UdpSocket) {
+    let (a, b) = (peer(ip), peer(ip));
+    a.send_to(b"__new_name__:a", server).unwrap();
+    recv(&a);
+    b.send_to(b"__new_name__:b", server).unwrap();
+    recv(&a);
+    recv(&b);
+    (a, b)
+}
+
 fn start(
     ip: IpAddr,
     mode: Mode,
@@ -120,12 +131,7 @@ fn a_member_whose_socket_closed_is_removed_through_the_icmp_error() {
         IpAddr::V6(Ipv6Addr::LOCALHOST),
     ] {
         let (addr, shutdown, handle, _out, err) = start(ip, Mode::Chat);
-        let (a, b) = (peer(ip), peer(ip));
-        a.send_to(b"__new_name__:a", addr).unwrap();
-        recv(&a);
-        b.send_to(b"__new_name__:b", addr).unwrap();
-        recv(&a);
-        recv(&b);
+        let (a, b) = two_members(ip, addr);
         // b's client dies without __quit__.
         let b_addr = b.local_addr().unwrap();
         drop(b);
@@ -157,14 +163,9 @@ fn a_silent_member_expires_after_the_inactivity_delay() {
         ..Limits::default()
     };
     let (addr, shutdown, handle, _out, _err) = start_with(ip, Mode::Chat, limits);
-    let (a, b) = (peer(ip), peer(ip));
-    a.send_to(b"__new_name__:a", addr).unwrap();
-    recv(&a);
-    b.send_to(b"__new_name__:b", addr).unwrap();
-    recv(&a);
-    recv(&b);
-    // a keeps itself alive, b says nothing: b goes, a is told (and never
-    // sees a keep-alive of its own broadcast).
+    let (a, _b) = two_members(ip, addr); // _b stays open and silent
+                                         // a keeps itself alive, b says nothing: b goes, a is told (and never
+                                         // sees a keep-alive of its own broadcast).
     let alive = {
         let a = a.try_clone().unwrap();
         thread::spawn(move || {
