@@ -212,19 +212,25 @@ fn receive_loop(
             Err(e) if departures::is_reported_error(&e) => icmp_errors = true,
             Err(e) => return Err(e),
         }
-        if mode != Mode::Chat {
-            continue;
-        }
-        if fanout.take_reported_errors() || icmp_errors {
+        // The error queue is read whenever an error was reported, and at
+        // every tick anyway: queued errors take room in the receive buffer,
+        // they must never pile up (in 18.1 mode they are just dropped).
+        let sweep = now >= next_sweep;
+        if fanout.take_reported_errors() || icmp_errors || sweep {
             for addr in departures::drain(socket) {
+                if mode != Mode::Chat {
+                    continue;
+                }
                 if let Some((name, farewell)) = chat.gone(addr) {
                     journal.departed(addr, name, protocol::Departure::Unreachable);
                     send_all(socket, &mut fanout, &[farewell], journal);
                 }
             }
         }
-        if now >= next_sweep {
+        if sweep {
             next_sweep = now + tick;
+        }
+        if sweep && mode == Mode::Chat {
             for (addr, name, farewell) in chat.expire(now) {
                 journal.departed(addr, name, protocol::Departure::Inactive);
                 send_all(socket, &mut fanout, &[farewell], journal);
