@@ -6,7 +6,8 @@
 //!   zero-width space, brackets);
 //! - a host filling the chat (the refusal reaches the newcomer's client);
 //! - a member whose client was killed (removed through the ICMP error);
-//! - a member flooding (the others' messages all delivered);
+//! - a member flooding: `chat_flood.rs` (its own test binary, so that no
+//!   sibling test competes with it for the CPU);
 //! - a server (or LAN peer) sending escape sequences to the three clients.
 
 mod chat_common;
@@ -14,43 +15,16 @@ mod chat_common;
 use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat_common::{start_chat_server, Client, STEP};
+use chat_common::{member, recv_text, start_chat_server, udp_peer, Client, STEP};
 use e2e::{binary, Server};
 
 const PROMPT: &str = "Enter your name : ";
 
 fn join(name: &str) -> String {
     format!("\n***{name}*** vient de rentrer sur le chat !\n\n")
-}
-
-fn peer(server: SocketAddr) -> UdpSocket {
-    let socket = UdpSocket::bind((server.ip(), 0)).unwrap();
-    socket.set_read_timeout(Some(STEP)).unwrap();
-    socket
-}
-
-fn recv_text(socket: &UdpSocket) -> String {
-    let mut buf = vec![0u8; 1 << 16];
-    let (n, _) = socket.recv_from(&mut buf).expect("a datagram");
-    String::from_utf8(buf[..n].to_vec()).unwrap()
-}
-
-/// A raw peer that registers as `name` and reads its welcome.
-fn member(server: SocketAddr, name: &str) -> UdpSocket {
-    let socket = peer(server);
-    socket
-        .send_to(format!("__new_name__:{name}").as_bytes(), server)
-        .unwrap();
-    assert_eq!(
-        recv_text(&socket),
-        format!("\n***{name}*** vient de rentrer sur le chat !\n")
-    );
-    socket
 }
 
 /// A `client_chat` that joined as `name`; returns it and what it printed.
@@ -94,7 +68,7 @@ fn look_alike_names_are_refused_and_the_client_asks_again() {
     let addr = server.addr();
     let (mut alice, _) = joined(addr, "alice");
     // Raw impersonators: each told why, none let in.
-    let mallory = peer(addr);
+    let mallory = udp_peer(addr);
     for (name, why) in [
         ("alice", "« alice » est déjà pris"),
         ("ALICE", "« alice » est déjà pris"),
@@ -188,87 +162,6 @@ fn a_killed_client_is_removed_through_the_icmp_error_and_announced() {
         c.close_stdin();
         assert!(c.wait_exit().success());
     }
-}
-
-/// One member floods 1,400-byte messages as fast as it can, beside
-/// `MEMBERS` members; one normal member sends `SENT` messages at 50/s. Every
-/// one of them must reach every other member, and the flooder is told.
-#[test]
-fn a_flooder_does_not_starve_the_others() {
-    const MEMBERS: usize = 8;
-    const SENT: usize = 100;
-    let (server, _out) = start_chat_server(&["--port", "0"]);
-    let addr = server.addr();
-    let flooder = member(addr, "flood");
-    let normal = member(addr, "normal");
-    let readers: Vec<UdpSocket> = (0..MEMBERS)
-        .map(|i| member(addr, &format!("m{i}")))
-        .collect();
-    for r in &readers {
-        // Room for the flooder's burst next to the normal messages.
-        let _ = nix::sys::socket::setsockopt(r, nix::sys::socket::sockopt::RcvBuf, &(4 << 20));
-        r.set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-    }
-    // Drain the joins that followed each reader's own.
-    for (i, r) in readers.iter().enumerate() {
-        for _ in i + 1..MEMBERS {
-            recv_text(r);
-        }
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    let flood = {
-        let (stop, flooder) = (Arc::clone(&stop), flooder.try_clone().unwrap());
-        thread::spawn(move || {
-            let mut payload = b"__message__:".to_vec();
-            payload.resize(1400, b'f');
-            let mut sent = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                if flooder.send_to(&payload, addr).is_ok() {
-                    sent += 1;
-                }
-            }
-            sent
-        })
-    };
-    let start = Instant::now();
-    for i in 0..SENT {
-        let due = start + Duration::from_millis(20 * i as u64);
-        thread::sleep(due.saturating_duration_since(Instant::now()));
-        normal
-            .send_to(format!("__message__:n{i}").as_bytes(), addr)
-            .unwrap();
-    }
-    thread::sleep(Duration::from_millis(300));
-    stop.store(true, Ordering::Relaxed);
-    let flooded = flood.join().unwrap();
-    for (i, r) in readers.iter().enumerate() {
-        let mut got = Vec::new();
-        let mut buf = vec![0u8; 2048];
-        while let Ok((n, _)) = r.recv_from(&mut buf) {
-            if let Some(text) = buf[..n].strip_prefix(b"[normal] : ") {
-                got.push(String::from_utf8(text.to_vec()).unwrap());
-            }
-        }
-        let expected: Vec<String> = (0..SENT).map(|i| format!("n{i}")).collect();
-        assert_eq!(got, expected, "member m{i} (flooder sent {flooded})");
-    }
-    // The flooder was told it is over the limit.
-    flooder
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let mut told = 0;
-    let mut buf = vec![0u8; 2048];
-    while let Ok((n, _)) = flooder.recv_from(&mut buf) {
-        if String::from_utf8_lossy(&buf[..n]).contains("trop de messages") {
-            told += 1;
-        }
-    }
-    assert!(told >= 1, "the flooder was never told");
-    assert!(
-        (told as u64) < flooded / 10,
-        "told {told} times for {flooded} messages: once per burst, not per message"
-    );
 }
 
 /// What a hostile server or LAN peer sends the lab-1 and lab-18 clients.
