@@ -64,10 +64,7 @@ pub const BINARY: &str = "client_chat";
 pub const DEFAULT_PORT: u16 = 5005;
 /// How long the server has to answer the registration (and a `__quit__`).
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
-/// How often the receiver tells the server we are still there, well within
-/// the server's default inactivity delay (30 min) and short enough for one
-/// set to a few minutes.
-pub const KEEPALIVE_EVERY: Duration = Duration::from_secs(60);
+pub use protocols::chat::KEEPALIVE_EVERY;
 /// How often the receiver looks at the quit flag while waiting.
 const POLL: Duration = Duration::from_millis(200);
 

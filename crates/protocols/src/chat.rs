@@ -47,6 +47,11 @@ pub const BALISE_NAME_REFUSED: &str = "__name_refused__:";
 /// chat, or this host's share of it, is full), followed by the reason.
 pub const BALISE_FULL: &str = "__full__:";
 
+/// How often `client_chat` sends [`BALISE_KEEPALIVE`]: well within the
+/// server's default inactivity delay (30 min), short enough for one set to a
+/// few minutes.
+pub const KEEPALIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Longest name, in characters (after trimming).
 pub const MAX_NAME_CHARS: usize = 32;
 /// Largest UDP payload over IPv4 (65,535 - 20 - 8); also what the chat

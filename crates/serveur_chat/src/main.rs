@@ -58,6 +58,13 @@ fn main() -> ExitCode {
         }
         v
     };
+    if args.inactivite < 2.0 * protocols::chat::KEEPALIVE_EVERY.as_secs_f64() {
+        eprintln!(
+            "{BINARY}: attention, --inactivite {} s est court : client_chat ne se signale que toutes les {} s, ses membres silencieux seront retirés",
+            args.inactivite,
+            protocols::chat::KEEPALIVE_EVERY.as_secs()
+        );
+    }
     let limits = Limits {
         max_members: args.membres_max as usize,
         per_host: args.membres_par_hote as usize,
