@@ -15,6 +15,16 @@
 #    disturb single runs).
 # 2. Throughput: the rate steps up (RATES) until both lose deliveries; the
 #    highest lossless rate of each is printed.
+#    In 1 and 2 every client sends from 127.0.0.1 and up to 200 messages/s,
+#    so serveur_chat runs with its per-host cap and token buckets raised out
+#    of the way (--membres-par-hote 1024 --rafale/--debit 1000000): the
+#    checks still run on every datagram, and their cost is what is compared.
+# 3. Flood (issue 12): one member sends 1,400-byte messages as fast as it
+#    can (charge_chat --inondation) beside CLIENTS members, of which one
+#    sends FLOOD_MESSAGES messages at 50/s; serveur_chat with its default
+#    buckets (only the per-host cap raised: everyone is 127.0.0.1). Prints,
+#    per round, the share of that member's messages delivered to the others
+#    (goal 1.0000) and their p99 delay (goal < 50 ms).
 #
 # Usage: scripts/bench_chat.sh            (defaults below)
 #        ROUNDS=3 RATES="2000 6000" MESSAGES=500 scripts/bench_chat.sh
@@ -59,7 +69,7 @@ start() {
     exit 1
 }
 
-start serveur_chat "$TARGET/serveur_chat" --port 0
+start serveur_chat "$TARGET/serveur_chat" --port 0 --membres-par-hote 1024 --rafale 1000000 --debit 1000000
 chat_pid=$last_pid chat_port=$port
 start relais_nu "$TARGET/examples/relais_nu" 127.0.0.1:0
 relay_pid=$last_pid relay_port=$port
@@ -124,6 +134,29 @@ if [[ -n ${RATES// /} ]]; then
         ((relay_lost == 0 && rate > best_relay)) && best_relay=$rate
         if ((chat_lost > 0 && relay_lost > 0)); then break; fi
     done
+fi
+
+# 3. Flood: default buckets.
+FLOOD_ROUNDS=${FLOOD_ROUNDS:-3}
+FLOOD_MESSAGES=${FLOOD_MESSAGES:-250}
+if ((FLOOD_ROUNDS > 0)); then
+    start serveur_chat_flood "$TARGET/serveur_chat" --port 0 --membres-par-hote 1024
+    flood_pid=$last_pid flood_port=$port
+    echo
+    echo "3. Inondation : 1 membre envoie des messages de 1400 octets au plus vite, $CLIENTS membres dont 1 envoie $FLOOD_MESSAGES messages à 50/s (serveur_chat, seaux par défaut)"
+    printf '%-7s %12s %10s %9s %9s %14s\n' manche "remis/attendus" rapport "p50 µs" "p99 µs" "inondation envoyés"
+    for round in $(seq "$FLOOD_ROUNDS"); do
+        line=$("$TARGET/examples/charge_chat" --serveur "127.0.0.1:$flood_port" --pid "$flood_pid" \
+            --clients "$CLIENTS" --messages "$FLOOD_MESSAGES" --rate 50 --inondation 1400 $CHARGE_ARGS | grep '^RESULT')
+        delivered=$(field deliveries "$line")
+        expected=$((delivered + $(field lost "$line")))
+        printf '%-7s %12s %10s %9s %9s %14s\n' "$round" "$delivered/$expected" "$(field delivery_ratio "$line")" \
+            "$(field p50_us "$line")" "$(field p99_us "$line")" "$(field flood_sent "$line")"
+    done
+    echo "objectif : rapport 1.0000 et p99 < 50000 µs à chaque manche"
+    kill -INT "$flood_pid"
+    wait "$flood_pid" || true
+    grep -c 'trop de messages' "$work/serveur_chat_flood.err" | sed 's/^/avis « trop de messages » (un par rafale) : /'
 fi
 echo
 

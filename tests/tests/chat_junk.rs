@@ -2,7 +2,8 @@
 //! 65,507-byte datagrams, invalid UTF-8, invalid names, `__quit__` and
 //! `__message__:` from strangers, `__new_name__:` again from members. None
 //! may change who is in the chat; each is logged (stdout, in order) and
-//! rejected (stderr); a normal session works afterwards. And a `client_chat`
+//! rejected (stderr); strangers hear nothing but the refusals of their
+//! invalid names; a normal session works afterwards. And a `client_chat`
 //! facing a server that is down or mute.
 
 mod chat_common;
@@ -49,6 +50,21 @@ fn assert_silent(socket: &UdpSocket, who: &str) {
         "{who} received {:?}",
         got.map(|(n, _)| bytes_repr(&buf[..n]))
     );
+}
+
+/// What is waiting on a stranger's socket must all be refusals of its
+/// invalid names (`__name_refused__:...`), nothing from the chat.
+fn assert_only_refusals(socket: &UdpSocket, who: &str) {
+    socket.set_nonblocking(true).unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    while let Ok((n, _)) = socket.recv_from(&mut buf) {
+        assert!(
+            buf[..n].starts_with(b"__name_refused__:nom refus"),
+            "{who} received {}",
+            bytes_repr(&buf[..n])
+        );
+    }
+    socket.set_nonblocking(false).unwrap();
 }
 
 /// One junk datagram: (sender index, payload). Senders 0 and 1 are members
@@ -122,7 +138,7 @@ fn junk_changes_nobody_and_a_session_works_afterwards() {
     eprintln!("{JUNK} junk datagrams handled in {:?}", start.elapsed());
 
     for (i, stranger) in peers.iter().enumerate().skip(2) {
-        assert_silent(stranger, &format!("stranger {i}"));
+        assert_only_refusals(stranger, &format!("stranger {i}"));
     }
     assert_silent(a, "a");
 
@@ -141,7 +157,7 @@ fn junk_changes_nobody_and_a_session_works_afterwards() {
     assert_eq!(recv_text(b), "\n***a*** a quitté le chat.\n");
     assert_eq!(recv_text(&c), "\n***a*** a quitté le chat.\n");
     for (i, stranger) in peers.iter().enumerate().skip(2) {
-        assert_silent(stranger, &format!("stranger {i}"));
+        assert_only_refusals(stranger, &format!("stranger {i}"));
     }
 
     // The journal thread writes stderr asynchronously: wait for the count.

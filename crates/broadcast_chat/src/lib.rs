@@ -6,7 +6,9 @@
 //! - [`Listener`] / [`ecouter`]: prints every datagram received on the port,
 //!   one line each. Listeners set SO_REUSEADDR and SO_REUSEPORT, so unlike
 //!   the sheet's design several of them can run on one machine: the kernel
-//!   gives each a copy of every broadcast datagram.
+//!   gives each a copy of every broadcast datagram. Any host of the LAN can
+//!   send to that port, so what is printed is escaped for the terminal
+//!   (`protocols::chat::escape_for_terminal`) unless `--brut`.
 //!
 //! ```mermaid
 //! sequenceDiagram
@@ -143,8 +145,9 @@ impl Listener {
         self.socket.local_addr()
     }
 
-    /// Prints every datagram as a line on `out` until `shutdown`.
-    pub fn listen(&self, shutdown: &Shutdown, out: &mut impl Write) -> io::Result<()> {
+    /// Prints every datagram as a line on `out` until `shutdown`, control
+    /// characters escaped unless `raw`.
+    pub fn listen(&self, shutdown: &Shutdown, out: &mut impl Write, raw: bool) -> io::Result<()> {
         // The port is shared (SO_REUSEPORT): server_kit wakes this very
         // socket by shutting down its reading side.
         shutdown.wake_udp_socket(&self.socket)?;
@@ -159,7 +162,11 @@ impl Listener {
             if shutdown.is_triggered() {
                 return Ok(());
             }
-            out.write_all(&buf[..n])?;
+            if raw {
+                out.write_all(&buf[..n])?;
+            } else {
+                out.write_all(protocols::chat::escape_for_terminal(&buf[..n]).as_bytes())?;
+            }
             out.write_all(b"\n")?;
             out.flush()?;
         }
@@ -167,10 +174,15 @@ impl Listener {
 }
 
 /// Binds, prints the ready line, prints datagrams on stdout until `shutdown`.
-pub fn ecouter(ip: IpAddr, port: u16, shutdown: Shutdown) -> Result<(), server_kit::cli::BoxError> {
+pub fn ecouter(
+    ip: IpAddr,
+    port: u16,
+    raw: bool,
+    shutdown: Shutdown,
+) -> Result<(), server_kit::cli::BoxError> {
     let listener = Listener::bind(ip, port)?;
     server_kit::announce(BINARY, listener.local_addr()?, None);
-    listener.listen(&shutdown, &mut io::stdout().lock())?;
+    listener.listen(&shutdown, &mut io::stdout().lock(), raw)?;
     Ok(())
 }
 
@@ -211,7 +223,7 @@ mod tests {
         let spawn = |l: Listener| {
             let (token, out) = (shutdown.clone(), Shared::default());
             let mut sink = out.clone();
-            let handle = thread::spawn(move || l.listen(&token, &mut sink).unwrap());
+            let handle = thread::spawn(move || l.listen(&token, &mut sink, false).unwrap());
             (handle, out)
         };
         let listeners = [spawn(a), spawn(b)];

@@ -1,5 +1,5 @@
 //! `broadcast_chat envoyer [--nom LOGIN] [--adresse 255.255.255.255] [--port 5700]`
-//! `broadcast_chat ecouter [--bind 0.0.0.0] [--port 5700]`
+//! `broadcast_chat ecouter [--bind 0.0.0.0] [--port 5700] [--brut]`
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -43,6 +43,10 @@ enum Role {
         /// Port UDP.
         #[arg(long, default_value_t = DEFAULT_PORT)]
         port: u16,
+        /// Affiche les datagrammes tels quels, caractères de contrôle compris
+        /// (par défaut ils sont échappés : `\x1b`, `\x0d`...).
+        #[arg(long)]
+        brut: bool,
     },
 }
 
@@ -61,10 +65,10 @@ fn run(args: Args) -> Result<(), BoxError> {
             )?;
             Ok(())
         }
-        Role::Ecouter { bind, port } => {
+        Role::Ecouter { bind, port, brut } => {
             let shutdown = Shutdown::new();
             shutdown.install_ctrlc()?;
-            broadcast_chat::ecouter(bind, port, shutdown)
+            broadcast_chat::ecouter(bind, port, brut, shutdown)
         }
     }
 }

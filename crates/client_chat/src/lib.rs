@@ -1,4 +1,19 @@
-//! `client_chat`: the UDP chat client of lab 18.
+//! `client_chat`: the UDP chat client of lab 18. The sheet's flow, as this
+//! crate runs it:
+//!
+//! 1. the tags `BALISE_NEW_NAME`, `BALISE_MESSAGE`, `BALISE_QUIT` (18.2) -> `protocols::chat`
+//! 2. ask the name, send `__new_name__:NAME` (18.3)                   -> [`register`]
+//! 3. `send()`: stdin lines to the server, `quit` ends (18.4)          -> [`send`]
+//! 4. `receive()`: datagrams to stdout until `__quit__` (18.4)         -> [`receive`]
+//!
+//! # Beyond the sheet
+//! - A refused name (`__name_refused__:why`) is printed and the name asked
+//!   again; a full chat (`__full__:why`) is printed and the client exits 1.
+//! - Everything printed is escaped by `protocols::chat::escape_for_terminal`
+//!   (nothing a peer sends can move the cursor, clear the screen or reach
+//!   the clipboard); `--brut` prints the bytes as they came.
+//! - The receiver sends `__keepalive__` every [`KEEPALIVE_EVERY`] so the
+//!   server knows we are there (it expires silent members).
 //!
 //! # Layout
 //! - [`connect`]: resolves `--serveur` (IPv4, IPv6 or a host name, IPv4
@@ -9,8 +24,9 @@
 //!   server that is down gets one clear line instead of a silent hang.
 //! - [`une_fois`]: the 18.1 client (one datagram, one answer).
 //! - [`chat`]: the chat itself: prompt for the name, register, then a
-//!   sender thread (stdin lines to the server) and the receiver on the
-//!   calling thread (datagrams to stdout), as the sheet's two threads.
+//!   sender thread ([`send`]: stdin lines to the server) and the receiver
+//!   on the calling thread ([`receive`]: datagrams to stdout), as the
+//!   sheet's two threads.
 //!
 //! ```mermaid
 //! sequenceDiagram
@@ -37,6 +53,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use protocols::chat::{
+    check_name, escape_for_terminal, Answer, Request, BALISE_MESSAGE, BALISE_QUIT, MAX_DATAGRAM,
+    MAX_NAME_CHARS,
+};
 use server_kit::lines::{read_line_bounded, LineRead};
 
 /// The binary's name, for its error lines.
@@ -45,13 +65,7 @@ pub const DEFAULT_PORT: u16 = 5005;
 /// How long the server has to answer a `__quit__` (and the 18.1 request);
 /// after this long without an answer to the registration, one notice.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
-pub const TAG_NEW_NAME: &str = "__new_name__:";
-pub const TAG_MESSAGE: &str = "__message__:";
-pub const TAG_QUIT: &str = "__quit__";
-/// The server's limit on names, checked here too so a typo is caught at once.
-pub const MAX_NAME_CHARS: usize = 32;
-/// Largest UDP payload over IPv4.
-pub const MAX_DATAGRAM: usize = 65_507;
+pub use protocols::chat::KEEPALIVE_EVERY;
 /// How often the receiver looks at the quit flag while waiting.
 const POLL: Duration = Duration::from_millis(200);
 
@@ -68,6 +82,8 @@ pub enum ClientError {
     GaveUp(SocketAddr, Duration),
     /// Input ended before a name was given.
     NoName,
+    /// The server cannot take us; its reason, escaped.
+    Full(String),
     Io(io::Error),
 }
 
@@ -92,6 +108,7 @@ impl fmt::Display for ClientError {
                 seconds(*delay)
             ),
             ClientError::NoName => f.write_str("entrée terminée avant qu'un nom soit saisi"),
+            ClientError::Full(why) => write!(f, "inscription refusée par le serveur : {why}"),
             ClientError::Io(e) => write!(f, "{e}"),
         }
     }
@@ -147,21 +164,40 @@ fn receive_within(
     }
 }
 
-/// Writes one datagram as text, then a newline (Python's `print`).
-fn print_datagram(out: &mut impl Write, datagram: &[u8]) -> io::Result<()> {
-    out.write_all(String::from_utf8_lossy(datagram).as_bytes())?;
+/// How received text is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Output {
+    /// Control characters (and bytes that are not UTF-8) escaped, so that
+    /// no peer can drive the terminal (the default).
+    #[default]
+    Escaped,
+    /// The bytes as they came (`--brut`).
+    Raw,
+}
+
+/// Writes one datagram, then a newline (Python's `print`).
+fn print_datagram(out: &mut impl Write, datagram: &[u8], how: Output) -> io::Result<()> {
+    match how {
+        Output::Escaped => out.write_all(escape_for_terminal(datagram).as_bytes())?,
+        Output::Raw => out.write_all(datagram)?,
+    }
     out.write_all(b"\n")?;
     out.flush()
 }
 
 /// Exercise 18.1: sends `text`, prints the answer.
-pub fn une_fois(socket: &UdpSocket, text: &str, out: &mut impl Write) -> Result<(), ClientError> {
+pub fn une_fois(
+    socket: &UdpSocket,
+    text: &str,
+    out: &mut impl Write,
+    how: Output,
+) -> Result<(), ClientError> {
     socket
         .send(text.as_bytes())
         .map_err(|e| refused(socket, e))?;
     let mut buf = vec![0u8; 1 << 16];
     let n = receive_within(socket, &mut buf, ANSWER_TIMEOUT, "à la requête")?;
-    print_datagram(out, &buf[..n])?;
+    print_datagram(out, &buf[..n], how)?;
     Ok(())
 }
 
@@ -185,13 +221,6 @@ pub struct Signals {
     pub quit: AtomicBool,
 }
 
-/// The trimmed name if the server will accept it.
-pub fn valid_name(line: &str) -> Option<&str> {
-    let name = line.trim();
-    let n = name.chars().count();
-    ((1..=MAX_NAME_CHARS).contains(&n) && !name.chars().any(char::is_control)).then_some(name)
-}
-
 /// Prompts on `out` until `input` gives a valid name.
 fn ask_name(input: &mut impl BufRead, out: &mut impl Write) -> Result<String, ClientError> {
     let mut line = Vec::new();
@@ -202,10 +231,19 @@ fn ask_name(input: &mut impl BufRead, out: &mut impl Write) -> Result<String, Cl
         if read == LineRead::Eof && line.is_empty() {
             return Err(ClientError::NoName);
         }
-        match std::str::from_utf8(&line).ok().and_then(valid_name) {
-            Some(name) if read != LineRead::TooLong => return Ok(name.to_string()),
-            _ => {
-                eprintln!("{BINARY}: le nom doit faire de 1 à {MAX_NAME_CHARS} caractères, sans caractère de contrôle");
+        // The server's own rule, checked here too so a typo is caught at
+        // once; the name is sent as typed (trimmed), the server decides.
+        let checked = match read {
+            LineRead::TooLong => Err(protocols::chat::NameError::TooLong(line.len())),
+            _ => check_name(&line),
+        };
+        match checked {
+            Ok(_) => {
+                let name = String::from_utf8_lossy(&line).trim().to_string();
+                return Ok(name);
+            }
+            Err(why) => {
+                eprintln!("{BINARY}: {why}");
                 if read == LineRead::TooLong {
                     skip_rest_of_line(input, &mut line)?;
                 }
@@ -245,20 +283,6 @@ impl Default for Registration {
 /// A duration in seconds as French writes it (`0,5`, `3`).
 fn seconds(delay: Duration) -> String {
     delay.as_secs_f64().to_string().replace('.', ",")
-}
-
-/// [`chat_with`] with the default [`Registration`] (wait as long as needed).
-pub fn chat<I, O>(
-    socket: UdpSocket,
-    input: I,
-    out: &mut O,
-    signals: &Signals,
-) -> Result<(), ClientError>
-where
-    I: BufRead + Send + 'static,
-    O: Write,
-{
-    chat_with(socket, input, out, signals, Registration::default())
 }
 
 /// Waits for the answer to the registration, without giving up unless told
@@ -308,35 +332,88 @@ fn wait_registration(
 /// thread reading `input` and the receiver here, printing to `out`.
 /// Returns once the server acknowledged our `__quit__` (after `quit`, end of
 /// input, or [`Signals::quit`] set, e.g. by Ctrl-C).
-pub fn chat_with<I, O>(
+/// How the chat behaves beyond the sheet.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub output: Output,
+    /// How often to send `__keepalive__`.
+    pub keepalive_every: Duration,
+    /// How long to wait for the answer to the registration.
+    pub registration: Registration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            output: Output::Escaped,
+            keepalive_every: KEEPALIVE_EVERY,
+            registration: Registration::default(),
+        }
+    }
+}
+
+/// 18.3: asks a name, sends `__new_name__:NAME`, and waits for the server's
+/// answer; a refused name is printed (stderr) and another asked for. Once
+/// registered, prints the server's welcome and returns `true`; `false` when
+/// Ctrl-C came before the answer (`__quit__` already sent).
+pub fn register(
+    socket: &UdpSocket,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+    signals: &Signals,
+    how: Output,
+    registration: Registration,
+) -> Result<bool, ClientError> {
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let name = ask_name(input, out)?;
+        signals.name_sent.store(true, Ordering::SeqCst);
+        socket
+            .send(&Request::NewName(name.as_bytes()).emit())
+            .map_err(|e| refused(socket, e))?;
+        // Ctrl-C during this wait: leave (the server handles `__quit__` after
+        // our registration, and ignores it if it never registered us).
+        let Some(n) = wait_registration(socket, &mut buf, signals, registration)? else {
+            let _ = socket.send(BALISE_QUIT.as_bytes());
+            return Ok(false);
+        };
+        match Answer::parse(&buf[..n]) {
+            Answer::NameRefused(why) => {
+                // Not listed: Ctrl-C at the prompt may simply end the program.
+                signals.name_sent.store(false, Ordering::SeqCst);
+                eprintln!("{BINARY}: {}", escape_for_terminal(why));
+            }
+            Answer::Full(why) => {
+                return Err(ClientError::Full(escape_for_terminal(why).into_owned()))
+            }
+            Answer::Other => {
+                if let Err(e) = print_datagram(out, &buf[..n], how) {
+                    // Registered now: leave, as below (best effort).
+                    let _ = socket.send(BALISE_QUIT.as_bytes());
+                    return Err(e.into());
+                }
+                return Ok(true);
+            }
+        }
+    }
+}
+
+pub fn chat<I, O>(
     socket: UdpSocket,
     mut input: I,
     out: &mut O,
     signals: &Signals,
-    registration: Registration,
+    options: Options,
 ) -> Result<(), ClientError>
 where
     I: BufRead + Send + 'static,
     O: Write,
 {
     let quit_now = &signals.quit;
-    let name = ask_name(&mut input, out)?;
-    signals.name_sent.store(true, Ordering::SeqCst);
-    socket
-        .send(format!("{TAG_NEW_NAME}{name}").as_bytes())
-        .map_err(|e| refused(&socket, e))?;
-    let mut buf = vec![0u8; 1 << 16];
-    // Ctrl-C during this wait: leave (the server handles `__quit__` after
-    // our registration, and ignores it if it never registered us).
-    let Some(n) = wait_registration(&socket, &mut buf, signals, registration)? else {
-        let _ = socket.send(TAG_QUIT.as_bytes());
+    if !register(&socket, &mut input, out, signals, options.output, options.registration)? {
         return Ok(());
-    };
-    if let Err(e) = print_datagram(out, &buf[..n]) {
-        // Registered now: leave, as below (best effort).
-        let _ = socket.send(TAG_QUIT.as_bytes());
-        return Err(e.into());
     }
+    let mut buf = vec![0u8; 1 << 16];
 
     // Set once `__quit__` is sent: from then on the receiver gives the server
     // ANSWER_TIMEOUT to acknowledge it.
@@ -352,7 +429,7 @@ where
         thread::Builder::new()
             .name("sender".into())
             .spawn(move || {
-                let sent = send_lines(&socket, &mut input, &quit_sent);
+                let sent = send(&socket, &mut input, &quit_sent);
                 if sent.is_err() {
                     // Best effort: leave the chat rather than stay listed.
                     let _ = send_quit(&socket, &quit_sent);
@@ -366,7 +443,7 @@ where
         quit_sent: &quit_sent,
         sender_failed: &sender_failed,
     };
-    let received = receive_until_quit(&socket, &mut buf, out, &stop);
+    let received = receive(&socket, &mut buf, out, &stop, options);
     if received.is_err() {
         // Best effort, as for the sender: a client that stops on an error
         // (stdout closed by `| head`, say) leaves the chat rather than stay
@@ -386,7 +463,8 @@ where
 }
 
 /// What the receiver watches, besides the socket.
-struct Stop<'a> {
+#[derive(Debug)]
+pub struct Stop<'a> {
     /// Leave now (Ctrl-C): send `__quit__` and wait for the answer.
     quit_now: &'a AtomicBool,
     /// `__quit__` was sent, by the sender or by us.
@@ -395,15 +473,15 @@ struct Stop<'a> {
     sender_failed: &'a AtomicBool,
 }
 
-/// The sender: each line as `__message__:LINE`, `quit` or end of input as
-/// `__quit__`.
-fn send_lines(
+/// 18.4 `send()`, the sender: each line as `__message__:LINE`, `quit` or
+/// end of input as `__quit__`.
+pub fn send(
     socket: &UdpSocket,
     input: &mut impl BufRead,
     quit_sent: &AtomicBool,
 ) -> Result<(), ClientError> {
     let mut line = Vec::new();
-    let max = MAX_DATAGRAM - TAG_MESSAGE.len();
+    let max = MAX_DATAGRAM - BALISE_MESSAGE.len();
     loop {
         let read = read_line_bounded(input, &mut line, max)?;
         match read {
@@ -421,10 +499,9 @@ fn send_lines(
         if std::str::from_utf8(&line).is_err() {
             eprintln!("{BINARY}: ligne qui n'est pas de l'UTF-8, non envoyée");
         } else {
-            let mut datagram = Vec::with_capacity(TAG_MESSAGE.len() + line.len());
-            datagram.extend_from_slice(TAG_MESSAGE.as_bytes());
-            datagram.extend_from_slice(&line);
-            socket.send(&datagram).map_err(|e| refused(socket, e))?;
+            socket
+                .send(&Request::Message(&line).emit())
+                .map_err(|e| refused(socket, e))?;
         }
         if read == LineRead::Eof {
             break;
@@ -438,22 +515,30 @@ fn send_quit(socket: &UdpSocket, quit_sent: &AtomicBool) -> Result<(), ClientErr
         return Ok(());
     }
     socket
-        .send(TAG_QUIT.as_bytes())
+        .send(BALISE_QUIT.as_bytes())
         .map_err(|e| refused(socket, e))?;
     Ok(())
 }
 
-/// The receiver: prints every datagram until the server's `__quit__`.
-fn receive_until_quit(
+/// 18.4 `receive()`, the receiver: prints every datagram until the
+/// server's `__quit__`, and says `__keepalive__` now and then.
+pub fn receive(
     socket: &UdpSocket,
     buf: &mut [u8],
     out: &mut impl Write,
     stop: &Stop<'_>,
+    options: Options,
 ) -> Result<(), ClientError> {
     let server = socket.peer_addr()?;
-    socket.set_read_timeout(Some(POLL))?;
+    socket.set_read_timeout(Some(POLL.min(options.keepalive_every)))?;
     let mut quit_deadline: Option<Instant> = None;
+    let mut next_keepalive = Instant::now() + options.keepalive_every;
     loop {
+        if Instant::now() >= next_keepalive && !stop.quit_sent.load(Ordering::SeqCst) {
+            next_keepalive = Instant::now() + options.keepalive_every;
+            // Lost or refused: the next receive says what is wrong.
+            let _ = socket.send(&Request::KeepAlive.emit());
+        }
         if stop.sender_failed.load(Ordering::SeqCst) {
             return Ok(());
         }
@@ -464,8 +549,8 @@ fn receive_until_quit(
             quit_deadline = Some(Instant::now() + ANSWER_TIMEOUT);
         }
         match socket.recv(buf) {
-            Ok(n) if &buf[..n] == TAG_QUIT.as_bytes() => return Ok(()),
-            Ok(n) => print_datagram(out, &buf[..n])?,
+            Ok(n) if &buf[..n] == BALISE_QUIT.as_bytes() => return Ok(()),
+            Ok(n) => print_datagram(out, &buf[..n], options.output)?,
             Err(e) => match e.kind() {
                 io::ErrorKind::ConnectionRefused => return Err(ClientError::Refused(server)),
                 io::ErrorKind::Interrupted
@@ -496,8 +581,8 @@ mod tests {
             thread::sleep(delay);
             server.send_to(b"bienvenue", from).unwrap();
             let (n, from) = server.recv_from(&mut buf).unwrap();
-            assert_eq!(&buf[..n], TAG_QUIT.as_bytes());
-            server.send_to(TAG_QUIT.as_bytes(), from).unwrap();
+            assert_eq!(&buf[..n], BALISE_QUIT.as_bytes());
+            server.send_to(BALISE_QUIT.as_bytes(), from).unwrap();
         });
         (client, handle)
     }
@@ -511,7 +596,17 @@ mod tests {
         };
         let input = io::Cursor::new(b"pr\n".to_vec());
         let mut out = Vec::new();
-        chat_with(socket, input, &mut out, &Signals::default(), registration).unwrap();
+        chat(
+            socket,
+            input,
+            &mut out,
+            &Signals::default(),
+            Options {
+                registration,
+                ..Options::default()
+            },
+        )
+        .unwrap();
         server.join().unwrap();
         let out = String::from_utf8(out).unwrap();
         assert!(out.ends_with("bienvenue\n"), "{out:?}");
@@ -525,12 +620,15 @@ mod tests {
             give_up_after: Some(Duration::from_millis(200)),
         };
         let input = io::Cursor::new(b"pr\n".to_vec());
-        let err = chat_with(
+        let err = chat(
             socket,
             input,
             &mut Vec::new(),
             &Signals::default(),
-            registration,
+            Options {
+                registration,
+                ..Options::default()
+            },
         )
         .unwrap_err();
         assert!(matches!(err, ClientError::GaveUp(..)), "{err}");
@@ -538,20 +636,14 @@ mod tests {
     }
 
     #[test]
-    fn names_are_checked_like_the_server_does() {
-        assert_eq!(valid_name("  pr \r"), Some("pr"));
-        assert_eq!(valid_name(&"é".repeat(32)), Some(&*"é".repeat(32)));
-        assert_eq!(valid_name(&"é".repeat(33)), None);
-        assert_eq!(valid_name("   "), None);
-        assert_eq!(valid_name("a\u{7}b"), None);
-    }
-
-    #[test]
     fn the_name_prompt_asks_again_until_valid() {
-        let mut input = io::Cursor::new(b"   \n  hs  \nignored\n".to_vec());
+        let mut input = io::Cursor::new(b"   \nal\xe2\x80\xaece\n  hs  \nignored\n".to_vec());
         let mut out = Vec::new();
         assert_eq!(ask_name(&mut input, &mut out).unwrap(), "hs");
-        assert_eq!(out, b"Enter your name : Enter your name : ");
+        assert_eq!(
+            out,
+            b"Enter your name : Enter your name : Enter your name : "
+        );
         let mut empty = io::Cursor::new(Vec::new());
         assert!(matches!(
             ask_name(&mut empty, &mut out),
@@ -568,7 +660,7 @@ mod tests {
             .unwrap()
             .port();
         let socket = connect("127.0.0.1", port).unwrap();
-        let err = une_fois(&socket, "x", &mut Vec::new()).unwrap_err();
+        let err = une_fois(&socket, "x", &mut Vec::new(), Output::Escaped).unwrap_err();
         assert!(matches!(err, ClientError::Refused(_)), "{err:?}");
     }
 
@@ -614,7 +706,13 @@ mod tests {
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         thread::spawn(move || {
             let input = FailingInput(io::Cursor::new(b"pr\nbonjour\n".to_vec()));
-            let result = chat(socket, input, &mut Vec::new(), &Signals::default());
+            let result = chat(
+                socket,
+                input,
+                &mut Vec::new(),
+                &Signals::default(),
+                Options::default(),
+            );
             let _ = done_tx.send(result);
         });
         let mut buf = [0u8; 64];
@@ -664,7 +762,13 @@ mod tests {
                 let (mut typing, reader) = std::os::unix::net::UnixStream::pair().unwrap();
                 typing.write_all(b"pr\n").unwrap();
                 let input = io::BufReader::new(reader);
-                let result = chat(socket, input, &mut ClosedAfter { ok }, &Signals::default());
+                let result = chat(
+                    socket,
+                    input,
+                    &mut ClosedAfter { ok },
+                    &Signals::default(),
+                    Options::default(),
+                );
                 (result, typing)
             });
             let mut buf = [0u8; 64];
@@ -694,8 +798,142 @@ mod tests {
         });
         let socket = connect("::1", port).unwrap();
         let mut out = Vec::new();
-        une_fois(&socket, "salut", &mut out).unwrap();
+        une_fois(&socket, "salut", &mut out, Output::Escaped).unwrap();
         echo.join().unwrap();
         assert_eq!(out, "Bien reçu !\n".as_bytes());
+    }
+
+    /// What `chat` returned, and what it printed.
+    type ChatRun = (Result<(), ClientError>, Vec<u8>);
+
+    /// Runs `chat` on `input` against the scripted server; returns the
+    /// server socket, the client's address, and the thread's result.
+    fn chat_with(
+        input: &'static [u8],
+        options: Options,
+    ) -> (UdpSocket, thread::JoinHandle<ChatRun>) {
+        let (server, socket) = scripted_server_and_client();
+        let client = thread::spawn(move || {
+            let mut out = Vec::new();
+            let result = chat(
+                socket,
+                io::Cursor::new(input),
+                &mut out,
+                &Signals::default(),
+                options,
+            );
+            (result, out)
+        });
+        (server, client)
+    }
+
+    fn next(server: &UdpSocket) -> (Vec<u8>, SocketAddr) {
+        let mut buf = [0u8; 256];
+        let (n, from) = server.recv_from(&mut buf).unwrap();
+        (buf[..n].to_vec(), from)
+    }
+
+    #[test]
+    fn a_refused_name_is_printed_and_another_asked_for() {
+        let (server, client) = chat_with(b"alice\nalice2\nquit\n", Options::default());
+        let (got, addr) = next(&server);
+        assert_eq!(got, b"__new_name__:alice");
+        let refusal =
+            "__name_refused__:nom refusé : « alice » est déjà pris, choisissez-en un autre";
+        server.send_to(refusal.as_bytes(), addr).unwrap();
+        let (got, _) = next(&server);
+        assert_eq!(got, b"__new_name__:alice2");
+        server
+            .send_to(b"\n***alice2*** vient de rentrer sur le chat !\n", addr)
+            .unwrap();
+        assert_eq!(next(&server).0, b"__quit__");
+        server.send_to(b"__quit__", addr).unwrap();
+        let (result, out) = client.join().unwrap();
+        result.unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Enter your name : Enter your name : \n***alice2*** vient de rentrer sur le chat !\n\n"
+        );
+    }
+
+    #[test]
+    fn a_full_chat_is_an_error_with_the_servers_reason() {
+        let (server, client) = chat_with(b"pr\n", Options::default());
+        let (_, addr) = next(&server);
+        server
+            .send_to(b"__full__:tchat complet (2 membres)\x1b[2J", addr)
+            .unwrap();
+        let (result, _) = client.join().unwrap();
+        let err = result.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "inscription refusée par le serveur : tchat complet (2 membres)\\x1b[2J"
+        );
+    }
+
+    /// What a hostile server (or member) sends, and how it is printed.
+    const HOSTILE: &[u8] =
+        b"[as] : hi\n[alice] : password?\x1b[2J\x1b]0;owned\x07\x1b]52;c;aGk=\x07\xe2\x80\xae\xff";
+    const ESCAPED: &str = "[as] : hi\n[alice] : password?\\x1b[2J\\x1b]0;owned\\x07\\x1b]52;c;aGk=\\x07\\u202e\\xff\n";
+
+    #[test]
+    fn received_control_characters_are_escaped_unless_brut() {
+        for (output, expected) in [
+            (Output::Escaped, ESCAPED.as_bytes().to_vec()),
+            (Output::Raw, [HOSTILE, b"\n"].concat()),
+        ] {
+            let options = Options {
+                output,
+                ..Options::default()
+            };
+            let (server, client) = chat_with(b"pr\n", options);
+            let (_, addr) = next(&server);
+            server.send_to(b"bienvenue", addr).unwrap();
+            server.send_to(HOSTILE, addr).unwrap();
+            // End of input: the client quits once the sender saw it.
+            assert_eq!(next(&server).0, b"__quit__");
+            // The hostile datagram went before __quit__'s answer: printed.
+            server.send_to(b"__quit__", addr).unwrap();
+            let (result, out) = client.join().unwrap();
+            result.unwrap();
+            let prefix = b"Enter your name : bienvenue\n";
+            assert_eq!(&out[..prefix.len()], prefix);
+            assert_eq!(out[prefix.len()..], expected[..], "{output:?}");
+        }
+    }
+
+    #[test]
+    fn the_receiver_sends_keepalives() {
+        let options = Options {
+            keepalive_every: Duration::from_millis(50),
+            ..Options::default()
+        };
+        let (server, socket) = scripted_server_and_client();
+        let (mut typing, reader) = std::os::unix::net::UnixStream::pair().unwrap();
+        typing.write_all(b"pr\n").unwrap();
+        let client = thread::spawn(move || {
+            chat(
+                socket,
+                io::BufReader::new(reader),
+                &mut Vec::new(),
+                &Signals::default(),
+                options,
+            )
+        });
+        let (_, addr) = next(&server);
+        server.send_to(b"bienvenue", addr).unwrap();
+        for _ in 0..3 {
+            assert_eq!(next(&server).0, b"__keepalive__");
+        }
+        typing.write_all(b"quit\n").unwrap();
+        loop {
+            let (got, _) = next(&server);
+            if got == b"__quit__" {
+                break;
+            }
+            assert_eq!(got, b"__keepalive__");
+        }
+        server.send_to(b"__quit__", addr).unwrap();
+        client.join().unwrap().unwrap();
     }
 }

@@ -1,4 +1,4 @@
-//! `client_chat [--serveur 127.0.0.1] [--port 5005] [--une-fois TEXTE]`
+//! `client_chat [--serveur 127.0.0.1] [--port 5005] [--une-fois TEXTE] [--brut]`
 
 use std::io;
 use std::process::ExitCode;
@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use clap::Parser;
-use client_chat::{Signals, BINARY, DEFAULT_PORT};
+use client_chat::{Options, Output, Signals, BINARY, DEFAULT_PORT};
 use server_kit::cli::BoxError;
 
 /// Client du mini tchat UDP (exercice 18). Tapez `quit` (ou Ctrl-D) pour
@@ -27,6 +27,10 @@ struct Args {
     /// (sans cette option : un message au bout de 3 s, puis on attend).
     #[arg(long, value_name = "N", value_parser = parse_delai)]
     delai: Option<f64>,
+    /// Affiche les messages reçus tels quels, caractères de contrôle
+    /// compris (par défaut ils sont échappés : `\x1b`, `\x0a`...).
+    #[arg(long)]
+    brut: bool,
 }
 
 fn parse_delai(text: &str) -> Result<f64, String> {
@@ -39,8 +43,13 @@ fn parse_delai(text: &str) -> Result<f64, String> {
 fn run(args: Args) -> Result<(), BoxError> {
     let socket = client_chat::connect(&args.serveur, args.port)?;
     let mut out = io::stdout().lock();
+    let output = if args.brut {
+        Output::Raw
+    } else {
+        Output::Escaped
+    };
     match args.une_fois {
-        Some(text) => client_chat::une_fois(&socket, &text, &mut out)?,
+        Some(text) => client_chat::une_fois(&socket, &text, &mut out, output)?,
         None => {
             // Ctrl-C leaves the chat properly: `__quit__`, then exit 0.
             let signals = Arc::new(Signals::default());
@@ -53,11 +62,15 @@ fn run(args: Args) -> Result<(), BoxError> {
                 flags.quit.store(true, Ordering::SeqCst);
             })?;
             let input = io::BufReader::new(io::stdin());
-            let registration = client_chat::Registration {
-                give_up_after: args.delai.map(std::time::Duration::from_secs_f64),
-                ..Default::default()
+            let options = Options {
+                output,
+                registration: client_chat::Registration {
+                    give_up_after: args.delai.map(std::time::Duration::from_secs_f64),
+                    ..Default::default()
+                },
+                ..Options::default()
             };
-            client_chat::chat_with(socket, input, &mut out, &signals, registration)?;
+            client_chat::chat(socket, input, &mut out, &signals, options)?;
         }
     }
     Ok(())

@@ -8,6 +8,9 @@
 //!   requester's address on stderr.
 //! - [`request`]: the client's single exchange (connected socket, 3 s
 //!   timeout, ICMP port unreachable reported as such).
+//! - [`print_answer`]: the answer as the client prints it, control
+//!   characters escaped (`protocols::chat::escape_for_terminal`): whoever
+//!   answers from the server's address cannot drive the terminal.
 //!
 //! ```mermaid
 //! sequenceDiagram
@@ -157,6 +160,18 @@ impl From<io::Error> for RequestError {
     }
 }
 
+/// Prints the answer and a newline: escaped for the terminal, or as it came
+/// when `raw` (`--brut`).
+pub fn print_answer(out: &mut impl Write, answer: &[u8], raw: bool) -> io::Result<()> {
+    if raw {
+        out.write_all(answer)?;
+    } else {
+        out.write_all(protocols::chat::escape_for_terminal(answer).as_bytes())?;
+    }
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
 /// Resolves the server's address (IPv4, IPv6 or a host name; IPv4 first
 /// when a name has both, as the sheet's `AF_INET` client does).
 pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, RequestError> {
@@ -238,6 +253,17 @@ mod tests {
                 "{log}"
             );
         }
+    }
+
+    #[test]
+    fn a_hostile_answer_is_escaped_unless_raw() {
+        let hostile = b"Sun Nov 22\x1b[2J\x1b]52;c;aGk=\x07\r\xff";
+        let mut out = Vec::new();
+        print_answer(&mut out, hostile, false).unwrap();
+        assert_eq!(out, b"Sun Nov 22\\x1b[2J\\x1b]52;c;aGk=\\x07\\x0d\\xff\n");
+        let mut out = Vec::new();
+        print_answer(&mut out, hostile, true).unwrap();
+        assert_eq!(out, [&hostile[..], b"\n"].concat());
     }
 
     #[test]

@@ -17,6 +17,8 @@
 //!   pseudo-header, to verify (and, for tests, compute) checksums.
 //! - [`unpack`]: Python's `struct.unpack` (lab 16.1) and the `repr` of its
 //!   tuples.
+//! - [`chat`]: lab 18's chat: tags, datagrams, the name rule and the
+//!   escaping of text bound for a terminal.
 //! - [`pyrepr`]: Python's `repr(bytes)`, byte for byte, and its inverse.
 //! - [`mixed_json`]: the JSON line protocol of TP 04 5.3 (`mixed_server
 //!   --json`): requests, answers and events, with serde.
@@ -25,6 +27,7 @@
 //! (or text) to it.
 
 pub mod arp;
+pub mod chat;
 pub mod checksum;
 mod endian;
 pub mod error;

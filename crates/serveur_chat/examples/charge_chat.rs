@@ -11,6 +11,12 @@
 //! read from `/proc/PID/stat` (all its threads, user + system) around the
 //! message phase.
 //!
+//! `--inondation TAILLE` (the flood case): one more client, `flood`,
+//! sends TAILLE-byte messages as fast as it can during the message phase,
+//! while only client 0 sends (`--messages` at `--rate`) and the others
+//! listen; the report is about client 0's messages (the flooder's are not
+//! counted): `delivery_ratio` (delivered / expected) and p99 delay.
+//!
 //! Works against `serveur_chat` and against the bare relay
 //! (`examples/relais_nu.rs`), which forwards `__message__:` datagrams as they
 //! are: the payload's last field is parsed either way.
@@ -37,6 +43,8 @@ struct Args {
     pid: Option<u32>,
     reception: Reception,
     pause: Duration,
+    /// Size of the flooder's messages; 0: no flooder.
+    flood: usize,
 }
 
 /// How the receiving thread waits for datagrams.
@@ -73,6 +81,7 @@ fn parse_args() -> Result<Args, String> {
         pid: None,
         reception: Reception::Sweep,
         pause: SWEEP_PAUSE,
+        flood: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -84,6 +93,7 @@ fn parse_args() -> Result<Args, String> {
             "--messages" => args.messages = value.parse().map_err(|e| bad(&e))?,
             "--rate" => args.rate = value.parse().map_err(|e| bad(&e))?,
             "--pid" => args.pid = Some(value.parse().map_err(|e| bad(&e))?),
+            "--inondation" => args.flood = value.parse().map_err(|e| bad(&e))?,
             "--pause-us" => args.pause = Duration::from_micros(value.parse().map_err(|e| bad(&e))?),
             "--reception" => {
                 args.reception = match value.as_str() {
@@ -152,7 +162,10 @@ fn receive_all(
         let mut got = 0;
         let mut count = |data: &[u8]| {
             got += 1;
-            if data.first() == Some(&b'[') || data.starts_with(b"__message__:") {
+            if data.starts_with(b"[flood] ") || data.starts_with(b"__message__:f") {
+                // The flooder's (or a notice to it): not what is measured.
+                others += 1;
+            } else if data.first() == Some(&b'[') || data.starts_with(b"__message__:") {
                 messages += 1;
                 let sent_ns = std::str::from_utf8(data)
                     .ok()
@@ -300,6 +313,12 @@ fn main() {
         .collect();
     let sockets = Arc::new(sockets);
     let start = Instant::now();
+    let flooder = (args.flood > 0).then(|| {
+        let s = UdpSocket::bind(local).expect("bind flooder");
+        send(&s, b"__new_name__:flood", args.server);
+        s
+    });
+    // The flooder registers first: its entrance reaches only itself.
 
     // Registration: client i gets the join notices of clients i..n.
     for (i, s) in sockets.iter().enumerate() {
@@ -324,9 +343,27 @@ fn main() {
         .map(cpu_seconds)
         .transpose()
         .expect("read /proc/PID/stat");
-    let total = n * args.messages;
+    // With a flooder, only client 0 sends.
+    let senders = if flooder.is_some() { 1 } else { n };
+    let total = senders * args.messages;
     let expected = (total * (n - 1)) as u64;
     let sending = Arc::new(AtomicBool::new(true));
+    let flood = flooder.map(|socket| {
+        let sending = Arc::clone(&sending);
+        let (server, size) = (args.server, args.flood.max(13));
+        thread::spawn(move || {
+            let mut payload = b"__message__:".to_vec();
+            payload.resize(size, b'f');
+            let mut sent = 0u64;
+            while sending.load(Ordering::Relaxed) {
+                if socket.send_to(&payload, server).is_ok() {
+                    sent += 1;
+                }
+            }
+            let _ = socket.send_to(b"__quit__", server);
+            sent
+        })
+    });
     let sender = {
         let sockets = Arc::clone(&sockets);
         let sending = Arc::clone(&sending);
@@ -343,7 +380,7 @@ fn main() {
                 text.clear();
                 use std::fmt::Write;
                 let _ = write!(text, "__message__:{k} {}", start.elapsed().as_nanos());
-                send(&sockets[k % sockets.len()], text.as_bytes(), server);
+                send(&sockets[k % senders], text.as_bytes(), server);
             }
             sending.store(false, Ordering::SeqCst);
             t0.elapsed()
@@ -359,6 +396,7 @@ fn main() {
         Duration::from_secs(3),
     );
     let send_time = sender.join().expect("sender thread");
+    let flood_sent = flood.map(|f| f.join().expect("flooder thread"));
     let elapsed = t_messages.elapsed();
     let cpu = match (args.pid, cpu_before) {
         (Some(pid), Some(before)) => Some(cpu_seconds(pid).expect("read /proc/PID/stat") - before),
@@ -385,12 +423,14 @@ fn main() {
     let achieved = total as f64 / send_time.as_secs_f64();
     let cpu_per = cpu.map(|c| c * 1e6 / delivered.max(1) as f64);
     println!(
-        "RESULT rate={} achieved_rate={:.0} messages={} deliveries={} lost={} deliveries_per_s={:.0} p50_us={} p99_us={} cpu_s={} cpu_us_per_delivery={}",
+        "RESULT rate={} achieved_rate={:.0} messages={} deliveries={} lost={} delivery_ratio={:.4} flood_sent={} deliveries_per_s={:.0} p50_us={} p99_us={} cpu_s={} cpu_us_per_delivery={}",
         args.rate,
         achieved,
         total,
         delivered,
         lost,
+        delivered as f64 / expected.max(1) as f64,
+        flood_sent.map_or("NA".into(), |n| n.to_string()),
         per_s,
         pct(0.50),
         pct(0.99),

@@ -26,6 +26,9 @@ pub const BATCH: usize = 64;
 pub struct Fanout {
     headers: MultiHeaders<SockaddrStorage>,
     addrs: Vec<Option<SockaddrStorage>>,
+    /// A send failed with an error the socket had pending (see
+    /// [`Fanout::take_reported_errors`]).
+    reported_errors: bool,
 }
 
 impl std::fmt::Debug for Fanout {
@@ -39,6 +42,7 @@ impl Default for Fanout {
         Fanout {
             headers: MultiHeaders::preallocate(BATCH, None),
             addrs: Vec::with_capacity(BATCH),
+            reported_errors: false,
         }
     }
 }
@@ -56,6 +60,10 @@ impl Fanout {
     ) {
         let one = [IoSlice::new(payload)];
         let mut rest = recipients;
+        // With IP_RECVERR, a send can fail with an ICMP error that came back
+        // for an earlier datagram to someone else (the socket's pending
+        // error): that recipient gets one more try before it is reported.
+        let mut retried = false;
         while !rest.is_empty() {
             let batch = &rest[..rest.len().min(BATCH)];
             self.addrs.clear();
@@ -74,7 +82,10 @@ impl Fanout {
                 // Linux stops at the first datagram it refuses and reports
                 // how many went before it; the next call starts with the
                 // refused one and gets its error.
-                Ok(n) if n > 0 => rest = &rest[n..],
+                Ok(n) if n > 0 => {
+                    rest = &rest[n..];
+                    retried = false;
+                }
                 Err(Errno::EINTR) => {}
                 // Linux reports an error rather than 0 when the first
                 // datagram is refused; a 0 must not make us spin anyway.
@@ -83,11 +94,28 @@ impl Fanout {
                     rest = &rest[1..];
                 }
                 Err(e) => {
-                    failed(rest[0], io::Error::from(e));
+                    let e = io::Error::from(e);
+                    if crate::departures::is_reported_error(&e) {
+                        self.reported_errors = true;
+                        if !retried {
+                            retried = true;
+                            continue;
+                        }
+                    }
+                    failed(rest[0], e);
                     rest = &rest[1..];
+                    retried = false;
                 }
             }
         }
+    }
+}
+
+impl Fanout {
+    /// Did a send report a pending ICMP error since the last call? The
+    /// error queue then has something to read.
+    pub fn take_reported_errors(&mut self) -> bool {
+        std::mem::take(&mut self.reported_errors)
     }
 }
 
@@ -147,5 +175,30 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         assert_eq!(received(&a), vec![b"x".to_vec()]);
         assert_eq!(received(&b), vec![b"x".to_vec()]);
+    }
+
+    #[test]
+    fn a_pending_icmp_error_does_not_cost_the_next_recipient_its_datagram() {
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        crate::departures::enable(&sender).unwrap();
+        let closed = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let a = receiver();
+        let mut fanout = Fanout::default();
+        let mut failures = Vec::new();
+        fanout.send(&sender, b"x", &[closed], |to, e| {
+            failures.push((to, e.kind()))
+        });
+        // The port unreachable for `closed` is now pending on the socket.
+        std::thread::sleep(Duration::from_millis(50));
+        fanout.send(&sender, b"y", &[a.local_addr().unwrap()], |to, e| {
+            failures.push((to, e.kind()))
+        });
+        assert!(failures.is_empty(), "{failures:?}");
+        assert!(fanout.take_reported_errors());
+        assert_eq!(received(&a), vec![b"y".to_vec()]);
+        assert_eq!(crate::departures::drain(&sender), [closed]);
     }
 }

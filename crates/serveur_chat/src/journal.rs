@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use protocols::pyrepr::write_bytes_repr_vec;
 use server_kit::journal::{self, JournalThread, Limits, Stream};
 
-use crate::protocol::Rejection;
+use crate::protocol::{Departure, Rejection};
 
 /// Entries waiting for the writer before new ones are dropped.
 pub const MAX_QUEUED_ENTRIES: usize = 16_384;
@@ -35,13 +35,15 @@ enum Entry {
     Rejected(SocketAddr, Rejection),
     /// A send that failed, on stderr.
     SendFailed(SocketAddr, io::Error),
+    /// A member removed without `__quit__`, on stderr.
+    Departed(SocketAddr, String, Departure),
 }
 
 impl journal::Entry for Entry {
     fn stream(&self) -> Stream {
         match self {
             Entry::Received(_) => Stream::Out,
-            Entry::Rejected(..) | Entry::SendFailed(..) => Stream::Err,
+            Entry::Rejected(..) | Entry::SendFailed(..) | Entry::Departed(..) => Stream::Err,
         }
     }
 
@@ -58,6 +60,13 @@ impl journal::Entry for Entry {
             Entry::SendFailed(to, e) => {
                 let e = server_kit::cli::io_fr::io_error(e);
                 let _ = writeln!(text, "{binary}: envoi vers {to} impossible : {e}");
+            }
+            Entry::Departed(addr, name, why) => {
+                let why = match why {
+                    Departure::Unreachable => "son port est fermé (ICMP port inaccessible)",
+                    Departure::Inactive => "silencieux depuis trop longtemps (--inactivite)",
+                };
+                let _ = writeln!(text, "{binary}: {name} ({addr}) retiré du tchat : {why}");
             }
         }
     }
@@ -110,6 +119,11 @@ impl Journal {
     /// Logs a failed send.
     pub fn send_failed(&self, to: SocketAddr, error: io::Error) {
         self.log(Entry::SendFailed(to, error));
+    }
+
+    /// Logs a member removed without `__quit__`.
+    pub fn departed(&self, addr: SocketAddr, name: String, why: Departure) {
+        self.log(Entry::Departed(addr, name, why));
     }
 
     fn log(&self, entry: Entry) {

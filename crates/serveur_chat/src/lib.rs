@@ -1,21 +1,37 @@
-//! `serveur_chat`: the UDP chat server of lab 18.
+//! `serveur_chat`: the UDP chat server of lab 18. The sheet's flow, as this
+//! crate runs it:
 //!
-//! # Layout
-//! - [`protocol`]: the chat as a pure state machine (datagram in, datagrams
-//!   to send and log entries out), unit-tested without sockets.
+//! 1. `recvfrom` in an endless loop, print `recv_data : b'...'`  -> [`receive_loop`], [`journal`]
+//! 2. `traite_data(addr, data)` (g.)                             -> [`Chat::traite_data`]
+//! 3. `send_entrance_notification(addr, name)` (c.)              -> [`Chat::send_entrance_notification`]
+//! 4. `send_message(addr, message)` (d.)                         -> [`Chat::send_message`]
+//! 5. `send_quit_notification(addr)` (e.)                        -> [`Chat::send_quit_notification`]
+//!
+//! The sheet's functions call `sendto`; here they return the datagrams to
+//! send, and the loop sends them, so they are unit-tested without sockets.
+//!
+//! # Beyond the sheet
+//! - [`protocol`]: the sheet's functions and the hostile-peer rules around
+//!   them (names, seats, token buckets, expiry), with the clock passed in.
+//! - [`batch`]: up to 32 datagrams per `recvmmsg`, so that a flood is
+//!   drained faster than it arrives.
 //! - [`fanout`]: one payload to many addresses, one `sendmmsg` per batch.
+//! - [`departures`]: members whose client is gone, from the ICMP errors on
+//!   the socket's error queue (`IP_RECVERR`).
 //! - [`journal`]: the `recv_data : b'...'` log on stdout and the rejections
 //!   on stderr, written by their own thread so the receive loop never waits
 //!   for a terminal or a pipe.
 //! - This file: binding (the labs' port rule, a large receive buffer), the
-//!   receive loop, and shutdown.
+//!   receive loop, the inactivity sweep, and shutdown.
 //!
 //! ```mermaid
 //! flowchart LR
-//!     N((UDP socket)) -- recv_from --> L[receive loop]
-//!     L -- "(addr, bytes)" --> P[protocol::Chat]
+//!     N((UDP socket)) -- "recvmmsg, up to 32" --> L[receive loop]
+//!     L -- "(now, addr, bytes)" --> P[Chat::traite_data]
 //!     P -- deliveries --> L
 //!     L -- sendmmsg, one call per 64 recipients --> N
+//!     N -. "ICMP port unreachable (MSG_ERRQUEUE)" .-> D[departures::drain] --> G[Chat::gone]
+//!     T[tick: Chat::expire] --> L
 //!     L -- try_send --> J[journal thread] --> O[stdout / stderr]
 //! ```
 //!
@@ -23,19 +39,23 @@
 //! lock, and datagrams are handled in the order they arrived, as the sheet's
 //! single-threaded Python server does.
 
+pub mod batch;
+pub mod departures;
 pub mod fanout;
 pub mod journal;
 pub mod protocol;
 
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
 
 use server_kit::cli::BoxError;
 use server_kit::{BindError, PortChoice, Shutdown, UdpOptions};
 
 use fanout::Fanout;
 use journal::Journal;
-use protocol::Chat;
+pub use protocol::{Chat, Limits};
+use protocol::{Delivery, Reaction, Rejection};
 
 /// The binary's name, in the ready line and log lines.
 pub const BINARY: &str = "serveur_chat";
@@ -63,6 +83,8 @@ pub struct Config {
     pub mode: Mode,
     /// SO_RCVBUF to ask for.
     pub recv_buffer: usize,
+    /// Seats, inactivity, rate limits.
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -72,6 +94,7 @@ impl Default for Config {
             port: PortChoice::DefaultOrNext(DEFAULT_PORT),
             mode: Mode::Chat,
             recv_buffer: DEFAULT_RECV_BUFFER,
+            limits: Limits::default(),
         }
     }
 }
@@ -81,6 +104,7 @@ impl Default for Config {
 pub struct Server {
     socket: UdpSocket,
     mode: Mode,
+    limits: Limits,
 }
 
 impl Server {
@@ -92,9 +116,13 @@ impl Server {
         };
         let socket = server_kit::bind_udp(config.bind, config.port, &options)?;
         force_recv_buffer(&socket, config.recv_buffer);
+        if let Err(e) = departures::enable(&socket) {
+            eprintln!("{BINARY}: erreurs ICMP non suivies ({e}) : les clients disparus ne partiront qu'après l'inactivité");
+        }
         Ok(Server {
             socket,
             mode: config.mode,
+            limits: config.limits,
         })
     }
 
@@ -111,7 +139,7 @@ impl Server {
     {
         shutdown.wake_udp_socket(&self.socket)?;
         let journal = Journal::start(BINARY, out, err)?;
-        let result = receive_loop(&self.socket, self.mode, shutdown, &journal);
+        let result = receive_loop(&self.socket, self.mode, self.limits, shutdown, &journal);
         journal.finish();
         result
     }
@@ -125,59 +153,117 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// How often silent members are looked for: often enough that a member is
+/// expired within a quarter of the delay after it, at most once a second.
+fn sweep_every(inactivity: Duration) -> Duration {
+    (inactivity / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
+}
+
 fn receive_loop(
     socket: &UdpSocket,
     mode: Mode,
+    limits: Limits,
     shutdown: &Shutdown,
     journal: &Journal,
 ) -> io::Result<()> {
-    let mut chat = Chat::new();
+    let mut chat = Chat::new(limits);
     let mut fanout = Fanout::default();
-    // Larger than any UDP payload (65,507 over IPv4, 65,527 over IPv6).
-    let mut buf = vec![0u8; 1 << 16];
+    // The receive wakes up at least this often, to expire silent members.
+    let tick = sweep_every(limits.inactivity);
+    socket.set_read_timeout(Some(tick))?;
+    let mut next_sweep = Instant::now() + tick;
+    let mut receiver = batch::Receiver::default();
     loop {
-        let (len, from) = match socket.recv_from(&mut buf) {
-            Ok(got) => got,
-            // A signal, or an ICMP error about an earlier send reported on
-            // this socket: nothing is wrong with the socket itself.
-            Err(_) if shutdown.is_triggered() => return Ok(()),
-            Err(e) if is_transient(&e) => continue,
-            Err(e) => return Err(e),
-        };
+        let received = receiver.receive(socket);
         if shutdown.is_triggered() {
             return Ok(());
         }
-        let data = &buf[..len];
-        // Logged before acting on it, as the sheet asks.
-        journal.received(data);
-        match mode {
-            Mode::BienRecu => fanout.send(socket, BIEN_RECU.as_bytes(), &[from], |to, e| {
-                journal.send_failed(to, e)
-            }),
-            Mode::Chat => {
-                let reaction = chat.handle(from, data);
-                if let Some(why) = reaction.rejected {
-                    journal.rejected(from, why);
+        let now = Instant::now();
+        let mut icmp_errors = false;
+        match received {
+            Ok(count) => {
+                for i in 0..count {
+                    let (data, from) = receiver.datagram(i);
+                    match mode {
+                        Mode::BienRecu => {
+                            journal.received(data);
+                            fanout.send(socket, BIEN_RECU.as_bytes(), &[from], |to, e| {
+                                journal.send_failed(to, e)
+                            })
+                        }
+                        Mode::Chat => {
+                            let reaction = chat.traite_data(now, from, data);
+                            log(journal, from, data, &reaction);
+                            send_all(socket, &mut fanout, &reaction.deliveries, journal);
+                        }
+                    }
                 }
-                // One client's problem (unreachable, buffer full) is not
-                // the others': it is logged and the others are served.
-                for delivery in &reaction.deliveries {
-                    fanout.send(socket, &delivery.payload, &delivery.to, |to, e| {
-                        journal.send_failed(to, e)
-                    });
+            }
+            // The read timeout: time to look for silent members.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // An ICMP error about an earlier send, reported on this socket:
+            // nothing is wrong with the socket itself; the error queue says
+            // whom it was about.
+            Err(e) if departures::is_reported_error(&e) => icmp_errors = true,
+            Err(e) => return Err(e),
+        }
+        // The error queue is read whenever an error was reported, and at
+        // every tick anyway: queued errors take room in the receive buffer,
+        // they must never pile up (in 18.1 mode they are just dropped).
+        let sweep = now >= next_sweep;
+        if fanout.take_reported_errors() || icmp_errors || sweep {
+            for addr in departures::drain(socket) {
+                if mode != Mode::Chat {
+                    continue;
                 }
+                if let Some((name, farewell)) = chat.gone(addr) {
+                    journal.departed(addr, name, protocol::Departure::Unreachable);
+                    send_all(socket, &mut fanout, &[farewell], journal);
+                }
+            }
+        }
+        if sweep {
+            next_sweep = now + tick;
+        }
+        if sweep && mode == Mode::Chat {
+            for (addr, name, farewell) in chat.expire(now) {
+                journal.departed(addr, name, protocol::Departure::Inactive);
+                send_all(socket, &mut fanout, &[farewell], journal);
             }
         }
     }
 }
 
-fn is_transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::Interrupted
-            | io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionReset
-    )
+/// The sheet's `recv_data : b'...'` line, and why the datagram was ignored
+/// if it was. A flooder's messages beyond its token bucket are the
+/// exception: logging each would cost the server (and its terminal) more
+/// than the flood itself, so they go unlogged but for one stderr line when
+/// the member is told (once per burst).
+fn log(journal: &Journal, from: SocketAddr, data: &[u8], reaction: &Reaction) {
+    match &reaction.rejected {
+        Some(Rejection::RateLimited) if reaction.deliveries.is_empty() => {}
+        Some(why @ Rejection::RateLimited) => journal.rejected(from, why.clone()),
+        Some(why) => {
+            journal.received(data);
+            journal.rejected(from, why.clone());
+        }
+        None => journal.received(data),
+    }
+}
+
+/// Sends deliveries in order. One client's problem (unreachable, buffer
+/// full) is not the others': it is logged and the others are served.
+fn send_all(socket: &UdpSocket, fanout: &mut Fanout, deliveries: &[Delivery], journal: &Journal) {
+    for delivery in deliveries {
+        fanout.send(socket, &delivery.payload, &delivery.to, |to, e| {
+            journal.send_failed(to, e)
+        });
+    }
 }
 
 /// As root (CAP_NET_ADMIN), SO_RCVBUFFORCE goes past `net.core.rmem_max`;

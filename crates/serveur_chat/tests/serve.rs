@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use server_kit::{PortChoice, Shutdown};
-use serveur_chat::{Config, Mode, Server};
+use serveur_chat::{Config, Limits, Mode, Server};
 
 use e2e::SharedBuffer as Shared;
 
@@ -23,9 +23,34 @@ fn recv(s: &UdpSocket) -> String {
     String::from_utf8(buf[..n].to_vec()).unwrap()
 }
 
+/// Members `a` and `b`, registered, their welcomes read.
+fn two_members(ip: IpAddr, server: SocketAddr) -> (UdpSocket, UdpSocket) {
+    let (a, b) = (peer(ip), peer(ip));
+    a.send_to(b"__new_name__:a", server).unwrap();
+    recv(&a);
+    b.send_to(b"__new_name__:b", server).unwrap();
+    recv(&a);
+    recv(&b);
+    (a, b)
+}
+
 fn start(
     ip: IpAddr,
     mode: Mode,
+) -> (
+    SocketAddr,
+    Shutdown,
+    thread::JoinHandle<io::Result<()>>,
+    Shared,
+    Shared,
+) {
+    start_with(ip, mode, Limits::default())
+}
+
+fn start_with(
+    ip: IpAddr,
+    mode: Mode,
+    limits: Limits,
 ) -> (
     SocketAddr,
     Shutdown,
@@ -37,6 +62,7 @@ fn start(
         bind: ip,
         port: PortChoice::Exact(0),
         mode,
+        limits,
         ..Config::default()
     };
     let server = Server::bind(&config).unwrap();
@@ -96,4 +122,61 @@ fn bien_recu_answers_every_datagram() {
     shutdown.trigger();
     handle.join().unwrap().unwrap();
     assert_eq!(out.text(), "recv_data : b'un'\nrecv_data : b'deux'\n");
+}
+
+#[test]
+fn a_member_whose_socket_closed_is_removed_through_the_icmp_error() {
+    for ip in [
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ] {
+        let (addr, shutdown, handle, _out, err) = start(ip, Mode::Chat);
+        let (a, b) = two_members(ip, addr);
+        // b's client dies without __quit__.
+        let b_addr = b.local_addr().unwrap();
+        drop(b);
+        // The next message to b bounces (ICMP port unreachable): b is
+        // removed and a is told, as if b had quit.
+        a.send_to(b"__message__:tu es la ?", addr).unwrap();
+        assert_eq!(recv(&a), "\n***b*** a quitté le chat.\n");
+        // b's name is free again.
+        let c = peer(ip);
+        c.send_to(b"__new_name__:b", addr).unwrap();
+        assert_eq!(recv(&c), "\n***b*** vient de rentrer sur le chat !\n");
+        shutdown.trigger();
+        handle.join().unwrap().unwrap();
+        let err = err.text();
+        assert!(
+            err.contains(&format!(
+                "serveur_chat: b ({b_addr}) retiré du tchat : son port est fermé"
+            )),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_silent_member_expires_after_the_inactivity_delay() {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let limits = Limits {
+        inactivity: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let (addr, shutdown, handle, _out, _err) = start_with(ip, Mode::Chat, limits);
+    let (a, _b) = two_members(ip, addr); // _b stays open and silent
+                                         // a keeps itself alive, b says nothing: b goes, a is told (and never
+                                         // sees a keep-alive of its own broadcast).
+    let alive = {
+        let a = a.try_clone().unwrap();
+        thread::spawn(move || {
+            for _ in 0..10 {
+                a.send_to(b"__keepalive__", addr).unwrap();
+                thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    assert_eq!(recv(&a), "\n***b*** a quitté le chat.\n");
+    alive.join().unwrap();
+    shutdown.trigger();
+    handle.join().unwrap().unwrap();
 }

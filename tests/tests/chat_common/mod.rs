@@ -72,6 +72,33 @@ pub fn start_chat_server(args: &[&str]) -> (Server, ServerOut) {
     (server, ServerOut::spawn(stdout))
 }
 
+/// A raw UDP peer on the server's family, reads time out after [`STEP`].
+pub fn udp_peer(server: SocketAddr) -> std::net::UdpSocket {
+    let socket = std::net::UdpSocket::bind((server.ip(), 0)).unwrap();
+    socket.set_read_timeout(Some(STEP)).unwrap();
+    socket
+}
+
+/// The next datagram on `socket`, as text.
+pub fn recv_text(socket: &std::net::UdpSocket) -> String {
+    let mut buf = vec![0u8; 1 << 16];
+    let (n, _) = socket.recv_from(&mut buf).expect("a datagram");
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+/// A raw peer that registers as `name` and reads its welcome.
+pub fn member(server: SocketAddr, name: &str) -> std::net::UdpSocket {
+    let socket = udp_peer(server);
+    socket
+        .send_to(format!("__new_name__:{name}").as_bytes(), server)
+        .unwrap();
+    assert_eq!(
+        recv_text(&socket),
+        format!("\n***{name}*** vient de rentrer sur le chat !\n")
+    );
+    socket
+}
+
 /// A running chat client (`client_chat`, or a Python one), fed line by line.
 #[derive(Debug)]
 pub struct Client {

@@ -1,4 +1,4 @@
-//! `date_client [--serveur 127.0.0.1] [--port 5555] [--pause]`
+//! `date_client [--serveur 127.0.0.1] [--port 5555] [--pause] [--brut]`
 
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
@@ -21,6 +21,10 @@ struct Args {
     /// observer la socket avec `ss -ua` ou `netstat -ua`.
     #[arg(long)]
     pause: bool,
+    /// Affiche la réponse telle quelle, caractères de contrôle compris (par
+    /// défaut ils sont échappés : `\x1b`, `\x0d`...).
+    #[arg(long)]
+    brut: bool,
 }
 
 /// The sheet's `input("> ")` (its OCR shows the space as `_`): a prompt, then
@@ -44,9 +48,7 @@ fn run(args: Args) -> Result<(), BoxError> {
     }
     // The socket lives until the end of this function, after the second pause.
     let (_socket, answer) = date_server::request(server)?;
-    out.write_all(&answer)?;
-    out.write_all(b"\n")?;
-    out.flush()?;
+    date_server::print_answer(&mut out, &answer, args.brut)?;
     if args.pause {
         pause(&mut out)?;
     }
