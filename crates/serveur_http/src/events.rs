@@ -619,3 +619,181 @@ fn drain(c: &mut Connection, received: &mut [u8]) -> Next {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::socket::{setsockopt, sockopt};
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    const SMALL_REQUEST: &[u8] = b"GET /petit.html HTTP/1.1\r\n\r\n";
+    const SMALL_ANSWER: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Type:text/html\r\nContent-Length:2\r\n\r\np\n";
+
+    /// One loop serving a root with a small page, in keep-alive.
+    struct Fixture {
+        loops: Loops,
+        handles: Vec<JoinHandle<()>>,
+        ctx: Arc<Context>,
+        _logger: crate::log::LoggerThread,
+        _root: tempfile::TempDir,
+    }
+
+    impl Fixture {
+        fn with(max_connections: usize, configure: impl FnOnce(&mut Context)) -> Fixture {
+            let root = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(root.path().join("en")).unwrap();
+            std::fs::write(root.path().join("en/petit.html"), "p").unwrap();
+            let (mut ctx, logger) = conn::test_context(root.path());
+            ctx.keep_alive = true;
+            ctx.site = crate::Site::open(root.path(), protocols::http::Negotiation::Prefix)
+                .unwrap()
+                .with_keep_alive(true);
+            configure(&mut ctx);
+            let ctx = Arc::new(ctx);
+            let (loops, handles) = start(1, max_connections, &ctx).unwrap();
+            Fixture {
+                loops,
+                handles,
+                ctx,
+                _logger: logger,
+                _root: root,
+            }
+        }
+
+        fn client(&mut self, rcvbuf: Option<usize>) -> TcpStream {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (stream, peer) = listener.accept().unwrap();
+            if let Some(size) = rcvbuf {
+                setsockopt(&client, sockopt::RcvBuf, &size).unwrap();
+            }
+            client
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let handoff = conn::Handoff {
+                pending: Vec::new(),
+                out: None,
+                silent_for: Duration::ZERO,
+            };
+            self.loops
+                .send(Incoming {
+                    stream,
+                    peer,
+                    handoff,
+                })
+                .unwrap();
+            client
+        }
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            self.ctx.shutdown.trigger();
+            for handle in self.handles.drain(..) {
+                if handle.join().is_err() && !std::thread::panicking() {
+                    panic!("a loop panicked");
+                }
+            }
+        }
+    }
+
+    fn read_until_closed(client: &mut TcpStream) -> Option<Vec<u8>> {
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).ok().map(|_| got)
+    }
+
+    #[test]
+    fn a_client_pipelining_without_end_gets_one_budget_per_pass() {
+        // More than one `recv` of pipelined requests: the socket stays
+        // readable while the loop works through them, so epoll reports it
+        // on every pass while it waits in `again` (counted once; the
+        // loop's debug assertion checks it).
+        const COUNT: usize = 4000;
+        let mut fixture = Fixture::with(8, |_| {});
+        let mut client = fixture.client(Some(1 << 20));
+        let mut writer = client.try_clone().unwrap();
+        let sending = std::thread::spawn(move || {
+            writer.write_all(&SMALL_REQUEST.repeat(COUNT)).unwrap();
+        });
+        // Meanwhile another client is served.
+        let mut other = fixture.client(None);
+        other.write_all(SMALL_REQUEST).unwrap();
+        let mut answer = vec![0; SMALL_ANSWER.len()];
+        other.read_exact(&mut answer).unwrap();
+        assert_eq!(answer, SMALL_ANSWER);
+        let mut got = vec![0; COUNT * SMALL_ANSWER.len()];
+        client.read_exact(&mut got).unwrap();
+        sending.join().unwrap();
+        assert!(got == SMALL_ANSWER.repeat(COUNT), "answers out of order");
+    }
+
+    #[test]
+    fn a_stray_empty_line_after_a_request_leaves_the_connection_idle() {
+        let mut fixture = Fixture::with(8, |ctx| ctx.idle_timeout = Duration::from_millis(300));
+        let mut client = fixture.client(None);
+        client
+            .write_all(&[SMALL_REQUEST, b"\r\n"].concat())
+            .unwrap();
+        // Idle, so closed without a 408 at the idle deadline.
+        let got = read_until_closed(&mut client).expect("a close, not a reset");
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(SMALL_ANSWER)
+        );
+    }
+
+    #[test]
+    fn at_the_cap_the_idle_then_the_oldest_waiting_are_shed() {
+        // A share of 2: each arrival past it sheds one.
+        let mut fixture = Fixture::with(2, |_| {});
+        let mut waiting = fixture.client(None);
+        waiting.write_all(b"GET /petit").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let mut idle = fixture.client(None);
+        idle.write_all(SMALL_REQUEST).unwrap();
+        let mut answer = vec![0; SMALL_ANSWER.len()];
+        idle.read_exact(&mut answer).unwrap();
+        // A third: the idle one goes first, though it is the newer.
+        let mut third = fixture.client(None);
+        assert_eq!(read_until_closed(&mut idle), Some(Vec::new()));
+        // A fourth: then the oldest waiting for its head.
+        let _fourth = fixture.client(None);
+        assert!(read_until_closed(&mut waiting).is_some_and(|got| got.is_empty()));
+        // The third is served.
+        third.write_all(SMALL_REQUEST).unwrap();
+        third.read_exact(&mut answer).unwrap();
+        assert_eq!(answer, SMALL_ANSWER);
+    }
+
+    #[test]
+    fn a_panic_closes_its_connection_and_the_loop_carries_on() {
+        let mut fixture = Fixture::with(8, |_| {});
+        let mut bystander = fixture.client(None);
+        let mut panicking = fixture.client(None);
+        // conn.rs panics on this target in test builds only.
+        write!(panicking, "GET {} HTTP/1.1\r\n\r\n", conn::PANIC_FOR_TESTS).unwrap();
+        assert_eq!(read_until_closed(&mut panicking), Some(Vec::new()));
+        bystander.write_all(SMALL_REQUEST).unwrap();
+        let mut answer = vec![0; SMALL_ANSWER.len()];
+        bystander.read_exact(&mut answer).unwrap();
+        assert_eq!(answer, SMALL_ANSWER);
+    }
+
+    #[test]
+    fn errors_are_answered_then_the_close_lingers() {
+        let mut fixture = Fixture::with(8, |_| {});
+        let mut client = fixture.client(None);
+        // A 405 and bytes after it that nobody reads: the answer must
+        // still arrive whole (a close with unread bytes is a reset).
+        client
+            .write_all(b"POST /petit.html HTTP/1.1\r\nContent-Length: 20000\r\n\r\n")
+            .unwrap();
+        client.write_all(&[b'x'; 20000]).unwrap();
+        let got = read_until_closed(&mut client).expect("a close, not a reset");
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 405 "), "{text}");
+        assert!(text.contains("Connection:close\r\n"), "{text}");
+    }
+}
