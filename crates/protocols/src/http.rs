@@ -466,6 +466,11 @@ impl Language {
             Language::En => "en",
         }
     }
+
+    /// Its language tag, as `Accept-Language` names it (RFC 5646).
+    pub fn tag(self) -> &'static str {
+        self.folder()
+    }
 }
 
 /// How `Accept-Language` is read.
