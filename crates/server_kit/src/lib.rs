@@ -29,6 +29,6 @@ pub mod peer;
 pub mod shutdown;
 pub mod writer;
 
-pub use bind::{announce, bind_tcp, bind_udp, BindError, PortChoice, UdpOptions};
+pub use bind::{announce, bind_tcp, bind_udp, ready_prefix, BindError, PortChoice, UdpOptions};
 pub use shutdown::Shutdown;
 pub use writer::{ClientWriter, SendError};
