@@ -23,8 +23,8 @@
 //!   (slowloris, non-readers) go oldest first, and a normal client is the
 //!   newest of them. A loop full of connections that have sent nothing, as
 //!   under `wrk -c5000` in keep-alive, sheds those, not a client halfway
-//!   through its head (measured: with "oldest first" alone, `wrk -c5000`
-//!   reset 1 in 20 clients that paused 100 ms inside their head);
+//!   through its head (`scripts/attaque_http.sh` showed why: with "oldest
+//!   first" alone, such a client was sometimes reset);
 //! - a connection whose answer is under way is not read from (the kernel's
 //!   buffer fills and the client's pipelined requests wait there), and one
 //!   serves [`FAIRNESS_BUDGET`] requests before the loop turns to the others;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// A root with a small page, a page too big for the loops (served by a
-/// worker from memory) and a file too big for the cache (sendfile).
+/// A root with a small page, a page too big for the acceptors' fast path
+/// (served from memory) and a file too big for the cache (sendfile).
 fn root_with_big_files() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
     for language in ["fr", "en"] {
