@@ -314,7 +314,8 @@ pub struct Buffers {
 }
 
 impl Buffers {
-    /// Reads one head from `input` into `self.head` (see [`read_head`]).
+    /// Reads one head from `input` into `self.head`, bounded (8 KiB, 100
+    /// lines), skipping empty lines before the request line.
     pub fn read_head(&mut self, input: &mut &[u8]) -> HeadRead {
         // Reading from a slice cannot fail.
         read_head(input, &mut self.head, &mut self.line).unwrap_or(HeadRead::TooLarge)

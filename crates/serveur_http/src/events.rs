@@ -62,17 +62,17 @@ pub const SWEEP: Duration = Duration::from_millis(100);
 /// How long a lingering close reads and drops the client's bytes.
 pub const LINGER: Duration = Duration::from_millis(500);
 /// Bytes a lingering close drops at most.
-const LINGER_BYTES: usize = 256 * 1024;
+pub const LINGER_BYTES: usize = 256 * 1024;
 /// Connections a loop takes from its channel before new ones get a 503.
 pub(crate) const DOOR_CAPACITY: usize = 1024;
 /// Requests served on one connection before the loop turns to the others
 /// (a client pipelining without end cannot keep a loop to itself).
-const FAIRNESS_BUDGET: usize = 16;
+pub const FAIRNESS_BUDGET: usize = 16;
 /// What one `recv` may take: a head and then some (pipelined requests).
 const RECV_SIZE: usize = 16 * 1024;
 /// The share of a full loop's connections shed at once (1/16): one scan
 /// of the loop's connections makes room for many arrivals.
-const SHED_BATCH: usize = 16;
+pub const SHED_BATCH: usize = 16;
 /// The epoll token of a loop's eventfd (connections use their slab key).
 const WAKE_TOKEN: u64 = u64::MAX;
 

@@ -211,7 +211,7 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
 /// Accepts connections until the shutdown. A request already there is
 /// answered at once (the sheet's mode); every other connection goes to an
 /// event loop, which waits for its head.
-fn accept_loop(listener: &TcpListener, context: &conn::Context, mut loops: events::Loops) {
+pub fn accept_loop(listener: &TcpListener, context: &conn::Context, mut loops: events::Loops) {
     let mut buffers = conn::Buffers::default();
     loop {
         let accepted = listener.accept();
