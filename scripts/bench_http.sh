@@ -47,18 +47,8 @@ nettoyer() {
 }
 trap nettoyer EXIT
 
-port_libre() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-attendre_port() { # port
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    echo "bench_http.sh : rien n'écoute sur le port $1" >&2
-    exit 1
-}
+# port_libre, attendre_port
+source "$racine_depot/scripts/commun_http.sh"
 
 # wrk ; ajoute "req/s p99_ms" à $tmp/res-<clé> ; refuse les statuts non-2xx.
 mesurer() { # clé nom url [en-tête]
