@@ -5,6 +5,12 @@
 //! calls the sheet's `traite_requete`; [`Outgoing`] is what it returns, sent
 //! without ever blocking ([`Outgoing::send_some`]: `send`, and `sendfile`
 //! for big files).
+//!
+//! Beyond the sheet, [`serve_if_ready`]: in the sheet's mode the acceptor
+//! answers a request that is already there itself. Why: handing every
+//! connection to another thread cost futex wake-ups and a context switch,
+//! measured by `scripts/bench_http.sh` at 10 to 25 % of the server's CPU
+//! time per `Connection: close` request (figures in `CONCEPTION.md`).
 
 use std::borrow::Cow;
 use std::fs::File;
