@@ -31,6 +31,11 @@
 //! - what a connection holds in memory is at most a head (8 KiB) and one
 //!   answer in memory (pages over the cache's limit are sent from the file).
 //!
+//! The pieces are well-kept crates, not hand-written ones: the epoll set and
+//! the `eventfd` that wakes a loop are nix's `Epoll` and `EventFd`, and the
+//! connections are kept in a [`Slab`] whose keys are the epoll tokens. mio's
+//! `Poll` and `Waker` would wrap the same two calls once more.
+//!
 //! ```mermaid
 //! flowchart LR
 //!     A[accepteurs] -->|nouvelle connexion<br/>canal + eventfd| B[boucles epoll<br/>une par cœur]
