@@ -8,7 +8,8 @@
 #      mesures.
 # Affiche requêtes/s, latence p99 et les rapports. Objectifs (2 cœurs) :
 # close >= 1,1 x nginx et >= 10 x python3 ; keep-alive >= 1,0 x nginx ;
-# mémoire au repos < 8 Mo.
+# latence p99 au plus celle de nginx, dans les deux modes ; mémoire au repos
+# < 8 Mo.
 #
 # Chaque mesure est refaite TOURS fois (3), en alternant les serveurs, et
 # c'est la médiane qui compte : sur une machine partagée, la charge des autres
@@ -46,18 +47,8 @@ nettoyer() {
 }
 trap nettoyer EXIT
 
-port_libre() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-attendre_port() { # port
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    echo "bench_http.sh : rien n'écoute sur le port $1" >&2
-    exit 1
-}
+# port_libre, attendre_port
+source "$racine_depot/scripts/commun_http.sh"
 
 # wrk ; ajoute "req/s p99_ms" à $tmp/res-<clé> ; refuse les statuts non-2xx.
 mesurer() { # clé nom url [en-tête]
@@ -169,4 +160,6 @@ echo "== rapports (médianes ; charge moyenne de la machine : $(cut -d' ' -f1-3 
 echo "close      : serveur_http / nginx   = $(rapport "$rust_close" "$nginx_close")  (objectif >= 1.1)"
 echo "close      : serveur_http / python3 = $(rapport "$rust_close" "$py_close")  (objectif >= 10)"
 echo "keep-alive : serveur_http / nginx   = $(rapport "$rust_ka" "$nginx_ka")  (objectif >= 1.0)"
+echo "p99 close      : serveur_http $(mediane rust_close 2) ms, nginx $(mediane nginx_close 2) ms, rapport $(rapport "$(mediane rust_close 2)" "$(mediane nginx_close 2)")  (objectif <= 1.0)"
+echo "p99 keep-alive : serveur_http $(mediane rust_ka 2) ms, nginx $(mediane nginx_ka 2) ms, rapport $(rapport "$(mediane rust_ka 2)" "$(mediane nginx_ka 2)")  (objectif <= 1.0)"
 echo "mémoire de serveur_http au repos : $rss_depart Ko au démarrage, $rss_apres Ko après les mesures (objectif < 8192 Ko)"

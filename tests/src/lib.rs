@@ -104,6 +104,7 @@ pub struct Server {
     /// The addresses of its ready lines, in order (one per socket).
     pub addrs: Vec<SocketAddr>,
     stderr: Arc<Mutex<Vec<String>>>,
+    ready_prefix: String,
 }
 
 impl Server {
@@ -118,7 +119,19 @@ impl Server {
 
     /// Starts a prepared command (stdout as the caller set it; stderr is
     /// captured here) and waits for its ready lines.
-    pub fn start_with(mut cmd: Command, binary: &str, ready_lines: usize) -> Server {
+    pub fn start_with(cmd: Command, binary: &str, ready_lines: usize) -> Server {
+        Self::try_start_with(cmd, binary, ready_lines)
+            .unwrap_or_else(|log| panic!("{binary} printed no ready line; stderr:\n{log}"))
+    }
+
+    /// [`Server::start_with`], giving back what the server printed on
+    /// stderr when it exits (or stays silent for 60 s) before its ready
+    /// lines: a test of a startup error reads it.
+    pub fn try_start_with(
+        mut cmd: Command,
+        binary: &str,
+        ready_lines: usize,
+    ) -> Result<Server, String> {
         cmd.stderr(Stdio::piped());
         let mut child = cmd
             .spawn()
@@ -126,18 +139,21 @@ impl Server {
         let stderr = child.stderr.take().expect("piped stderr");
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
-        let prefix = format!("{binary}: en écoute sur ");
+        let prefix = server_kit::ready_prefix(binary);
         let sink = Arc::clone(&lines);
+        // Ends at the server's exit, which ends the wait below at once.
         thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix(&prefix) {
-                    let addr = rest.split(' ').next().unwrap_or_default();
-                    if let Ok(addr) = addr.parse::<SocketAddr>() {
-                        let _ = tx.send(addr);
-                    }
-                }
+                let addr = line
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.split(' ').next())
+                    .and_then(|addr| addr.parse::<SocketAddr>().ok());
+                // The line first: who gets the address finds it stored.
                 sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                if let Some(addr) = addr {
+                    let _ = tx.send(addr);
+                }
             }
         });
         let mut addrs = Vec::new();
@@ -148,16 +164,20 @@ impl Server {
                 Ok(addr) => addrs.push(addr),
                 Err(_) => {
                     let _ = child.kill();
-                    let log = lines.lock().unwrap_or_else(|e| e.into_inner()).join("\n");
-                    panic!("{binary} printed no ready line; stderr:\n{log}");
+                    let _ = child.wait();
+                    // The reader has seen the end of stderr by now (or
+                    // never will): give it a moment to store the last line.
+                    thread::sleep(Duration::from_millis(20));
+                    return Err(lines.lock().unwrap_or_else(|e| e.into_inner()).join("\n"));
                 }
             }
         }
-        Server {
+        Ok(Server {
             child,
             addrs,
             stderr: lines,
-        }
+            ready_prefix: server_kit::ready_prefix(binary),
+        })
     }
 
     /// The first (or only) bound address.
@@ -171,6 +191,23 @@ impl Server {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// What the server wrote on stderr before its first ready line.
+    pub fn stderr_before_ready(&self) -> Vec<String> {
+        self.stderr()
+            .into_iter()
+            .take_while(|line| !line.starts_with(&self.ready_prefix))
+            .collect()
+    }
+
+    /// What the server wrote on stderr after its ready lines, so far.
+    pub fn stderr_after_ready(&self) -> Vec<String> {
+        let lines = self.stderr();
+        let ready = lines
+            .iter()
+            .rposition(|line| line.starts_with(&self.ready_prefix));
+        lines.into_iter().skip(ready.map_or(0, |i| i + 1)).collect()
     }
 
     /// The child process, e.g. to take its stdout.

@@ -7,20 +7,23 @@
 //! - [`Url`]: `http://host[:port][/path]`, with IPv6 hosts in brackets
 //!   (`http://[::1]:8080/`).
 //! - [`request`]: the request bytes.
-//! - [`run`]: connect, send, copy the answer until the server closes.
+//! - [`run`]: connect, send, copy the answer until the server closes, all
+//!   within one overall delay (`--delai`).
 
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+pub use protocols::http::Language;
 use server_kit::cli::BoxError;
 
 pub const CLIENT_BINARY: &str = "client_http";
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080/index.html";
-/// How long the server has to accept the connection, and then between two
-/// chunks of its answer.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// The whole exchange (connect, send, the whole answer) must end within
+/// this delay by default: a server trickling one byte every few seconds
+/// cannot hold the client forever.
+pub const DEFAULT_DELAY: Duration = Duration::from_secs(10);
 
 /// An `http://` URL, split.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,13 +118,6 @@ impl Url {
     }
 }
 
-/// The language asked for with `--langue`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    Fr,
-    En,
-}
-
 /// The request: `GET <path> HTTP/1.1`, `Host`, `Accept-Language` if asked,
 /// and `Connection: close` (one request, the answer ends when the server
 /// closes).
@@ -131,10 +127,8 @@ pub fn request(url: &Url, language: Option<Language>) -> Vec<u8> {
         url.path,
         url.host_header()
     );
-    match language {
-        Some(Language::Fr) => text.push_str("Accept-Language: fr\r\n"),
-        Some(Language::En) => text.push_str("Accept-Language: en\r\n"),
-        None => {}
+    if let Some(language) = language {
+        text.push_str(&format!("Accept-Language: {}\r\n", language.tag()));
     }
     text.push_str("Connection: close\r\n\r\n");
     text.into_bytes()
@@ -169,8 +163,22 @@ impl fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
-/// Sends one request for `url` and copies the raw answer to `out`.
-pub fn run(url: &Url, language: Option<Language>, out: &mut dyn Write) -> Result<(), BoxError> {
+/// Sends one request for `url` and copies the raw answer to `out`; the
+/// whole exchange must end within `delay`.
+pub fn run(
+    url: &Url,
+    language: Option<Language>,
+    delay: Duration,
+    out: &mut dyn Write,
+) -> Result<(), BoxError> {
+    let deadline = Instant::now() + delay;
+    let too_late = || -> BoxError {
+        format!(
+            "le serveur n'a pas fini sa réponse à temps ({} s)",
+            delay.as_secs_f64()
+        )
+        .into()
+    };
     let target = format!("{}:{}", url.host_header_for_connect(), url.port);
     let addrs: Vec<SocketAddr> = (url.host.as_str(), url.port)
         .to_socket_addrs()
@@ -179,7 +187,11 @@ pub fn run(url: &Url, language: Option<Language>, out: &mut dyn Write) -> Result
     let mut last_error = io::Error::from(io::ErrorKind::AddrNotAvailable);
     let mut stream = None;
     for addr in &addrs {
-        match TcpStream::connect_timeout(addr, TIMEOUT) {
+        let Some(left) = time_left(deadline) else {
+            last_error = io::ErrorKind::TimedOut.into();
+            break;
+        };
+        match TcpStream::connect_timeout(addr, left) {
             Ok(s) => {
                 stream = Some(s);
                 break;
@@ -191,8 +203,7 @@ pub fn run(url: &Url, language: Option<Language>, out: &mut dyn Write) -> Result
         target,
         source: last_error,
     })?;
-    stream.set_read_timeout(Some(TIMEOUT))?;
-    stream.set_write_timeout(Some(TIMEOUT))?;
+    stream.set_write_timeout(time_left(deadline))?;
     stream.write_all(&request(url, language))?;
     let mut buf = [0u8; 16 * 1024];
     // Whether the answer so far ends a line: if not, a newline is added at
@@ -200,6 +211,12 @@ pub fn run(url: &Url, language: Option<Language>, out: &mut dyn Write) -> Result
     // shell's prompt does not land after « Bien reçu ! ».
     let mut ends_line = true;
     loop {
+        // Each read may wait only for what is left of the whole delay.
+        let Some(left) = time_left(deadline) else {
+            out.flush()?;
+            return Err(too_late());
+        };
+        stream.set_read_timeout(Some(left))?;
         let n = match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -211,7 +228,7 @@ pub fn run(url: &Url, language: Option<Language>, out: &mut dyn Write) -> Result
                 ) =>
             {
                 out.flush()?;
-                return Err("le serveur n'a pas fini sa réponse à temps (10 s)".into());
+                return Err(too_late());
             }
             // A server that closes with a RST after a complete answer.
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break,
@@ -225,6 +242,13 @@ pub fn run(url: &Url, language: Option<Language>, out: &mut dyn Write) -> Result
     }
     out.flush()?;
     Ok(())
+}
+
+/// What is left before `deadline`, if anything (a zero timeout means "no
+/// timeout" to the socket calls).
+fn time_left(deadline: Instant) -> Option<Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    (left >= Duration::from_millis(1)).then_some(left)
 }
 
 impl Url {
@@ -275,6 +299,36 @@ mod tests {
         ] {
             assert!(Url::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_server_trickling_its_answer_cannot_hold_the_client_past_the_delay() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            // One byte every 200 ms, for ever (each read gets one in time).
+            for _ in 0..100 {
+                if stream.write_all(b"H").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let start = Instant::now();
+        let mut out = Vec::new();
+        let err = run(
+            &url("127.0.0.1", port, "/"),
+            None,
+            Duration::from_millis(700),
+            &mut out,
+        )
+        .unwrap_err();
+        let elapsed = start.elapsed();
+        assert!(err.to_string().contains("à temps (0.7 s)"), "{err}");
+        assert!(!out.is_empty() && out.iter().all(|&b| b == b'H'));
+        assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+        drop(server);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //!
 //! # The sheet's three functions
 //! The sheet asks for `decode_requete_http`, `get_reponse` and
-//! `traite_requete`. Only the first is pure, so it lives here as is
-//! ([`decode_requete_http`]). The other two read files, so they live in the
+//! `traite_requete`. Only the first is pure, so it lives here
+//! ([`decode_requete_http`], borrowing from the request text). The other two read files, so they live in the
 //! `serveur_http` crate (`Site::get_reponse`, `Site::traite_requete`), built
 //! from the pure pieces of this module:
 //! - [`Request::parse`]: request line + header lines (CRLF or bare LF);
@@ -299,6 +299,11 @@ fn parse_request_line(line: &str) -> Result<(&str, &str, Version), HttpError> {
     if target.is_empty() || target.bytes().any(|b| b.is_ascii_control()) {
         return Err(HttpError::bad("cible de requête invalide"));
     }
+    // U+FFFD: bytes that were not UTF-8 (a server decodes a head lossily,
+    // so that obs-text in header values is no 400): no path has them.
+    if target.contains('\u{fffd}') {
+        return Err(HttpError::bad("cible de requête non UTF-8"));
+    }
     Ok((method, target, Version::parse(version)?))
 }
 
@@ -328,57 +333,27 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Header lines in order, looked up case-insensitively: the sheet's
-/// `options` dictionary.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers(Vec<(String, String)>);
-
-impl Headers {
-    /// The first value of header `name` (case-insensitive, as HTTP wants;
-    /// a Python dict would be case-sensitive).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn into_vec(self) -> Vec<(String, String)> {
-        self.0
-    }
-}
-
 /// The sheet's 17.2: the requested page and the header lines.
+///
+/// The sheet's couple `page, options` is `request.target` and
+/// `request.headers` (looked up case-insensitively with
+/// [`Request::header`]), both borrowed from `requete`: no copy. The request
+/// line's method and version come along, because a server needs them (HEAD,
+/// 405, persistent connections).
 ///
 /// ```
 /// # use protocols::http::decode_requete_http;
 /// let requete = "GET /page1.html HTTP/1.1\r\nHost: localhost\r\n\
 ///                Accept-Language: fr-FR,en;q=0.3\r\n\
 ///                User-Agent: Mozilla/5.0 Firefox/98.0\r\n\r\n";
-/// let (page, options) = decode_requete_http(requete).unwrap();
+/// let request = decode_requete_http(requete).unwrap();
+/// let (page, options) = (request.target, &request.headers);
 /// assert_eq!(page, "/page1.html");
-/// assert_eq!(options.get("Accept-Language"), Some("fr-FR,en;q=0.3"));
+/// assert_eq!(options[1], ("Accept-Language", "fr-FR,en;q=0.3"));
+/// assert_eq!(request.header("accept-language"), Some("fr-FR,en;q=0.3"));
 /// ```
-pub fn decode_requete_http(text: &str) -> Result<(String, Headers), HttpError> {
-    let request = Request::parse(text)?;
-    let headers = request
-        .headers
-        .iter()
-        .map(|&(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    Ok((request.target.to_string(), Headers(headers)))
+pub fn decode_requete_http(requete: &str) -> Result<Request<'_>, HttpError> {
+    Request::parse(requete)
 }
 
 /// Turns a request target into a path relative to the served folder, or says
@@ -490,6 +465,11 @@ impl Language {
             Language::Fr => "fr",
             Language::En => "en",
         }
+    }
+
+    /// Its language tag, as `Accept-Language` names it (RFC 5646).
+    pub fn tag(self) -> &'static str {
+        self.folder()
     }
 }
 
@@ -710,17 +690,14 @@ mod tests {
 
     #[test]
     fn decodes_the_sheets_example() {
-        let (page, options) = decode_requete_http(SHEET_REQUEST).unwrap();
-        assert_eq!(page, "/page1.html");
+        let request = decode_requete_http(SHEET_REQUEST).unwrap();
+        assert_eq!(request.target, "/page1.html");
         assert_eq!(
-            options.into_vec(),
+            request.headers,
             vec![
-                ("Host".to_string(), "localhost".to_string()),
-                ("Accept-Language".to_string(), "fr-FR,en;q=0.3".to_string()),
-                (
-                    "User-Agent".to_string(),
-                    "Mozilla/5.0 Firefox/98.0".to_string()
-                ),
+                ("Host", "localhost"),
+                ("Accept-Language", "fr-FR,en;q=0.3"),
+                ("User-Agent", "Mozilla/5.0 Firefox/98.0"),
             ]
         );
     }
@@ -739,12 +716,19 @@ mod tests {
 
     #[test]
     fn header_values_split_at_the_first_colon_and_trimmed() {
-        let (_, h) =
+        let h =
             decode_requete_http("GET / HTTP/1.0\nHost:  127.0.0.1:8080 \t\nX-Empty:\n\n").unwrap();
-        assert_eq!(h.get("host"), Some("127.0.0.1:8080"));
-        assert_eq!(h.get("X-EMPTY"), Some(""));
-        assert_eq!(h.get("absent"), None);
-        assert_eq!(h.len(), 2);
+        assert_eq!(h.header("host"), Some("127.0.0.1:8080"));
+        assert_eq!(h.header("X-EMPTY"), Some(""));
+        assert_eq!(h.header("absent"), None);
+        assert_eq!(h.headers.len(), 2);
+        // obs-text (RFC 9110 §5.5): bytes 0x80-0xFF in a value are allowed,
+        // as UTF-8, or as U+FFFD once a Latin-1 head is decoded lossily.
+        for value in ["caf\u{e9}", "caf\u{fffd}", "\u{85}"] {
+            let text = format!("GET / HTTP/1.1\r\nUser-Agent: {value}\r\n\r\n");
+            let request = decode_requete_http(&text).unwrap();
+            assert_eq!(request.header("user-agent"), Some(value));
+        }
     }
 
     #[test]

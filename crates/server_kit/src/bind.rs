@@ -170,12 +170,22 @@ fn bind_first<S>(
     })
 }
 
+/// What a ready line says between `<binary>: ` and the address.
+pub const READY: &str = "en écoute sur";
+
+/// The start of `binary`'s ready lines, up to the address:
+/// `<binary>: en écoute sur ` (tests and scripts look for it).
+pub fn ready_prefix(binary: &str) -> String {
+    format!("{binary}: {READY} ")
+}
+
 /// Prints the ready line on stderr: `<binary>: en écoute sur <addr>`, with
 /// ` (tcp)` or ` (udp)` after it for servers that bind both.
 pub fn announce(binary: &str, addr: SocketAddr, transport: Option<&str>) {
+    let prefix = ready_prefix(binary);
     match transport {
-        Some(t) => eprintln!("{binary}: en écoute sur {addr} ({t})"),
-        None => eprintln!("{binary}: en écoute sur {addr}"),
+        Some(t) => eprintln!("{prefix}{addr} ({t})"),
+        None => eprintln!("{prefix}{addr}"),
     }
 }
 

@@ -42,7 +42,7 @@ pub mod tls;
 pub mod udp;
 pub mod writer;
 
-pub use bind::{announce, bind_tcp, bind_udp, BindError, PortChoice, UdpOptions};
+pub use bind::{announce, bind_tcp, bind_udp, ready_prefix, BindError, PortChoice, UdpOptions};
 pub use shutdown::Shutdown;
 pub use stream::Stream;
 pub use writer::{ClientWriter, SendError};

@@ -2,16 +2,16 @@
 //! connection), where the acceptors answer on their fast path.
 //!
 //! Both are inherited by every accepted socket, so they cost no system call
-//! per connection. Measured with `wrk -c16` and `Connection: close` on the
-//! 2-core machine of `scripts/bench_http.sh` (server CPU per request):
-//! 57 µs without them, 52 µs with `TCP_CORK`, 41 µs with both.
+//! per connection. Why: together they cut the server's CPU time per
+//! `Connection: close` request by about a quarter (`scripts/bench_http.sh`;
+//! the figures are in `CONCEPTION.md`).
 //!
 //! - `TCP_DEFER_ACCEPT`: `accept` returns a connection only once its first
 //!   bytes have arrived. Without it, more than half of the connections were
-//!   accepted before their request and went to a worker (channel, futex
+//!   accepted before their request and went to another thread (channel, futex
 //!   wake-ups, two more system calls); with it the fast path finds the
 //!   request nearly every time. A client that stays silent is held by the
-//!   kernel for [`ACCEPT_DEFERRAL`] and then accepted anyway; the worker
+//!   kernel for [`ACCEPT_DEFERRAL`] and then accepted anyway; the event loop
 //!   counts that time against its idle delay (see [`deferral_for`]). So a
 //!   silent client gets its 408 after the idle delay, counted from its
 //!   connect; a client whose first byte comes late has the whole delay

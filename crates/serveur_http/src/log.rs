@@ -1,4 +1,4 @@
-//! Printing the requests without ever making an acceptor or a worker wait:
+//! Printing the requests without ever making an acceptor or an event loop wait:
 //! request heads (stdout) and problems (stderr) go to server_kit's journal
 //! thread, which drops and counts them when it falls behind (a slow
 //! terminal, a pipe nobody reads) instead of blocking anyone.
@@ -50,7 +50,7 @@ impl journal::Entry for Line {
     }
 }
 
-/// The acceptors' and workers' side of the logger (cheap to clone).
+/// The acceptors' and event loops' side of the logger (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct Logger {
     journal: journal::Journal<Line>,
@@ -94,16 +94,37 @@ impl Logger {
     }
 }
 
-/// The head as printed: control characters other than tab escaped as
-/// `\xNN` (a client must not drive the server's terminal), then the blank
-/// line that ends a request.
+/// The head as printed: control characters escaped (a client must not
+/// drive the server's terminal): C0 ones other than tab and DEL as `\xNN`,
+/// C1 ones (U+0080-U+009F, which some terminals obey: U+009B is CSI) as
+/// `\u{NN}`, and bytes 0x80-0x9F outside UTF-8 (which an 8-bit terminal
+/// obeys) as `\xNN`; then the blank line that ends a request. Other bytes
+/// pass as they are (a Latin-1 `café` stays Latin-1).
 fn printable(head: &[u8], out: &mut Vec<u8>) {
+    use std::io::Write as _;
     out.reserve(head.len() + 1);
-    for &b in head {
-        if (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f {
-            out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
-        } else {
-            out.push(b);
+    for chunk in head.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\n' | '\t' => out.push(c as u8),
+                '\0'..='\x1f' | '\x7f' => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                '\u{80}'..='\u{9f}' => {
+                    let _ = write!(out, "\\u{{{:02x}}}", c as u32);
+                }
+                _ => {
+                    let mut utf8 = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                }
+            }
+        }
+        for &b in chunk.invalid() {
+            if (0x80..=0x9f).contains(&b) {
+                let _ = write!(out, "\\x{b:02x}");
+            } else {
+                out.push(b);
+            }
         }
     }
     out.push(b'\n');
@@ -118,5 +139,17 @@ mod tests {
         let mut out = Vec::new();
         printable(b"GET /\x1b[2J HTTP/1.0\nHost: a\tb\n", &mut out);
         assert_eq!(out, b"GET /\\x1b[2J HTTP/1.0\nHost: a\tb\n\n".to_vec());
+    }
+
+    #[test]
+    fn c1_control_characters_are_escaped_too() {
+        let mut out = Vec::new();
+        // U+009B (CSI) in UTF-8, a raw 0x9b byte, Latin-1 é, UTF-8 é.
+        printable("X: \u{9b}2J".as_bytes(), &mut out);
+        printable(b"Y: \x9b2J caf\xe9 caf\xc3\xa9", &mut out);
+        assert_eq!(
+            out,
+            b"X: \\u{9b}2J\nY: \\x9b2J caf\xe9 caf\xc3\xa9\n".to_vec()
+        );
     }
 }

@@ -10,7 +10,7 @@ use protocols::http::Negotiation;
 use server_kit::{PortChoice, Shutdown};
 use serveur_http::{
     Config, DEFAULT_ANSWER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT,
-    DEFAULT_QUEUE, DEFAULT_WORKERS, SERVER_BINARY,
+    SERVER_BINARY,
 };
 
 /// Serveur HTTP du TP 17 : sert pages_serveur/fr/ ou pages_serveur/en/ selon
@@ -42,17 +42,13 @@ struct Args {
     /// Connexions persistantes HTTP/1.1 au lieu d'une requête par connexion.
     #[arg(long)]
     keep_alive: bool,
-    /// Fils qui acceptent les connexions (défaut : un par cœur).
+    /// Fils qui acceptent les connexions, et autant de boucles epoll qui
+    /// les servent (défaut : un par cœur).
     #[arg(long, value_parser = |t: &str| parse_count(t, 256))]
     accepteurs: Option<usize>,
-    /// Nombre de fils d'exécution qui servent les connexions.
-    #[arg(long, default_value_t = DEFAULT_WORKERS, value_parser = |t: &str| parse_count(t, 4096))]
-    travailleurs: usize,
-    /// Connexions en attente d'un travailleur au-delà desquelles on répond 503.
-    #[arg(long, default_value_t = DEFAULT_QUEUE, value_parser = |t: &str| parse_count(t, 1_000_000))]
-    file_attente: usize,
-    /// Avec --keep-alive : connexions gardées ouvertes au plus ; au-delà,
-    /// celle qui attend depuis le plus longtemps est fermée.
+    /// Connexions ouvertes au plus ; au-delà, on ferme d'abord celles qui
+    /// attendent sans rien demander, puis les plus lentes, les plus
+    /// anciennes d'abord.
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = |t: &str| parse_count(t, 1_000_000))]
     connexions_max: usize,
     /// Délai (secondes) laissé à un client pour envoyer sa requête.
@@ -111,8 +107,6 @@ fn main() -> ExitCode {
                 acceptors: args
                     .accepteurs
                     .unwrap_or_else(serveur_http::default_acceptors),
-                workers: args.travailleurs,
-                queue: args.file_attente,
                 max_connections: args.connexions_max,
                 idle_timeout: Duration::from_secs_f64(args.delai_inactivite),
                 answer_timeout: Duration::from_secs_f64(args.delai_reponse),

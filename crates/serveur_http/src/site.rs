@@ -1,13 +1,19 @@
-//! The served folder and the sheet's `get_reponse` / `traite_requete`.
+//! The sheet's 17.4 and 17.5: [`Site::get_reponse`] and
+//! [`Site::traite_requete`], over the served folder.
 //!
-//! The parsing is in [`protocols::http`] (no I/O); what reads files is here.
+//! `decode_requete_http` (17.2) is pure, so it is in [`protocols::http`]
+//! (no I/O); what reads files is here. Every request the server answers, in
+//! every mode, is answered by [`Site::traite_requete`]: the event loops and
+//! the acceptors only read heads and write what it returns.
 
 use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use protocols::http::{self, Language, Mode, Negotiation, Request, ResponseHead, Status};
+use protocols::http::{
+    self, HttpError, Language, Mode, Negotiation, ResponseHead, Status, Version,
+};
 
 use crate::cache::{LargeFile, Lookup, Page, PageCache};
 
@@ -138,14 +144,39 @@ impl Answer {
 pub struct Site {
     cache: PageCache,
     negotiation: Negotiation,
+    /// `--keep-alive`: HTTP/1.1 framing and persistent connections, rather
+    /// than the sheet's HTTP/1.0 and one request per connection.
+    keep_alive: bool,
 }
 
 impl Site {
+    /// The sheet's site (HTTP/1.0, one request per connection).
     pub fn open(root: &Path, negotiation: Negotiation) -> io::Result<Site> {
         Ok(Site {
             cache: PageCache::new(root)?,
             negotiation,
+            keep_alive: false,
         })
+    }
+
+    /// The same site answering with persistent HTTP/1.1 connections
+    /// (`--keep-alive`) or not.
+    pub fn with_keep_alive(mut self, keep_alive: bool) -> Site {
+        self.keep_alive = keep_alive;
+        self
+    }
+
+    /// How an answer that ends the connection (an error, a 503, a 408) is
+    /// framed.
+    pub fn closing_mode(&self) -> Mode {
+        if self.keep_alive {
+            Mode::Persistent {
+                keep_open: false,
+                client_http10: false,
+            }
+        } else {
+            Mode::Sheet
+        }
     }
 
     /// The canonical path of the served folder.
@@ -183,27 +214,110 @@ impl Site {
         }
     }
 
-    /// The sheet's 17.5: decode the request, choose `fr/` or `en/`, answer.
-    pub fn traite_requete(&self, text: &str) -> Answer {
-        match Request::parse(text) {
-            Ok(request) => self.answer(&request),
-            Err(e) => Answer::error(e.status),
+    /// The sheet's 17.5: decode the request (17.2), choose `fr/` or `en/`
+    /// by `Accept-Language`, and answer with [`Site::get_reponse`] (17.4).
+    /// The request is one head (request line and header lines, the blank
+    /// line optional); what the connection does next (stay open, drain the
+    /// client's bytes) comes with the answer.
+    pub fn traite_requete(&self, requete: &str) -> Reponse {
+        let request = match http::decode_requete_http(requete) {
+            Ok(request) => request,
+            Err(e) => return self.refuse(e),
+        };
+        // We never read request bodies: a connection that carries one is
+        // answered, then drained and closed (its body would be read as the
+        // next request).
+        let has_body = match request.has_body() {
+            Ok(has_body) => has_body,
+            Err(e) => return self.refuse(e),
+        };
+        let answer = if !request.is_get_or_head() {
+            Answer::error(Status::MethodNotAllowed)
+        } else {
+            match http::sanitize_target(request.target) {
+                Ok(path) => {
+                    let options = request.header("Accept-Language");
+                    let language = http::choose_language(options, self.negotiation);
+                    self.get_reponse(&language_path(language, &path))
+                }
+                Err(e) if e.status == Status::NotFound => self.not_found(),
+                Err(e) => Answer::error(e.status),
+            }
+        };
+        let served = matches!(answer.status, Status::Ok | Status::NotFound);
+        let keep_open = self.keep_alive && request.wants_keep_alive() && !has_body && served;
+        let mode = if self.keep_alive {
+            Mode::Persistent {
+                keep_open,
+                client_http10: request.version == Version::HTTP_10,
+            }
+        } else {
+            Mode::Sheet
+        };
+        Reponse {
+            answer,
+            mode,
+            head_only: request.method == "HEAD",
+            keep_open,
+            linger: has_body || !served,
+            problem: None,
         }
     }
 
-    /// The answer to a parsed request (GET and HEAD alike: the caller leaves
-    /// the body out for HEAD).
-    pub fn answer(&self, request: &Request<'_>) -> Answer {
-        if !request.is_get_or_head() {
-            return Answer::error(Status::MethodNotAllowed);
+    /// The answer to a request that cannot be decoded (400, 431).
+    fn refuse(&self, e: HttpError) -> Reponse {
+        Reponse {
+            answer: Answer::error(e.status),
+            mode: self.closing_mode(),
+            head_only: false,
+            keep_open: false,
+            linger: true,
+            problem: Some(e),
         }
-        let path = match http::sanitize_target(request.target) {
-            Ok(path) => path,
-            Err(e) if e.status == Status::NotFound => return self.not_found(),
-            Err(e) => return Answer::error(e.status),
-        };
-        let language = http::choose_language(request.header("Accept-Language"), self.negotiation);
-        self.get_reponse(&language_path(language, &path))
+    }
+}
+
+/// What [`Site::traite_requete`] returns: the sheet's "réponse HTTP", and
+/// what the connection does after it.
+#[derive(Debug)]
+pub struct Reponse {
+    pub answer: Answer,
+    /// How the head is framed (the sheet's HTTP/1.0, or HTTP/1.1).
+    pub mode: Mode,
+    /// A HEAD request: the head only.
+    pub head_only: bool,
+    /// The connection stays open for the next request.
+    pub keep_open: bool,
+    /// The request was not read whole (an error, a body): after the answer,
+    /// the client's bytes are read and dropped for a moment before the
+    /// close, or the close would reset the connection and could destroy the
+    /// answer before the client reads it.
+    pub linger: bool,
+    /// Why the request could not be decoded, for the server's log.
+    pub problem: Option<HttpError>,
+}
+
+impl Reponse {
+    /// The status line and header lines, blank line included.
+    pub fn head(&self) -> ResponseHead<'static> {
+        self.answer.head(self.mode)
+    }
+
+    /// Closes the connection after this answer after all (Ctrl-C).
+    pub fn close_after(&mut self) {
+        self.keep_open = false;
+        if let Mode::Persistent { keep_open, .. } = &mut self.mode {
+            *keep_open = false;
+        }
+    }
+
+    /// The whole response, as the sheet's Python `traite_requete` returns
+    /// it (HEAD: the head only).
+    pub fn into_bytes(self) -> io::Result<Vec<u8>> {
+        if self.head_only {
+            return Ok(self.head().to_vec());
+        }
+        self.answer.into_bytes(self.mode)
     }
 }
 
@@ -260,10 +374,7 @@ mod tests {
             ),
         ];
         for (request, file) in cases {
-            let got = site
-                .traite_requete(request)
-                .into_bytes(Mode::Sheet)
-                .unwrap();
+            let got = site.traite_requete(request).into_bytes().unwrap();
             assert_eq!(
                 String::from_utf8(got).unwrap(),
                 String::from_utf8(expected("HTTP/1.0 200 OK", &root.join(file))).unwrap()
@@ -313,7 +424,7 @@ mod tests {
     #[test]
     fn methods_and_bad_requests() {
         let site = workspace_site();
-        let status = |text: &str| site.traite_requete(text).status;
+        let status = |text: &str| site.traite_requete(text).answer.status;
         assert_eq!(
             status("POST /index.html HTTP/1.1\r\n\r\n"),
             Status::MethodNotAllowed

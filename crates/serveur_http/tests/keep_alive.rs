@@ -1,5 +1,5 @@
-//! `--keep-alive`: persistent connections in the event loops, and what
-//! they hand to the workers and get back.
+//! `--keep-alive`: persistent connections in the event loops: pipelining,
+//! eviction of idle connections, 408s.
 
 mod common;
 
@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// A root with a small page, a page too big for the loops (served by a
-/// worker from memory) and a file too big for the cache (sendfile).
+/// A root with a small page, a page too big for the acceptors' fast path
+/// (served from memory) and a file too big for the cache (sendfile).
 fn root_with_big_files() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
     for language in ["fr", "en"] {
@@ -63,13 +63,13 @@ fn pipelined_requests_are_all_answered_in_order() {
 }
 
 #[test]
-fn a_connection_a_worker_served_comes_back_to_the_loop() {
+fn pipelined_small_big_and_sendfile_pages_keep_their_order() {
     let root = root_with_big_files();
-    let server = start_in(root.path(), &["--travailleurs", "1"]);
+    let server = start_in(root.path(), &[]);
     let mut stream = connect(server.addr);
     let mut responses = Responses::new(&stream);
-    // Pipelined: a worker's page, a loop's page, a file by sendfile, a
-    // loop's page, the bytes of each after the other's on the way.
+    // Pipelined: a big page, a small one, a file by sendfile, a small
+    // page, the bytes of each after the other's on the way.
     stream
         .write_all(
             b"GET /gros.html HTTP/1.1\r\n\r\nGET /a.html HTTP/1.1\r\n\r\n\
@@ -87,8 +87,7 @@ fn a_connection_a_worker_served_comes_back_to_the_loop() {
         assert_eq!(response.status_line(), "HTTP/1.1 200 OK", "{name}");
         assert_eq!(response.body.len(), len, "{name}");
     }
-    // The one worker is free again: the connection went back to a loop,
-    // and another client's big page is served.
+    // Another client's big page is served, and the connection still is.
     let other = exchange(
         server.addr,
         b"GET /gros.html HTTP/1.1\r\nConnection: close\r\n\r\n",

@@ -69,7 +69,7 @@ fn the_root_is_found_from_any_folder_below_it_or_is_one_clear_error() {
 #[test]
 fn ctrl_c_stops_cleanly_even_with_clients_connected() {
     let server = Server::start(&["--keep-alive"]);
-    // A silent client in a worker, a keep-alive one idle between requests.
+    // A silent client, a keep-alive one idle between requests.
     let _silent = connect(server.addr);
     let mut idle = connect(server.addr);
     idle.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
@@ -131,7 +131,7 @@ fn start_limited(limit: &str, args: &[&str]) -> Option<Server> {
 /// low limit are served instead of waiting in the backlog (EMFILE).
 #[test]
 fn a_low_open_files_limit_is_raised() {
-    // One acceptor (one loop): about 2,600 descriptors needed.
+    // One acceptor (one loop), 400 connections: about 1,900 descriptors.
     let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
     if hard < 4096 {
         eprintln!("SKIP: the hard limit on open files ({hard}) is below this test's needs");

@@ -1,5 +1,5 @@
 //! What one client must not be able to do to the others: idle persistent
-//! connections holding every worker, a slow reader holding one.
+//! connections keeping new ones out, a slow reader holding the server.
 
 mod common;
 
@@ -10,11 +10,9 @@ use common::*;
 
 #[test]
 fn idle_keep_alive_connections_give_way_to_new_clients() {
-    // Two workers, an idle delay far longer than the test.
+    // One loop, an idle delay far longer than the test.
     let server = Server::start(&[
         "--keep-alive",
-        "--travailleurs",
-        "2",
         "--accepteurs",
         "1",
         "--delai-inactivite",
@@ -46,7 +44,7 @@ fn idle_keep_alive_connections_give_way_to_new_clients() {
 }
 
 #[test]
-fn a_client_reading_a_trickle_cannot_hold_a_worker_past_the_answer_deadline() {
+fn a_client_reading_a_trickle_is_cut_off_at_the_answer_deadline() {
     use nix::sys::socket::{setsockopt, sockopt};
     use std::io::Read;
 
@@ -60,15 +58,13 @@ fn a_client_reading_a_trickle_cannot_hold_a_worker_past_the_answer_deadline() {
     }
     std::fs::write(root.path().join("page404.html"), "404").unwrap();
     std::fs::write(root.path().join("en/gros.txt"), vec![b'x'; SIZE]).unwrap();
-    // One worker; --keep-alive sends every request to it (no fast path).
+    // --keep-alive: every request is served by an event loop (no fast path).
     let server = Server::start_raw(
         &[
             "--port",
             "0",
             "--silencieux",
             "--keep-alive",
-            "--travailleurs",
-            "1",
             "--delai-inactivite",
             "1",
             "--delai-reponse",
@@ -96,7 +92,7 @@ fn a_client_reading_a_trickle_cannot_hold_a_worker_past_the_answer_deadline() {
         (got, start.elapsed())
     });
 
-    // Meanwhile another client waits for the only worker.
+    // Meanwhile another client is served.
     std::thread::sleep(Duration::from_millis(200));
     let answer = exchange(
         server.addr,
@@ -105,7 +101,7 @@ fn a_client_reading_a_trickle_cannot_hold_a_worker_past_the_answer_deadline() {
     assert_eq!(status_line(&answer), "HTTP/1.1 200 OK");
     assert!(
         start.elapsed() < Duration::from_secs(6),
-        "the worker was held {:?} by a slow reader",
+        "another client waited {:?} behind a slow reader",
         start.elapsed()
     );
     // And the slow reader was cut off, not fed the rest.

@@ -5,13 +5,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
-
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_serveur_http");
 
@@ -20,14 +17,18 @@ pub fn pages() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pages_serveur")
 }
 
+/// A running `serveur_http`: the workspace's one server harness
+/// ([`e2e::Server`]: ready line, stderr, SIGINT), plus its stdout line by
+/// line (the requests it prints).
 #[derive(Debug)]
 pub struct Server {
-    pub child: Child,
+    inner: e2e::Server,
     pub addr: SocketAddr,
     /// Stderr lines printed before the ready line.
     pub before_ready: Vec<String>,
     stdout: Option<mpsc::Receiver<String>>,
-    stderr: mpsc::Receiver<String>,
+    /// A stdout kept open and never read (it fills up).
+    _unread: Option<ChildStdout>,
 }
 
 impl Server {
@@ -57,39 +58,21 @@ impl Server {
 
     /// With `read_stdout` false, stdout is a pipe nobody reads (it fills up).
     pub fn spawn_with(mut cmd: Command, read_stdout: bool) -> Result<Server, String> {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("start serveur_http");
-        let stdout = if read_stdout {
-            lines_of(child.stdout.take().unwrap())
+        cmd.stdout(Stdio::piped());
+        let mut inner = e2e::Server::try_start_with(cmd, "serveur_http", 1)?;
+        let stdout = inner.child_mut().stdout.take().expect("piped stdout");
+        let (stdout, unread) = if read_stdout {
+            (Some(lines_of(stdout)), None)
         } else {
-            mpsc::channel().1
+            (None, Some(stdout))
         };
-        let stderr = lines_of(child.stderr.take().unwrap());
-        let mut seen = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match stderr.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(rest) = line.strip_prefix("serveur_http: en écoute sur ") {
-                        let addr = rest.parse().expect("address in the ready line");
-                        return Ok(Server {
-                            child,
-                            addr,
-                            before_ready: seen,
-                            stdout: Some(stdout),
-                            stderr,
-                        });
-                    }
-                    seen.push(line);
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(seen.join("\n"));
-                }
-            }
-        }
+        Ok(Server {
+            addr: inner.addr(),
+            before_ready: inner.stderr_before_ready(),
+            inner,
+            stdout,
+            _unread: unread,
+        })
     }
 
     /// Next stdout line, waiting up to 5 s.
@@ -100,32 +83,11 @@ impl Server {
             .ok()
     }
 
-    /// Stderr lines printed so far (after the ready line).
-    pub fn stderr_lines(&self) -> Vec<String> {
-        self.stderr.try_iter().collect()
-    }
-
     /// SIGINT, as Ctrl-C; waits up to 10 s for the exit.
-    pub fn interrupt(mut self) -> (ExitStatus, Duration) {
+    pub fn interrupt(self) -> (ExitStatus, Duration) {
         let start = Instant::now();
-        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).unwrap();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status, start.elapsed());
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "no exit after SIGINT"
-            );
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let status = self.inner.interrupt();
+        (status, start.elapsed())
     }
 }
 
