@@ -270,10 +270,7 @@ impl Hub {
             if c.mode == Mode::Undecided && !c.greeted && now >= c.connected_at + delay {
                 self.greet(id);
             }
-            loop {
-                let Some(c) = self.clients.get_mut(&id) else {
-                    break;
-                };
+            while let Some(c) = self.clients.get_mut(&id) {
                 if c.closing || c.pending.is_empty() || !c.bucket.try_take(&flood, now) {
                     break;
                 }
@@ -972,10 +969,6 @@ impl Clock for SystemClock {
     }
 
     fn time_of_day(&self) -> String {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let s = secs % 86_400;
-        format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+        chrono::Local::now().format("%H:%M:%S").to_string()
     }
 }

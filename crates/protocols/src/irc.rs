@@ -14,7 +14,9 @@
 //! - [`Message::to_line`] writes the line with its CRLF, never longer than
 //!   [`MAX_LINE_BYTES`]: a last parameter that does not fit is cut at a
 //!   character boundary, as IRC servers do. It never produces a second line:
-//!   CR, LF and NUL inside a parameter become spaces.
+//!   CR, LF and NUL inside a parameter become spaces. The last parameter
+//!   of a numeric, PRIVMSG, NOTICE, PART, KICK, QUIT, TOPIC, ERROR or PONG
+//!   (free text) always gets its colon.
 //! - [`Message::numeric`]: the server's numeric replies
 //!   (`:server 001 nick :text`).
 
@@ -193,10 +195,17 @@ impl Message {
         }
         out.push_str(&self.command);
         let last = self.params.len().saturating_sub(1);
+        // Where the last parameter is free text, it is written with its
+        // colon even when one word, as servers do (some clients expect it).
+        let text_last = self.code().is_some()
+            || matches!(
+                self.command.as_str(),
+                "PRIVMSG" | "NOTICE" | "PART" | "KICK" | "QUIT" | "TOPIC" | "ERROR" | "PONG"
+            );
         for (i, p) in self.params.iter().enumerate() {
             out.push(' ');
             let needs_colon = p.is_empty() || p.starts_with(':') || p.contains(FORBIDDEN);
-            if i == last && (needs_colon || p.contains(' ')) {
+            if i == last && (needs_colon || p.contains(' ') || text_last) {
                 out.push(':');
             }
             push_clean(&mut out, p);
@@ -329,6 +338,16 @@ mod tests {
         assert_eq!(m.to_line(), ":irc_server 001 bob :Bienvenue bob\r\n");
         let m = Message::numeric("s", 366, "bob", ["#c", "End of /NAMES list."]);
         assert_eq!(m.to_line(), ":s 366 bob #c :End of /NAMES list.\r\n");
+        let m = Message::numeric("s", 353, "bob", ["=", "#c", "@bob"]);
+        assert_eq!(m.to_line(), ":s 353 bob = #c :@bob\r\n");
+        assert_eq!(
+            Message::new("MODE", ["#c", "+o", "bob"]).to_line(),
+            "MODE #c +o bob\r\n"
+        );
+        assert_eq!(
+            Message::new("PRIVMSG", ["bob", "salut"]).to_line(),
+            "PRIVMSG bob :salut\r\n"
+        );
         assert_eq!(
             Message::new("JOIN", ["#c"]).from("a!a@h").to_line(),
             ":a!a@h JOIN #c\r\n"
