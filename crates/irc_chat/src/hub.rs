@@ -27,6 +27,9 @@ type ChanId = u64;
 
 /// Messages kept per channel for HISTORY.
 pub const HISTORY_LEN: usize = 50;
+/// Channels one client may be in at once (IRC's CHANLIMIT): without it,
+/// one client could create channels, and fill memory, without end.
+pub const MAX_CHANNELS_PER_CLIENT: usize = 20;
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +159,7 @@ pub enum Refusal {
     Alone,
     EmptyMessage,
     AlreadyIn,
+    TooManyChannels,
 }
 
 /// A read-only view of a channel, for tests and diagnostics.
@@ -489,13 +493,18 @@ impl Hub {
     /// it was created. Members are told; the joiner's own answer is the
     /// caller's.
     pub(crate) fn join(&mut self, id: ClientId, name: &str) -> Result<bool, Refusal> {
+        let full = self.clients[&id].channels.len() >= MAX_CHANNELS_PER_CLIENT;
         let (cid, created) = match self.find_channel(name) {
             Some(cid) => {
                 if self.chan(cid).members.contains(&id) {
                     return Err(Refusal::AlreadyIn);
                 }
+                if full {
+                    return Err(Refusal::TooManyChannels);
+                }
                 (cid, false)
             }
+            None if full => return Err(Refusal::TooManyChannels),
             None => {
                 let cid = self.next_chan;
                 self.next_chan += 1;

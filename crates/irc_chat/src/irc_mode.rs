@@ -102,6 +102,7 @@ impl Hub {
                 self.reply(id, ERR_USERNOTINCHANNEL, [n.clone(), chan, text]);
             }
             Refusal::BadChannel(_) => self.reply(id, ERR_NOSUCHCHANNEL, [chan, text]),
+            Refusal::TooManyChannels => self.reply(id, ERR_TOOMANYCHANNELS, [chan, text]),
             Refusal::BadNick(_) => self.reply(id, ERR_ERRONEUSNICKNAME, ["*".into(), text]),
             Refusal::NickTaken => self.reply(id, ERR_NICKNAMEINUSE, ["*".into(), text]),
             Refusal::AlreadyIn | Refusal::Alone | Refusal::EmptyMessage => {}
@@ -257,18 +258,18 @@ impl Hub {
                 self.reply(id, ERR_NOSUCHCHANNEL, [escape_controls(&target, &[]), text]);
                 continue;
             }
-            if self.join(id, name).is_ok() {
-                let cid = self.clients[&id].current.expect("just joined");
-                if let Some(topic) = self.chan(cid).topic.clone() {
-                    let chan = format!("#{}", self.chan(cid).name);
-                    self.reply(
-                        id,
-                        RPL_TOPIC,
-                        [chan, escape_controls(&topic, IRC_FORMATTING)],
-                    );
-                }
-                self.irc_names(id, cid);
+            // Joining again is silently ignored, as IRC servers do.
+            if let Err(r) = self.join(id, name) {
+                self.refuse(id, &r, name);
+                continue;
             }
+            let cid = self.clients[&id].current.expect("just joined");
+            if let Some(topic) = self.chan(cid).topic.clone() {
+                let chan = format!("#{}", self.chan(cid).name);
+                let topic = escape_controls(&topic, IRC_FORMATTING);
+                self.reply(id, RPL_TOPIC, [chan, topic]);
+            }
+            self.irc_names(id, cid);
         }
     }
 

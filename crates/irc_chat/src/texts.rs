@@ -38,6 +38,8 @@ pub const HELP: &str = "\
 pub const NO_CHANNELS: &str = "Il n'y a pas de chaînes en cours\n";
 pub const ALREADY_IN: &str = "Vous êtes déjà dans cette chaîne\n";
 pub const LEFT_TO_LOBBY: &str = "Vous n'êtes plus dans la chaîne.\nRejoignez une autre chaîne.\nFaites la commande /HELP pour plus d'aide.\n";
+pub const TOO_MANY_CHANNELS: &str =
+    "Vous êtes déjà dans 20 chaînes : quittez-en une avant d'en rejoindre une autre\n";
 pub const ALONE: &str = "Vous êtes seul(e) dans cette chaîne\n";
 pub const NO_CURRENT: &str = "Vous n'avez pas de chaîne actuellement\n";
 pub const NOT_IN_THAT_CHANNEL: &str = "Vous n'êtes pas dans cette chaîne\n";
@@ -236,5 +238,6 @@ pub fn refusal(r: &Refusal) -> String {
         Refusal::Alone => ALONE.into(),
         Refusal::EmptyMessage => EMPTY_MESSAGE.into(),
         Refusal::AlreadyIn => ALREADY_IN.into(),
+        Refusal::TooManyChannels => TOO_MANY_CHANNELS.into(),
     }
 }

@@ -260,6 +260,7 @@ pub mod numeric {
     pub const ERR_NOSUCHNICK: u16 = 401;
     pub const ERR_NOSUCHCHANNEL: u16 = 403;
     pub const ERR_CANNOTSENDTOCHAN: u16 = 404;
+    pub const ERR_TOOMANYCHANNELS: u16 = 405;
     pub const ERR_NORECIPIENT: u16 = 411;
     pub const ERR_NOTEXTTOSEND: u16 = 412;
     pub const ERR_INPUTTOOLONG: u16 = 417;

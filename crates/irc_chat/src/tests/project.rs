@@ -518,6 +518,32 @@ fn kill_bye_and_abrupt_disconnects() {
 }
 
 #[test]
+fn one_client_may_be_in_twenty_channels() {
+    let mut s = Sim::new();
+    let (a, b) = (s.project("alice"), s.project("bob"));
+    s.line(b, "JOIN existe");
+    for i in 0..20 {
+        s.line(a, &format!("JOIN c{i}"));
+    }
+    s.take_all();
+    s.line(a, "JOIN c20");
+    assert_eq!(s.take(a), TOO_MANY_CHANNELS);
+    s.line(a, "JOIN existe");
+    assert_eq!(s.take(a), TOO_MANY_CHANNELS);
+    let i = s.irc("irene");
+    for n in 0..20 {
+        s.line(i, &format!("JOIN #c{n}"));
+    }
+    s.take_all();
+    s.line(i, "JOIN #c20");
+    assert_eq!(
+        s.take(i),
+        ":irc_server 405 irene #c20 :Vous êtes déjà dans 20 chaînes : quittez-en une avant d'en rejoindre une autre\r\n"
+    );
+    assert_eq!(s.hub.channel_names().len(), 21);
+}
+
+#[test]
 fn unknown_commands_bad_syntax_and_long_lines() {
     let mut s = Sim::new();
     let a = s.project("alice");
