@@ -76,6 +76,9 @@ pub struct HubConfig {
     /// greeting: an IRC client speaks first, at once, and must not receive
     /// French sentences it cannot parse.
     pub greeting_delay: Duration,
+    /// How long a connection may stay without a nickname: a connection
+    /// that never registers is closed rather than kept for ever.
+    pub registration_timeout: Duration,
 }
 
 impl Default for HubConfig {
@@ -84,6 +87,7 @@ impl Default for HubConfig {
             server_name: "irc_server".into(),
             flood: Flood::default(),
             greeting_delay: Duration::from_millis(300),
+            registration_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -266,11 +270,23 @@ impl Hub {
         let now = self.clock.now();
         let flood = self.config.flood;
         let delay = self.config.greeting_delay;
+        let timeout = self.config.registration_timeout;
         let ids: Vec<ClientId> = self.clients.keys().copied().collect();
         for id in ids {
             let Some(c) = self.clients.get_mut(&id) else {
                 continue;
             };
+            if !c.registered && !c.closing && now >= c.connected_at + timeout {
+                if c.mode == Mode::Irc {
+                    let line =
+                        format!("ERROR :Closing Link: {} (Registration timeout)\r\n", c.host);
+                    self.send(id, &line);
+                } else {
+                    self.send(id, texts::REGISTRATION_TIMEOUT);
+                }
+                self.close(id, "Registration timeout");
+                continue;
+            }
             if c.mode == Mode::Undecided && !c.greeted && now >= c.connected_at + delay {
                 self.greet(id);
             }

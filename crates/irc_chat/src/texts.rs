@@ -11,6 +11,7 @@ use crate::hub::Refusal;
 pub const CONNECTED: &str = "Vous êtes connecté\n";
 pub const CHOOSE_NICK: &str =
     "Choisissez un pseudonyme (1 à 32 lettres, chiffres, _ ou -) ou tapez /BYE pour partir\n";
+pub const REGISTRATION_TIMEOUT: &str = "Aucun pseudonyme choisi en 60 secondes : déconnexion\n";
 pub const NICK_TAKEN: &str = "Nickname déjà utilisé\n";
 
 /// The report's HELP, in its format, with every command this server runs.

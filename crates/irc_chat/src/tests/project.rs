@@ -59,6 +59,30 @@ fn greeting_after_a_silent_start_then_the_nickname_rules() {
 }
 
 #[test]
+fn a_connection_that_never_registers_is_closed_after_a_minute() {
+    let mut s = Sim::new();
+    let a = s.connect();
+    let i = s.connect();
+    s.line(i, "NICK irene");
+    s.advance(59_000);
+    s.event(crate::Event::Tick);
+    assert!(s.closed.is_empty());
+    s.take_all();
+    s.advance(1_000);
+    s.event(crate::Event::Tick);
+    assert_eq!(
+        s.take(a),
+        "Aucun pseudonyme choisi en 60 secondes : déconnexion\n"
+    );
+    assert_eq!(
+        s.take(i),
+        "ERROR :Closing Link: 127.0.0.1 (Registration timeout)\r\n"
+    );
+    assert!(s.closed.contains(&a) && s.closed.contains(&i));
+    assert_eq!(s.hub.client_count(), 0);
+}
+
+#[test]
 fn help_list_join_who() {
     let mut s = Sim::new();
     let (a, b, c, d) = (
