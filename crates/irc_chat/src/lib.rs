@@ -19,6 +19,9 @@
 //!   operations: `#x` is channel `x`.
 //! - [`texts`]: every sentence sent to the project's clients.
 //! - [`flood`]: flood control per client (a burst, then a steady rate).
+//! - [`server`]: `irc_server`, the hub on TCP (hub thread, a reader thread
+//!   and a bounded writer per connection).
+//! - [`client`]: `irc_client`, the report's terminal client.
 //!
 //! # Beyond the report
 //! The report's server has a thread per client sharing dictionaries without
@@ -26,10 +29,12 @@
 //! command can leave a ghost user or an admin-less channel behind
 //! ([`hub::Hub::check_invariants`] is checked by a randomized test).
 
+pub mod client;
 pub mod flood;
 pub mod hub;
 pub mod irc_mode;
 pub mod project;
+pub mod server;
 pub mod texts;
 
 pub use flood::Flood;
