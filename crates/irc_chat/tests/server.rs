@@ -343,3 +343,104 @@ impl Read for PipeReader {
         }
     }
 }
+
+/// A small xorshift generator: reproducible randomness without a crate.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[test]
+fn many_clients_joining_leaving_kicking_and_vanishing_leave_a_consistent_server() {
+    let server = Running::start(Flood::relaxed());
+    let addr = server.addr;
+    let clients = 40;
+    let run_for = Duration::from_secs(3);
+    let workers: Vec<_> = (0..clients)
+        .map(|i| {
+            thread::spawn(move || {
+                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1) * 0x1000_0001);
+                let start = Instant::now();
+                while start.elapsed() < run_for {
+                    let stream = TcpStream::connect(addr).unwrap();
+                    let drain = stream.try_clone().unwrap();
+                    // Everything sent to this client is read, so no one is
+                    // dropped for not reading.
+                    let drainer = thread::spawn(move || {
+                        let _ = std::io::copy(&mut &drain, &mut std::io::sink());
+                    });
+                    let mut w = &stream;
+                    let irc = rng.next(3) == 0;
+                    let nick = format!("u{i}_{}", rng.next(3));
+                    let hello = if irc {
+                        format!("NICK {nick}\r\nUSER u 0 * :u\r\n")
+                    } else {
+                        format!("message{nick}\n")
+                    };
+                    let _ = w.write_all(hello.as_bytes());
+                    for _ in 0..rng.next(60) {
+                        let chan = format!("c{}", rng.next(4));
+                        let other = format!("u{}_{}", rng.next(clients), rng.next(3));
+                        let line = match (rng.next(9), irc) {
+                            (0 | 1, false) => format!("JOIN {chan}\n"),
+                            (0 | 1, true) => format!("JOIN #{chan}\r\n"),
+                            (2, false) => "LEAVE\n".into(),
+                            (2, true) => format!("PART #{chan}\r\n"),
+                            (3, false) => "messagebonjour\n".into(),
+                            (3, true) => format!("PRIVMSG #{chan} :bonjour\r\n"),
+                            (4, false) => format!("KICK {other}\n"),
+                            (4, true) => format!("KICK #{chan} {other}\r\n"),
+                            (5, false) => format!("GRANT {other}\n"),
+                            (5, true) => format!("MODE #{chan} +o {other}\r\n"),
+                            (6, _) => format!("NICK {other}\r\n"),
+                            (7, false) => format!("REN {chan}\n"),
+                            (7, true) => "WHO #c1\r\n".into(),
+                            _ => "WHO\n".into(),
+                        };
+                        if w.write_all(line.as_bytes()).is_err() {
+                            break;
+                        }
+                    }
+                    // Vanish abruptly, or say goodbye.
+                    if rng.next(2) == 0 {
+                        let _ = w.write_all(if irc { b"QUIT\r\n" } else { b"BYE\n" });
+                    }
+                    let _ = stream.shutdown(std::net::Shutdown::Both);
+                    drop(stream);
+                    drainer.join().unwrap();
+                }
+            })
+        })
+        .collect();
+    // Meanwhile a normal client is answered.
+    let mut watcher = Peer::project(addr, "veilleur");
+    watcher.send("HELP");
+    watcher.expect(irc_chat::texts::HELP);
+    for w in workers {
+        w.join().unwrap();
+    }
+    // Everyone is gone: no channel is left (the watcher never joined one)
+    // and every nickname is free again.
+    // (The last disconnections may still be on their way to the hub.)
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        watcher.send("LIST");
+        let answer = watcher.line();
+        if answer == "Il n'y a pas de chaînes en cours\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "chaînes restantes : {answer}");
+        thread::sleep(Duration::from_millis(100));
+    }
+    for i in 0..clients {
+        watcher.send(&format!("NICK u{i}_0"));
+        watcher.expect("Votre identifiant est bien mis à jour\n");
+    }
+    assert!(server.stop() < Duration::from_secs(5));
+}
