@@ -365,7 +365,7 @@ fn many_clients_joining_leaving_kicking_and_vanishing_leave_a_consistent_server(
     let workers: Vec<_> = (0..clients)
         .map(|i| {
             thread::spawn(move || {
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1) * 0x1000_0001);
+                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((i + 1) * 0x1000_0001));
                 let start = Instant::now();
                 while start.elapsed() < run_for {
                     let stream = TcpStream::connect(addr).unwrap();
