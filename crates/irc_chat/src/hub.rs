@@ -703,15 +703,27 @@ impl Hub {
         Ok(target)
     }
 
-    pub(crate) fn grant(&mut self, actor: ClientId, cid: ChanId, target: ClientId) {
+    /// `actor` grants (`on`) or revokes `target`'s admin rights in `cid`
+    /// (checked): the target and the actor are told in French, IRC members
+    /// see `MODE #c +o/-o nick`.
+    pub(crate) fn set_admin(&mut self, actor: ClientId, cid: ChanId, target: ClientId, on: bool) {
         let chan = self.channels.get_mut(&cid).expect("exists");
-        chan.granted.push(target);
+        chan.granted.retain(|m| *m != target);
+        if on {
+            chan.granted.push(target);
+        }
         let (name, members) = (chan.name.clone(), chan.members.clone());
         let (by, nick) = (self.nick(actor).to_owned(), self.nick(target).to_owned());
-        let m = Message::new("MODE", [format!("#{name}"), "+o".into(), nick.clone()])
+        let mode = if on { "+o" } else { "-o" };
+        let m = Message::new("MODE", [format!("#{name}"), mode.into(), nick.clone()])
             .from(&self.prefix(actor));
-        self.fan(&[target], Some(&texts::granted_you(&by)), None);
-        self.fan(&[actor], Some(&texts::granted(&nick)), None);
+        let (to_target, to_actor) = if on {
+            (texts::granted_you(&by), texts::granted(&nick))
+        } else {
+            (texts::revoked_you(&by), texts::revoked(&nick))
+        };
+        self.fan(&[target], Some(&to_target), None);
+        self.fan(&[actor], Some(&to_actor), None);
         self.fan(&members, None, Some(&m));
     }
 
@@ -733,18 +745,6 @@ impl Hub {
             return Err(Refusal::NotAdminNick(self.nick(target).to_owned()));
         }
         Ok(target)
-    }
-
-    pub(crate) fn revoke(&mut self, actor: ClientId, cid: ChanId, target: ClientId) {
-        let chan = self.channels.get_mut(&cid).expect("exists");
-        chan.granted.retain(|m| *m != target);
-        let (name, members) = (chan.name.clone(), chan.members.clone());
-        let (by, nick) = (self.nick(actor).to_owned(), self.nick(target).to_owned());
-        let m = Message::new("MODE", [format!("#{name}"), "-o".into(), nick.clone()])
-            .from(&self.prefix(actor));
-        self.fan(&[target], Some(&texts::revoked_you(&by)), None);
-        self.fan(&[actor], Some(&texts::revoked(&nick)), None);
-        self.fan(&members, None, Some(&m));
     }
 
     pub(crate) fn check_kill(

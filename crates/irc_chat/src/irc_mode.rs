@@ -547,8 +547,7 @@ impl Hub {
                         self.check_revoke(id, cid, nick)
                     };
                     match checked {
-                        Ok(t) if adding => self.grant(id, cid, t),
-                        Ok(t) => self.revoke(id, cid, t),
+                        Ok(t) => self.set_admin(id, cid, t, adding),
                         Err(r) => self.refuse(id, &r, &name),
                     }
                 }

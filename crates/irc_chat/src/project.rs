@@ -146,12 +146,12 @@ impl Hub {
             Command::Grant(nick) => {
                 let cid = self.current(id)?;
                 let target = self.check_grant(id, cid, &nick)?;
-                self.grant(id, cid, target);
+                self.set_admin(id, cid, target, true);
             }
             Command::Revoke(nick) => {
                 let cid = self.current(id)?;
                 let target = self.check_revoke(id, cid, &nick)?;
-                self.revoke(id, cid, target);
+                self.set_admin(id, cid, target, false);
             }
             Command::Kill(nick) => {
                 let cid = self.current(id)?;
