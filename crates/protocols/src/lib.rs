@@ -22,12 +22,16 @@
 //! - [`pyrepr`]: Python's `repr(bytes)`, byte for byte, and its inverse.
 //! - [`mixed_json`]: the JSON line protocol of TP 04 5.3 (`mixed_server
 //!   --json`): requests, answers and events, with serde.
+//! - [`chat_irc`]: the Chat-IRC mini-project's own commands (`JOIN chan1`,
+//!   `messagebonjour`); [`irc`]: the IRC message syntax (RFC 1459/2812);
+//!   [`irc_text`]: the nickname rule and control-character escaping they use.
 //!
 //! This crate does no I/O: binaries read sockets and files, then hand bytes
 //! (or text) to it.
 
 pub mod arp;
 pub mod chat;
+pub mod chat_irc;
 pub mod checksum;
 mod endian;
 pub mod error;
@@ -37,6 +41,8 @@ pub mod icmp;
 pub mod icmpv6;
 pub mod ipv4;
 pub mod ipv6;
+pub mod irc;
+pub mod irc_text;
 pub mod linux_sll;
 pub mod mixed_json;
 pub mod pyrepr;
