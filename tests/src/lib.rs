@@ -240,15 +240,6 @@ impl Drop for Server {
     }
 }
 
-/// Whether a program is on PATH (for tests that need a real peer).
-pub fn have_program(name: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// Ctrl-C for a program waiting for keyboard input: SIGINT with its stdin
 /// kept open (`Child::wait` closes stdin, and end of input would end the
 /// program by itself, hiding what Ctrl-C does), then its exit status.
@@ -274,7 +265,7 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-pub use test_support::{skip, strict, TestRng};
+pub use test_support::{have_program, skip, strict, TestRng};
 
 /// An in-memory writer shared between the code under test (which writes to
 /// a clone) and the test (which reads what was written so far).

@@ -410,7 +410,14 @@ where
     O: Write,
 {
     let quit_now = &signals.quit;
-    if !register(&socket, &mut input, out, signals, options.output, options.registration)? {
+    if !register(
+        &socket,
+        &mut input,
+        out,
+        signals,
+        options.output,
+        options.registration,
+    )? {
         return Ok(());
     }
     let mut buf = vec![0u8; 1 << 16];

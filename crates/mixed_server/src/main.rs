@@ -120,5 +120,5 @@ fn run(args: Args) -> Result<(), BoxError> {
 }
 
 fn main() -> ExitCode {
-    server_kit::cli::finish(BINARY, run(Args::parse()))
+    server_kit::cli::finish(BINARY, run(server_kit::cli::parse::<Args>()))
 }

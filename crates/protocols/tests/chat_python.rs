@@ -22,8 +22,8 @@ const KEPT: [u32; 3] = [0x09, 0x200C, 0x200D];
 
 #[test]
 fn escaped_characters_are_pythons_controls_and_format_characters() {
-    if !e2e::have_program("python3") {
-        e2e::skip("SKIP escaped_characters_are_pythons_controls_and_format_characters: python3 is not installed");
+    if !test_support::have_program("python3") {
+        test_support::skip("SKIP escaped_characters_are_pythons_controls_and_format_characters: python3 is not installed");
         return;
     }
     let out = Command::new("python3")

@@ -55,7 +55,7 @@ struct Common {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = server_kit::cli::parse::<Args>();
     let (common, mode) = match args.mode {
         Command::UnClient { common } => (common, Mode::UnClient),
         Command::Relais { common, roles } => (common, Mode::Relais { roles }),

@@ -85,7 +85,7 @@ pub fn run(commande: Commande) -> Result<(), BoxError> {
             };
             for requete in &requetes {
                 writeln!(out, ">>> print(traite_requete({}))", py_str(requete))?;
-                let answer = site.traite_requete(requete).into_bytes(Mode::Sheet)?;
+                let answer = site.traite_requete(requete).into_bytes()?;
                 print(&answer, &mut out)?;
             }
         }
@@ -103,12 +103,13 @@ fn open_site(racine: Option<PathBuf>) -> Result<Site, BoxError> {
 pub fn decode(requete: &str, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, ">>> decode_requete_http({})", py_str(requete))?;
     match decode_requete_http(requete) {
-        Ok((page, options)) => {
+        Ok(request) => {
+            let (page, options) = (request.target, &request.headers);
             let options: Vec<String> = options
                 .iter()
                 .map(|(name, value)| format!("{}: {}", py_str(name), py_str(value)))
                 .collect();
-            writeln!(out, "({}, {{{}}})", py_str(&page), options.join(", "))
+            writeln!(out, "({}, {{{}}})", py_str(page), options.join(", "))
         }
         // The server answers such a request with this status.
         Err(e) => writeln!(out, "erreur : {e}"),

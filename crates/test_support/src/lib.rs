@@ -6,6 +6,16 @@
 //!   missing) says so on stderr; under `E2E_STRICT=1` (set by `.ci/run`,
 //!   which installs every peer program) it fails instead.
 //! - [`TestRng`]: a small seeded generator for many varied inputs.
+//! - [`have_program`]: whether a peer program is on PATH.
+
+/// Whether a program is on PATH (for tests that need a real peer).
+pub fn have_program(name: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
 
 /// The variable that turns skips into failures.
 pub const STRICT_VAR: &str = "E2E_STRICT";

@@ -22,7 +22,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = server_kit::cli::parse::<Args>();
     let result = client::connect(&args.serveur, args.port)
         .and_then(|stream| client::run(stream, io::BufReader::new(io::stdin()), io::stdout()));
     match result {

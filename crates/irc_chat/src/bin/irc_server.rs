@@ -30,7 +30,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = server_kit::cli::parse::<Args>();
     let config = Config {
         bind: args.bind,
         port: PortChoice::from_cli(args.port, DEFAULT_PORT),

@@ -107,7 +107,7 @@ fn run(args: Args) -> Result<Outcome, BoxError> {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
+    match run(server_kit::cli::parse::<Args>()) {
         Ok(Outcome::Invalid) => ExitCode::from(2),
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Err(e) => server_kit::cli::finish(BINARY, Err(e)),

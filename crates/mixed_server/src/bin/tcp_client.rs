@@ -34,5 +34,5 @@ fn run(args: Args) -> Result<(), BoxError> {
 }
 
 fn main() -> ExitCode {
-    server_kit::cli::finish("tcp_client", run(Args::parse()))
+    server_kit::cli::finish("tcp_client", run(server_kit::cli::parse::<Args>()))
 }

@@ -28,7 +28,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = server_kit::cli::parse::<Args>();
     let mut config = Config::new(args.bind);
     config.port = PortChoice::from_cli(args.port, DEFAULT_PORT);
     config.limits.max_clients = args.clients_max;

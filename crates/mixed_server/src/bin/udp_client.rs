@@ -36,5 +36,5 @@ fn run(args: Args) -> Result<(), BoxError> {
 }
 
 fn main() -> ExitCode {
-    server_kit::cli::finish("udp_client", run(Args::parse()))
+    server_kit::cli::finish("udp_client", run(server_kit::cli::parse::<Args>()))
 }

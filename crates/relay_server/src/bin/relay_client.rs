@@ -102,5 +102,5 @@ fn run(args: Args) -> Result<(), BoxError> {
 }
 
 fn main() -> ExitCode {
-    server_kit::cli::finish(CLIENT_BINARY, run(Args::parse()))
+    server_kit::cli::finish(CLIENT_BINARY, run(server_kit::cli::parse::<Args>()))
 }
