@@ -13,7 +13,7 @@ use crate::walk::{FrameSummary, Proto};
 pub enum Protocole {
     Tcp,
     Udp,
-    /// ICMP and ICMPv6.
+    /// ICMP et ICMPv6.
     Icmp,
     Arp,
 }

@@ -58,6 +58,7 @@ pub fn translate_help(text: &str) -> String {
             _ => body
                 .replace("[default: ", "[défaut : ")
                 .replace("[possible values: ", "[valeurs possibles : ")
+                .replace("Possible values:", "Valeurs possibles :")
                 .replace("<COMMAND>", "<COMMANDE>"),
         };
         out.push_str(&body);
