@@ -43,6 +43,15 @@ const ENGLISH: &[&str] = &[
 
 fn english_words(text: &str) -> Vec<String> {
     let text = text.replace("--help", "");
+    // Text between backquotes is literal (a protocol's command such as
+    // `/HELP`, an option), not prose to translate.
+    let text: String = text
+        .split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(_, part)| part)
+        .collect::<Vec<_>>()
+        .join(" ");
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|word| ENGLISH.contains(&word.to_lowercase().as_str()))
         .map(str::to_string)
