@@ -431,9 +431,11 @@ fn udp_rapid_burst_arrives_whole_and_in_order_or_not_at_all() {
         got += 1;
     }
     // Loss is allowed (UDP), corruption and reordering are not.
-    e2e::skip(&format!(
+    // A figure to read, not a skip: written past libtest's capture.
+    let _ = writeln!(
+        std::io::stderr(),
         "udp burst: {got} of 10000 datagrams relayed without pacing"
-    ));
+    );
     assert!(got > 0);
 }
 
