@@ -54,16 +54,13 @@ impl Context {
     /// The sheet's mode, one request per connection: the acceptors answer
     /// on their fast path and the listener is tuned for it (see
     /// [`crate::listener`]).
-    /// Whether a head read so far is answered now. `ended`: the client
-    /// closed its side. With `--bien-recu`, whatever the first `recv` brought
-    /// is the request, as the sheet's 17.1 server takes it: a first student
-    /// client may never send the blank line.
-    pub fn head_is_whole(&self, read: HeadRead, ended: bool) -> bool {
-        match read {
-            HeadRead::Complete => true,
-            HeadRead::CompleteAtEof => ended || self.bien_recu,
-            HeadRead::Closed | HeadRead::TooLarge => false,
-        }
+    /// Whether a head that the input ended before its blank line is
+    /// answered as it is. `ended`: the client closed its side (a `printf … |
+    /// nc` user forgets the blank line). With `--bien-recu`, whatever the
+    /// first `recv` brought is the request, as the sheet's 17.1 server takes
+    /// it: a first student client may never send the blank line.
+    pub fn answers_cut_head(&self, ended: bool) -> bool {
+        ended || self.bien_recu
     }
 
     pub fn one_request_mode(&self) -> bool {
@@ -292,7 +289,12 @@ pub fn serve_if_ready(stream: &TcpStream, ctx: &Context, buffers: &mut Buffers) 
     let data = &data[..n];
     let mut reader = data;
     let read = read_head(&mut reader, &mut buffers.head, &mut buffers.line).ok();
-    if n == MAX_HEAD_BYTES || !read.is_some_and(|read| ctx.head_is_whole(read, false)) {
+    let whole = match read {
+        Some(HeadRead::Complete) => true,
+        Some(HeadRead::CompleteAtEof) => ctx.answers_cut_head(false),
+        _ => false,
+    };
+    if n == MAX_HEAD_BYTES || !whole {
         return handoff(data, None, Duration::ZERO);
     }
     let peer = Peer(stream);

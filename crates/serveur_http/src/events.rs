@@ -566,9 +566,9 @@ fn advance(
                     c.deadline = Instant::now() + ctx.answer_timeout;
                     continue;
                 }
-                HeadRead::CompleteAtEof if ended || ctx.bien_recu => {
-                    // A head cut short by the client's close is served as it
-                    // is (a `printf … | nc` user forgets the blank line).
+                HeadRead::CompleteAtEof if ctx.answers_cut_head(ended) => {
+                    // A head cut short (see `answers_cut_head`) is served as
+                    // it is.
                     *served_up_to = c.pending.len();
                     let mut out = conn::respond(&buffers.head, ctx, &c.peer);
                     out.keep_open = false;
