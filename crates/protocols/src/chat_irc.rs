@@ -18,6 +18,8 @@
 
 use std::fmt;
 
+use crate::chat_irc_file::{hash_hex, parse_hash};
+
 /// The prefix of a line that is not a command.
 pub const MESSAGE_PREFIX: &str = "message";
 
@@ -44,9 +46,13 @@ pub enum Command {
     Nick(String),
     Grant(String),
     Revoke(String),
-    /// `SEND nick fichier` (the file name may hold spaces).
+    /// `SEND nick taille empreinte fichier`: what `irc_client` sends for
+    /// `/SEND nick chemin` once it has read the file (the name may hold
+    /// spaces; see [`crate::chat_irc_file`]).
     Send {
         to: String,
+        size: u64,
+        hash: u64,
         file: String,
     },
     /// `RECV nick [dossier]`.
@@ -89,6 +95,8 @@ pub mod usage {
     pub const GRANT: &str = "/GRANT <pseudo>";
     pub const REVOKE: &str = "/REVOKE <pseudo>";
     pub const SEND: &str = "/SEND <pseudo> <fichier>";
+    /// What the client sends for [`SEND`], the file read.
+    pub const SEND_LINE: &str = "SEND <pseudo> <taille> <empreinte> <fichier>";
     pub const RECV: &str = "/RECV <pseudo> [<dossier>]";
     pub const KILL: &str = "/KILL <pseudo>";
     pub const HELP: &str = "/HELP";
@@ -152,13 +160,20 @@ impl Command {
                     text: text.to_owned(),
                 })
             }
-            "SEND" => match rest.split_once(char::is_whitespace) {
-                Some((to, file)) if !file.trim().is_empty() => Ok(Command::Send {
-                    to: to.to_owned(),
-                    file: file.trim().to_owned(),
-                }),
-                _ => Err(CommandError::Usage(usage::SEND)),
-            },
+            "SEND" => {
+                let mut words = rest.splitn(4, char::is_whitespace);
+                let (to, size, hash) = (words.next(), words.next(), words.next());
+                let file = words.next().map(str::trim).unwrap_or("");
+                match (to, size.and_then(|s| s.parse().ok()), hash.and_then(parse_hash)) {
+                    (Some(to), Some(size), Some(hash)) if !file.is_empty() => Ok(Command::Send {
+                        to: to.to_owned(),
+                        size,
+                        hash,
+                        file: file.to_owned(),
+                    }),
+                    _ => Err(CommandError::Usage(usage::SEND_LINE)),
+                }
+            }
             "RECV" => match args.as_slice() {
                 [from] => Ok(Command::Recv {
                     from: (*from).to_owned(),
@@ -192,7 +207,12 @@ impl Command {
             Command::Nick(n) => format!("NICK {n}"),
             Command::Grant(n) => format!("GRANT {n}"),
             Command::Revoke(n) => format!("REVOKE {n}"),
-            Command::Send { to, file } => format!("SEND {to} {file}"),
+            Command::Send {
+                to,
+                size,
+                hash,
+                file,
+            } => format!("SEND {to} {size} {} {file}", hash_hex(*hash)),
             Command::Recv { from, dir: None } => format!("RECV {from}"),
             Command::Recv { from, dir: Some(d) } => format!("RECV {from} {d}"),
             Command::History => "HISTORY".into(),
@@ -244,9 +264,11 @@ mod tests {
         assert_eq!(parse("HELP"), Ok(Command::Help));
         assert_eq!(parse("BYE"), Ok(Command::Bye));
         assert_eq!(
-            parse("SEND bob mon fichier.txt"),
+            parse("SEND bob 12 00000000000000ff mon fichier.txt"),
             Ok(Command::Send {
                 to: "bob".into(),
+                size: 12,
+                hash: 255,
                 file: "mon fichier.txt".into()
             })
         );
@@ -277,7 +299,14 @@ mod tests {
             parse("CURRENT a b"),
             Err(CommandError::Usage(usage::CURRENT))
         );
-        assert_eq!(parse("SEND bob"), Err(CommandError::Usage(usage::SEND)));
+        assert_eq!(
+            parse("SEND bob"),
+            Err(CommandError::Usage(usage::SEND_LINE))
+        );
+        assert_eq!(
+            parse("SEND bob f.txt"),
+            Err(CommandError::Usage(usage::SEND_LINE))
+        );
         assert_eq!(parse("RECV"), Err(CommandError::Usage(usage::RECV)));
         assert_eq!(parse("FOO x"), Err(CommandError::Unknown("FOO".into())));
         assert_eq!(parse(""), Err(CommandError::Unknown(String::new())));
@@ -322,7 +351,14 @@ mod tests {
                 "[^ \n\r][^\n\r]{0,30}"
             )
                 .prop_map(|(to, text)| Command::Msg { to, text }),
-            (word(), "\\S([^\n\r]{0,20}\\S)?").prop_map(|(to, file)| Command::Send { to, file }),
+            (word(), any::<u64>(), any::<u64>(), "\\S([^\n\r]{0,20}\\S)?").prop_map(
+                |(to, size, hash, file)| Command::Send {
+                    to,
+                    size,
+                    hash,
+                    file
+                }
+            ),
             (word(), proptest::option::of("\\S([^\n\r]{0,20}\\S)?"))
                 .prop_map(|(from, dir)| Command::Recv { from, dir }),
         ]

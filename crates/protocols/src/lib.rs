@@ -24,7 +24,9 @@
 //!   --json`): requests, answers and events, with serde.
 //! - [`chat_irc`]: the Chat-IRC mini-project's own commands (`JOIN chan1`,
 //!   `messagebonjour`); [`irc`]: the IRC message syntax (RFC 1459/2812);
-//!   [`irc_text`]: the nickname rule and control-character escaping they use.
+//!   [`irc_text`]: the nickname rule and control-character escaping they use;
+//!   [`chat_irc_file`]: its file transfer (offer, orders, data connection,
+//!   hash).
 //!
 //! This crate does no I/O: binaries read sockets and files, then hand bytes
 //! (or text) to it.
@@ -32,6 +34,7 @@
 pub mod arp;
 pub mod chat;
 pub mod chat_irc;
+pub mod chat_irc_file;
 pub mod checksum;
 mod endian;
 pub mod error;
