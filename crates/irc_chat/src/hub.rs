@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use protocols::chat_irc_file::FileNameError;
 use protocols::irc::Message;
 use protocols::irc_text::{self, escape_controls, name_key, NameError, IRC_FORMATTING};
 
@@ -56,6 +57,14 @@ pub enum Delivery {
     },
     /// Flush what was queued for `id`, then close its connection.
     Close { id: ClientId },
+    /// A file transfer was accepted: the data connections presenting these
+    /// tokens are to be joined, `size` bytes from the sender's to the
+    /// receiver's (made before the orders carrying the tokens are sent).
+    Transfer {
+        sender: String,
+        receiver: String,
+        size: u64,
+    },
 }
 
 /// The hub's time: a monotonic duration and the time of day for HISTORY.
@@ -164,6 +173,15 @@ pub enum Refusal {
     EmptyMessage,
     AlreadyIn,
     TooManyChannels,
+    /// SEND to oneself.
+    SendToSelf,
+    BadFileName(FileNameError),
+    /// Over [`protocols::chat_irc_file::MAX_FILE_SIZE`].
+    FileTooBig(u64),
+    /// RECV from someone who offers nothing.
+    NoOffer(String),
+    /// A file for (or from) an IRC client, which has no file transfer.
+    IrcPeer(String),
 }
 
 /// A read-only view of a channel, for tests and diagnostics.
@@ -187,7 +205,11 @@ pub struct Hub {
     chan_index: HashMap<String, ChanId>,
     next_chan: ChanId,
     pub(crate) started: String,
-    out: Vec<Delivery>,
+    /// Files offered and not yet accepted ([`crate::files`]).
+    pub(crate) offers: Vec<crate::files::Offer>,
+    /// Where transfer tokens come from (random; fixed in some tests).
+    pub(crate) tokens: Box<dyn FnMut() -> String + Send>,
+    pub(crate) out: Vec<Delivery>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -211,8 +233,16 @@ impl Hub {
             chan_index: HashMap::new(),
             next_chan: 0,
             started,
+            offers: Vec::new(),
+            tokens: Box::new(crate::files::random_token),
             out: Vec::new(),
         }
+    }
+
+    /// Replaces the source of transfer tokens (tests).
+    pub fn with_tokens(mut self, tokens: impl FnMut() -> String + Send + 'static) -> Hub {
+        self.tokens = Box::new(tokens);
+        self
     }
 
     /// Applies one event; returns what to send, in order.
@@ -832,6 +862,7 @@ impl Hub {
         }
         c.closing = true;
         c.pending.clear();
+        self.offers.retain(|o| o.from != id && o.to != id);
         if self.clients[&id].registered {
             let others = self.co_members(id);
             let m = Message::new("QUIT", [reason]).from(&self.prefix(id));

@@ -106,6 +106,12 @@ impl Hub {
             Refusal::BadNick(_) => self.reply(id, ERR_ERRONEUSNICKNAME, ["*".into(), text]),
             Refusal::NickTaken => self.reply(id, ERR_NICKNAMEINUSE, ["*".into(), text]),
             Refusal::AlreadyIn | Refusal::Alone | Refusal::EmptyMessage => {}
+            // No file transfer in IRC mode: never refused to an IRC client.
+            Refusal::SendToSelf
+            | Refusal::BadFileName(_)
+            | Refusal::FileTooBig(_)
+            | Refusal::NoOffer(_)
+            | Refusal::IrcPeer(_) => {}
             Refusal::NotAdmin
             | Refusal::NotMainAdmin
             | Refusal::KickSelf

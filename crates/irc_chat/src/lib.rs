@@ -19,6 +19,10 @@
 //!   operations: `#x` is channel `x`.
 //! - [`texts`]: every sentence sent to the project's clients.
 //! - [`flood`]: flood control per client (a burst, then a steady rate).
+//! - [`files`]: SEND/RECV, the hub's part: offers, and the tokens of an
+//!   accepted transfer.
+//! - [`transfer`]: the data connections: each end presents its token, the
+//!   server joins the two in their own thread, never through the hub.
 //! - [`server`]: `irc_server`, the hub on TCP (hub thread, a reader thread
 //!   and a bounded writer per connection).
 //! - [`client`]: `irc_client`, the report's terminal client.
@@ -30,12 +34,14 @@
 //! ([`hub::Hub::check_invariants`] is checked by a randomized test).
 
 pub mod client;
+pub mod files;
 pub mod flood;
 pub mod hub;
 pub mod irc_mode;
 pub mod project;
 pub mod server;
 pub mod texts;
+pub mod transfer;
 
 pub use flood::Flood;
 pub use hub::{

@@ -162,9 +162,14 @@ impl Hub {
                 let text = self.history_text(self.current(id)?);
                 self.send(id, &text);
             }
-            Command::Send { .. } | Command::Recv { .. } => {
-                self.send(id, texts::FILES_UNAVAILABLE);
-            }
+            Command::Send {
+                to,
+                size,
+                hash,
+                file,
+            } => self.offer_file(id, &to, size, hash, &file)?,
+            // The folder is the receiving client's business.
+            Command::Recv { from, .. } => self.accept_file(id, &from)?,
         }
         Ok(())
     }

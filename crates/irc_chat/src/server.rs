@@ -1,38 +1,45 @@
-//! `irc_server`: the hub on TCP. One hub thread owns the [`Hub`] and is fed
-//! by crossbeam-channel; one reader thread per connection turns lines into
-//! events; one writer thread per connection ([`ClientWriter`]) drains a
-//! bounded queue, so the hub never waits for a socket.
+//! `irc_server`: the hub on TCP, on `server_kit`'s plumbing. One hub
+//! thread owns the [`Hub`] and is fed by crossbeam-channel; the capped
+//! accept loop ([`server_kit::accept`]) gives each connection a thread,
+//! which reads its lines and turns them into events; one writer thread per
+//! connection ([`ClientWriter::for_stream`]) drains a bounded queue under a
+//! write deadline, so the hub never waits for a socket, and a client whose
+//! queue is full is cut off (`SendQ exceeded`). Ctrl-C: the accept loop's
+//! registry shuts every socket down, every thread ends, exit 0.
+//!
+//! A connection whose first line is `FICHIER <jeton>` is the data
+//! connection of a file transfer: it never reaches the hub
+//! ([`crate::transfer`]).
 //!
 //! ```mermaid
 //! flowchart LR
-//!     A[accept loop] -- "Connect + writer" --> H
-//!     A -- spawns --> R1[reader thread 1]
-//!     R1 -- "Line / TooLong / Disconnect" --> H[hub thread: Hub::handle]
-//!     T((100 ms tick)) -.-> H
-//!     H -- "try_send (never blocks)" --> W1[(queue 1)] --> X1[writer thread 1] --> S1[socket 1]
-//!     H -- "queue full: shutdown, Disconnect(SendQ exceeded)" --> H
+//!     A[accept loop, capped, registry] -- "a thread per connection" --> C{first line?}
+//!     C -- "FICHIER jeton" --> T[transfer: splice sender -> receiver]
+//!     C -- "anything else, or silence" --> R1[reader: lines]
+//!     R1 -- "Open + writer, Line / TooLong / Disconnect" --> H[hub thread: Hub::handle]
+//!     T0((100 ms tick)) -.-> H
+//!     H -- "try_send (never blocks)" --> W1[(queue 1)] --> X1[writer 1 + deadline] --> S1[socket 1]
+//!     H -- "queue full: disconnect, Disconnect(SendQ exceeded)" --> H
+//!     H -- "Transfer(tokens)" --> T
 //! ```
-//!
-//! **Merge note**: the accept loop here is deliberately minimal (a counter
-//! caps connections; a full server answers one line and closes). It is to
-//! be replaced by `server_kit`'s shared capped accept loop with its
-//! registry, and the writer by its writer with a write deadline, when
-//! those land; the hub and the readers do not change.
 
 use std::collections::HashMap;
 use std::io::{self, BufReader, Write};
-use std::net::{IpAddr, Ipv4Addr, Shutdown as SocketShutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+use protocols::chat_irc_file::DATA_PREFIX;
+use server_kit::accept::{self, Limits};
 use server_kit::cli::BoxError;
 use server_kit::lines::{read_line_bounded, LineRead};
-use server_kit::{BindError, ClientWriter, PortChoice, SendError, Shutdown};
+use server_kit::{BindError, ClientWriter, PortChoice, SendError, Shutdown, Stream};
 
 use crate::hub::{ClientId, Delivery, Event, Hub, HubConfig, SystemClock};
+use crate::transfer::{self, Rendezvous, TransferConfig};
 
 /// The binary's name, in the ready line and log lines.
 pub const BINARY: &str = "irc_server";
@@ -42,13 +49,15 @@ pub const DEFAULT_PORT: u16 = 1459;
 pub const MAX_LINE: usize = 4096;
 /// Messages queued per client before it is dropped (`SendQ exceeded`).
 pub const WRITER_QUEUE: usize = 4096;
-/// Most connections at once.
+/// Most connections at once (data connections of transfers included).
 pub const DEFAULT_MAX_CLIENTS: usize = 1024;
+/// What a client beyond the cap reads before the server closes.
+pub const SERVER_FULL: &str = "Serveur complet, réessayez plus tard\n";
 /// How often the hub's clock ticks (throttled lines, greetings, timeouts).
 const TICK: Duration = Duration::from_millis(100);
-/// A write blocked this long means the peer does not read: the writer
-/// thread gives up and the connection ends.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A burst of lines not written within this long means the peer does not
+/// read: the writer gives up and the connection ends.
+const WRITE_DEADLINE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -56,6 +65,7 @@ pub struct Config {
     pub port: PortChoice,
     pub hub: HubConfig,
     pub max_clients: usize,
+    pub transfer: TransferConfig,
 }
 
 impl Default for Config {
@@ -65,6 +75,7 @@ impl Default for Config {
             port: PortChoice::DefaultOrNext(DEFAULT_PORT),
             hub: HubConfig::default(),
             max_clients: DEFAULT_MAX_CLIENTS,
+            transfer: TransferConfig::default(),
         }
     }
 }
@@ -78,15 +89,24 @@ pub struct Server {
 
 /// What the hub thread receives.
 enum Input {
-    /// A new connection: its writer and a handle to shut its socket down.
+    /// A new chat connection and its writer.
     Open {
         id: ClientId,
         host: String,
         writer: ClientWriter,
         writer_thread: JoinHandle<()>,
-        stream: TcpStream,
     },
     Event(Event),
+}
+
+/// What every connection thread shares.
+struct Context {
+    hub: Sender<Input>,
+    rendezvous: Arc<Rendezvous>,
+    next_id: AtomicU64,
+    /// How long a silent new connection is waited for before it counts as
+    /// a client of the project's protocol (who waits to be greeted).
+    first_words: Duration,
 }
 
 impl Server {
@@ -101,79 +121,108 @@ impl Server {
 
     /// Serves until `shutdown` is triggered; every thread is joined.
     pub fn serve(self, shutdown: &Shutdown) -> io::Result<()> {
-        shutdown.wake_tcp_listener(&self.listener)?;
         let (tx, rx) = unbounded::<Input>();
-        let live = Arc::new(AtomicUsize::new(0));
-        let hub_config = self.config.hub.clone();
-        let hub_live = Arc::clone(&live);
+        let rendezvous = Arc::new(Rendezvous::new(self.config.transfer));
+        let on_stop = Arc::clone(&rendezvous);
+        shutdown.on_trigger(move || on_stop.close_all());
+        // The wait for a client's first words happens at the socket (a data
+        // connection must be told apart before the hub greets it), so the
+        // hub only waits one tick more: the time for the reader of a client
+        // that spoke first to hand its line over.
+        let hub_config = HubConfig {
+            greeting_delay: TICK.min(self.config.hub.greeting_delay),
+            ..self.config.hub.clone()
+        };
         let stop = shutdown.clone();
+        let hub_rendezvous = Arc::clone(&rendezvous);
         let hub = thread::Builder::new()
             .name("hub".into())
-            .spawn(move || hub_loop(hub_config, &rx, &stop, &hub_live))?;
-        let mut readers: Vec<JoinHandle<()>> = Vec::new();
-        let mut next_id: ClientId = 1;
-        // Minimal accept loop (see the merge note above).
-        for conn in self.listener.incoming() {
-            if shutdown.is_triggered() {
-                break;
-            }
-            let stream = match conn {
-                Ok(s) => s,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    eprintln!("{BINARY}: accept : {e}");
-                    thread::sleep(Duration::from_millis(50));
-                    continue;
-                }
-            };
-            readers.retain(|h| !h.is_finished());
-            if live.load(Ordering::SeqCst) >= self.config.max_clients {
-                let mut s = stream;
-                let _ = s.write_all("Serveur complet, réessayez plus tard\n".as_bytes());
-                continue;
-            }
-            let id = next_id;
-            next_id += 1;
-            match open(id, stream, &tx, &live) {
-                Ok(h) => readers.push(h),
-                Err(e) => eprintln!("{BINARY}: connexion {id} : {e}"),
-            }
-        }
-        let _ = tx.send(Input::Event(Event::Tick));
-        drop(tx);
+            .spawn(move || hub_loop(hub_config, &rx, &stop, &hub_rendezvous))?;
+        let context = Context {
+            hub: tx,
+            rendezvous,
+            next_id: AtomicU64::new(1),
+            first_words: self.config.hub.greeting_delay,
+        };
+        let limits = Limits {
+            max_clients: self.config.max_clients,
+            one_at_a_time: false,
+        };
+        let served = accept::serve(
+            &self.listener,
+            shutdown,
+            limits,
+            |mut stream, peer| {
+                eprintln!("{BINARY}: {peer} refusé : serveur complet");
+                let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+                let _ = stream.write_all(SERVER_FULL.as_bytes());
+            },
+            move |stream, peer| connection(stream, peer, &context),
+        );
+        // Every connection thread has ended, and with them every sender of
+        // the hub's channel: the hub drains it and ends.
         let _ = hub.join();
-        for h in readers {
-            let _ = h.join();
-        }
-        Ok(())
+        served
     }
 }
 
-/// Starts a connection's writer and reader; the hub learns of it first.
-fn open(
-    id: ClientId,
-    stream: TcpStream,
-    tx: &Sender<Input>,
-    live: &Arc<AtomicUsize>,
-) -> io::Result<JoinHandle<()>> {
-    let host = stream.peer_addr()?.ip().to_string();
-    stream.set_nodelay(true)?;
-    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+/// One connection's thread: a data connection of a file transfer, or a
+/// chat client whose lines go to the hub until the end of the stream.
+fn connection(stream: TcpStream, peer: SocketAddr, cx: &Context) {
+    let _ = stream.set_nodelay(true);
+    match opens_data_connection(&stream, cx.first_words) {
+        Ok(true) => return transfer::serve_data(stream, &cx.rendezvous),
+        Ok(false) => {}
+        Err(_) => return,
+    }
+    let _ = stream.set_read_timeout(None);
+    let id = cx.next_id.fetch_add(1, Ordering::Relaxed);
+    let Ok(write_half) = stream.try_clone() else {
+        return;
+    };
     let (writer, writer_thread) =
-        ClientWriter::spawn(ClosingStream(stream.try_clone()?), WRITER_QUEUE);
-    let read_half = stream.try_clone()?;
-    live.fetch_add(1, Ordering::SeqCst);
-    let _ = tx.send(Input::Open {
+        ClientWriter::for_stream(Stream::plain(write_half), WRITER_QUEUE, WRITE_DEADLINE);
+    let _ = cx.hub.send(Input::Open {
         id,
-        host,
+        host: peer.ip().to_string(),
         writer,
         writer_thread,
-        stream,
     });
-    let tx = tx.clone();
-    thread::Builder::new()
-        .name(format!("lecteur-{id}"))
-        .spawn(move || read_loop(id, read_half, &tx))
+    read_loop(id, stream, &cx.hub);
+}
+
+/// Waits up to `wait` for the client's first bytes, without reading them:
+/// true when they start a data connection (`FICHIER `). Silence means a
+/// client of the project's protocol, who waits for the greeting.
+fn opens_data_connection(stream: &TcpStream, wait: Duration) -> io::Result<bool> {
+    let prefix = DATA_PREFIX.as_bytes();
+    let until = Instant::now() + wait;
+    let mut buf = [0u8; 8];
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        stream.set_read_timeout(Some(left))?;
+        match stream.peek(&mut buf[..prefix.len()]) {
+            Ok(0) => return Ok(false),
+            Ok(n) if n < prefix.len() && prefix.starts_with(&buf[..n]) => {
+                // "FICH" so far: wait for the rest of the word.
+                thread::sleep(Duration::from_millis(5));
+            }
+            Ok(n) => return Ok(buf[..n] == *prefix),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(false)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// One connection's lines to the hub, until the end of the stream.
@@ -211,17 +260,17 @@ fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>) {
     let _ = tx.send(Input::Event(Event::Disconnect { id, reason }));
 }
 
-/// A connection the hub holds: its writer, and its socket to cut.
+/// A connection the hub holds: its writer, and the writer's thread.
 struct Conn {
     writer: ClientWriter,
     writer_thread: JoinHandle<()>,
-    stream: TcpStream,
 }
 
-fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, live: &AtomicUsize) {
+fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, rendezvous: &Rendezvous) {
     let mut hub = Hub::new(config, Box::new(SystemClock::default()));
     let mut conns: HashMap<ClientId, Conn> = HashMap::new();
     let mut finished: Vec<JoinHandle<()>> = Vec::new();
+    let mut last_tick = Instant::now();
     while !shutdown.is_triggered() {
         let event = match rx.recv_timeout(TICK) {
             Ok(Input::Open {
@@ -229,14 +278,12 @@ fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, live: 
                 host,
                 writer,
                 writer_thread,
-                stream,
             }) => {
                 conns.insert(
                     id,
                     Conn {
                         writer,
                         writer_thread,
-                        stream,
                     },
                 );
                 Event::Connect { id, host }
@@ -247,39 +294,41 @@ fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, live: 
         };
         if let Event::Disconnect { id, .. } = &event {
             if let Some(c) = conns.remove(id) {
-                finished.push(end(c, live));
+                finished.push(end(c));
             }
         }
         let mut queue = vec![event];
+        // A busy hub still ticks: greetings, throttled lines and
+        // registration timeouts must not wait for a quiet moment.
+        if last_tick.elapsed() >= TICK {
+            last_tick = Instant::now();
+            queue.insert(0, Event::Tick);
+        }
         while let Some(event) = queue.pop() {
             for d in hub.handle(event) {
-                deliver(d, &mut conns, &mut queue, &mut finished, live);
+                deliver(d, &mut conns, &mut queue, &mut finished, rendezvous);
             }
         }
         finished.retain(|h| !h.is_finished());
     }
-    // Shutdown: every socket is cut, so readers and writers end; a
-    // connection opened meanwhile is cut too. The channel disconnects once
-    // the accept loop and every reader are gone.
+    // Shutdown: the registry has cut every socket, so every writer ends;
+    // writers of connections announced meanwhile too. The channel
+    // disconnects once every connection thread is gone.
     for (_, c) in conns.drain() {
-        let _ = c.stream.shutdown(SocketShutdown::Both);
-        finished.push(end(c, live));
+        finished.push(end(c));
     }
     while let Ok(input) = rx.recv() {
         if let Input::Open {
             writer,
             writer_thread,
-            stream,
             ..
         } = input
         {
-            let _ = stream.shutdown(SocketShutdown::Both);
-            let c = Conn {
+            writer.disconnect();
+            finished.push(end(Conn {
                 writer,
                 writer_thread,
-                stream,
-            };
-            finished.push(end(c, live));
+            }));
         }
     }
     for h in finished {
@@ -292,7 +341,7 @@ fn deliver(
     conns: &mut HashMap<ClientId, Conn>,
     queue: &mut Vec<Event>,
     finished: &mut Vec<JoinHandle<()>>,
-    live: &AtomicUsize,
+    rendezvous: &Rendezvous,
 ) {
     match d {
         Delivery::Send { to, payload } => {
@@ -303,9 +352,10 @@ fn deliver(
                         eprintln!("{BINARY}: client {id} déconnecté : {e}");
                     }
                     let c = conns.remove(&id).expect("present");
-                    // Cut at once: this client is not reading.
-                    let _ = c.stream.shutdown(SocketShutdown::Both);
-                    finished.push(end(c, live));
+                    // Cut at once: this client is not reading (a writer
+                    // stuck in a write wakes up).
+                    c.writer.disconnect();
+                    finished.push(end(c));
                     let reason = match e {
                         SendError::QueueFull => "SendQ exceeded",
                         SendError::Closed => "Connexion perdue",
@@ -319,38 +369,23 @@ fn deliver(
         }
         Delivery::Close { id } => {
             if let Some(c) = conns.remove(&id) {
-                finished.push(end(c, live));
+                finished.push(end(c));
             }
         }
+        Delivery::Transfer {
+            sender,
+            receiver,
+            size,
+        } => rendezvous.register(sender, receiver, size),
     }
 }
 
-/// Lets a connection's writer flush and end; its socket is shut down when
-/// the writer is done ([`ClosingStream`]), which ends the reader too.
-fn end(c: Conn, live: &AtomicUsize) -> JoinHandle<()> {
-    live.fetch_sub(1, Ordering::SeqCst);
+/// Lets a connection's writer flush what is queued (the farewell
+/// included) and end; it then shuts the socket down, which ends the
+/// connection's reader too.
+fn end(c: Conn) -> JoinHandle<()> {
     drop(c.writer);
     c.writer_thread
-}
-
-/// The writer's socket: shut down when the writer thread is done with it,
-/// after it wrote everything queued (the farewell included).
-struct ClosingStream(TcpStream);
-
-impl Write for ClosingStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
-    }
-}
-
-impl Drop for ClosingStream {
-    fn drop(&mut self) {
-        let _ = self.0.shutdown(SocketShutdown::Both);
-    }
 }
 
 /// Binds, prints the ready line, serves until `shutdown`.

@@ -4,6 +4,7 @@
 //! `adhérents`, `le nouveau administrateur` -> `le nouvel administrateur`),
 //! and every line ends with `\n`.
 
+use protocols::chat_irc_file::{FileNameError, MAX_FILE_SIZE};
 use protocols::irc_text::NameError;
 
 use crate::hub::Refusal;
@@ -33,6 +34,8 @@ pub const HELP: &str = "\
 * /GRANT <pseudo>: donne les droits d'administrateur [admin principal]
 * /REVOKE <pseudo>: retire les droits d'administrateur [admin principal]
 * /HISTORY: affiche les 50 derniers messages de la chaîne actuelle
+* /SEND <pseudo> <fichier>: propose un fichier (100 Mio au plus) à un utilisateur
+* /RECV <pseudo> [<dossier>]: accepte le fichier proposé par un utilisateur (dans le dossier indiqué)
 * /KILL <pseudo>: déconnecte du serveur un membre de la chaîne actuelle [admin principal]
 ";
 
@@ -59,8 +62,49 @@ pub const NO_HISTORY: &str = "Aucun message dans cette chaîne\n";
 pub const EMPTY_MESSAGE: &str = "Message vide : rien n'a été envoyé\n";
 pub const TOO_LONG: &str = "Ligne trop longue (4096 octets au plus) : elle est ignorée\n";
 pub const FLOOD: &str = "Vous envoyez trop de lignes trop vite : déconnexion (Excess Flood)\n";
-pub const FILES_UNAVAILABLE: &str =
-    "Le transfert de fichiers (/SEND, /RECV) n'est pas encore disponible sur ce serveur\n";
+pub const SEND_TO_SELF: &str = "Vous ne pouvez pas vous envoyer un fichier à vous-même\n";
+
+// ----- file transfer (SEND / RECV, see `crate::files`) -----
+
+/// To the recipient of an offer.
+pub fn offered_you(from: &str, file: &str, size: u64) -> String {
+    format!("{from} vous propose le fichier {file} ({size} octets) : /RECV {from} pour l'accepter\n")
+}
+
+/// To the sender of an offer.
+pub fn offer_sent(to: &str, file: &str, size: u64) -> String {
+    format!("Fichier {file} proposé à {to} ({size} octets) : en attente de son accord\n")
+}
+
+pub fn bad_file_name(e: &FileNameError) -> String {
+    format!("Nom de fichier invalide : {e}\n")
+}
+
+pub fn file_too_big(size: u64) -> String {
+    format!("Fichier trop gros : {size} octets, {MAX_FILE_SIZE} (100 Mio) au plus\n")
+}
+
+pub fn no_offer(nick: &str) -> String {
+    format!("{nick} ne vous propose aucun fichier\n")
+}
+
+pub fn irc_peer(nick: &str) -> String {
+    format!("{nick} utilise un client IRC, qui ne peut pas échanger de fichiers\n")
+}
+
+/// What the server writes on a data connection that cannot go on: the
+/// line starts with [`protocols::chat_irc_file::ERROR_PREFIX`].
+pub mod data {
+    pub const BAD_FIRST_LINE: &str = "ERREUR Première ligne attendue : FICHIER <jeton>\n";
+    pub const UNKNOWN_TOKEN: &str = "ERREUR Jeton de transfert inconnu, déjà utilisé ou expiré\n";
+    pub const PEER_LATE: &str = "ERREUR L'autre partie ne s'est pas connectée à temps\n";
+    pub const SENDER_STOPPED: &str =
+        "ERREUR Transfert interrompu : l'expéditeur n'envoie plus rien\n";
+    pub const RECEIVER_GONE: &str =
+        "ERREUR Transfert interrompu : le destinataire ne reçoit plus\n";
+    pub const NO_VERDICT: &str = "ERREUR Le destinataire n'a pas confirmé la réception\n";
+    pub const SERVER_STOPPING: &str = "ERREUR Arrêt du serveur\n";
+}
 
 pub fn welcome(nick: &str) -> String {
     format!("Bienvenue {nick} ! Tapez /HELP pour la liste des commandes\n")
@@ -240,5 +284,10 @@ pub fn refusal(r: &Refusal) -> String {
         Refusal::EmptyMessage => EMPTY_MESSAGE.into(),
         Refusal::AlreadyIn => ALREADY_IN.into(),
         Refusal::TooManyChannels => TOO_MANY_CHANNELS.into(),
+        Refusal::SendToSelf => SEND_TO_SELF.into(),
+        Refusal::BadFileName(e) => bad_file_name(e),
+        Refusal::FileTooBig(n) => file_too_big(*n),
+        Refusal::NoOffer(n) => no_offer(n),
+        Refusal::IrcPeer(n) => irc_peer(n),
     }
 }

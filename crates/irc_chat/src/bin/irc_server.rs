@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use irc_chat::server::{Config, BINARY, DEFAULT_MAX_CLIENTS, DEFAULT_PORT};
+use irc_chat::transfer::TransferConfig;
 use irc_chat::{Flood, HubConfig};
 use server_kit::{PortChoice, Shutdown};
 
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
             ..HubConfig::default()
         },
         max_clients: args.connexions_max,
+        transfer: TransferConfig::default(),
     };
     let shutdown = Shutdown::new();
     let result = shutdown

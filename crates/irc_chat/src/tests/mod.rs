@@ -2,6 +2,7 @@
 //! keeps what each client received, and checks the hub's invariants after
 //! every event.
 
+mod files;
 mod irc;
 mod project;
 mod stress;
@@ -33,6 +34,8 @@ struct Sim {
     clock: TestClock,
     inbox: BTreeMap<ClientId, String>,
     closed: BTreeSet<ClientId>,
+    /// Accepted transfers: (sender's token, receiver's token, size).
+    transfers: Vec<(String, String, u64)>,
     next: ClientId,
 }
 
@@ -48,11 +51,17 @@ impl Sim {
             flood,
             ..HubConfig::default()
         };
+        let mut n = 0u128;
+        let tokens = move || {
+            n += 1;
+            format!("{n:032x}")
+        };
         Sim {
-            hub: Hub::new(config, Box::new(clock.clone())),
+            hub: Hub::new(config, Box::new(clock.clone())).with_tokens(tokens),
             clock,
             inbox: BTreeMap::new(),
             closed: BTreeSet::new(),
+            transfers: Vec::new(),
             next: 1,
         }
     }
@@ -71,6 +80,11 @@ impl Sim {
                 Delivery::Close { id } => {
                     self.closed.insert(id);
                 }
+                Delivery::Transfer {
+                    sender,
+                    receiver,
+                    size,
+                } => self.transfers.push((sender, receiver, size)),
             }
         }
         if let Err(e) = self.hub.check_invariants() {

@@ -1,0 +1,117 @@
+//! SEND / RECV in the hub: offers, refusals with their exact texts, and the
+//! orders of an accepted transfer (the bytes are tested over sockets).
+
+use super::Sim;
+use crate::texts::*;
+
+const HASH: &str = "0123456789abcdef";
+
+#[test]
+fn an_offer_accepted_gives_each_end_its_order_and_token() {
+    let mut s = Sim::new();
+    let a = s.project("alice");
+    let b = s.project("bob");
+    s.line(a, &format!("SEND bob 1048576 {HASH} mon rapport.pdf"));
+    assert_eq!(
+        s.take(a),
+        "Fichier mon rapport.pdf proposé à bob (1048576 octets) : en attente de son accord\n"
+    );
+    assert_eq!(
+        s.take(b),
+        "alice vous propose le fichier mon rapport.pdf (1048576 octets) : /RECV alice pour l'accepter\n"
+    );
+    assert!(s.transfers.is_empty());
+    s.line(b, "RECV alice /tmp/ailleurs");
+    let (ts, tr) = (format!("{:032x}", 1), format!("{:032x}", 2));
+    assert_eq!(s.transfers, vec![(ts.clone(), tr.clone(), 1_048_576)]);
+    assert_eq!(
+        s.take(a),
+        format!(
+            "Transfert {ts} : envoyez mon rapport.pdf (1048576 octets, empreinte {HASH}) à bob\n"
+        )
+    );
+    assert_eq!(
+        s.take(b),
+        format!(
+            "Transfert {tr} : recevez mon rapport.pdf (1048576 octets, empreinte {HASH}) de alice\n"
+        )
+    );
+    // An offer is accepted once.
+    s.line(b, "RECV alice");
+    assert_eq!(s.take(b), "alice ne vous propose aucun fichier\n");
+    assert_eq!(s.transfers.len(), 1);
+}
+
+#[test]
+fn refusals() {
+    let mut s = Sim::new();
+    let a = s.project("alice");
+    let b = s.project("bob");
+    let i = s.irc("ircuser");
+    s.line(a, &format!("SEND carol 10 {HASH} f.txt"));
+    assert_eq!(s.take(a), "Utilisateur inconnu : carol\n");
+    s.line(a, &format!("SEND ALICE 10 {HASH} f.txt"));
+    assert_eq!(s.take(a), SEND_TO_SELF);
+    s.line(a, &format!("SEND ircuser 10 {HASH} f.txt"));
+    assert_eq!(
+        s.take(a),
+        "ircuser utilise un client IRC, qui ne peut pas échanger de fichiers\n"
+    );
+    s.line(a, &format!("SEND bob 10 {HASH} ../etc/passwd"));
+    assert_eq!(
+        s.take(a),
+        "Nom de fichier invalide : un nom de fichier, pas un chemin (ni / ni \\)\n"
+    );
+    s.line(a, &format!("SEND bob 10 {HASH} a\u{1b}[2J"));
+    assert_eq!(
+        s.take(a),
+        "Nom de fichier invalide : caractère de contrôle interdit\n"
+    );
+    s.line(a, &format!("SEND bob 104857601 {HASH} gros.iso"));
+    assert_eq!(
+        s.take(a),
+        "Fichier trop gros : 104857601 octets, 104857600 (100 Mio) au plus\n"
+    );
+    s.line(a, &format!("SEND bob 104857600 {HASH} juste.iso"));
+    assert!(s.take(b).starts_with("alice vous propose le fichier juste.iso"));
+    s.take_all();
+    s.line(b, "RECV carol");
+    assert_eq!(s.take(b), "Utilisateur inconnu : carol\n");
+    s.line(a, "RECV bob");
+    assert_eq!(s.take(a), "bob ne vous propose aucun fichier\n");
+    s.line(b, "RECV");
+    assert_eq!(
+        s.take(b),
+        "Commande mal formée, la syntaxe est : /RECV <pseudo> [<dossier>]\n"
+    );
+    assert!(s.transfers.is_empty());
+    assert_eq!(s.take(i), "");
+}
+
+#[test]
+fn a_new_offer_replaces_the_old_and_leaving_cancels_offers() {
+    let mut s = Sim::new();
+    let a = s.project("alice");
+    let b = s.project("bob");
+    s.line(a, &format!("SEND bob 1 {HASH} un.txt"));
+    s.line(a, &format!("SEND bob 2 {HASH} deux.txt"));
+    s.take_all();
+    s.line(b, "RECV alice");
+    assert!(s.take(b).contains(" : recevez deux.txt (2 octets,"));
+    s.line(b, "RECV alice");
+    assert_eq!(s.take(b), "alice ne vous propose aucun fichier\n");
+    // A nickname change keeps the offer; a departure drops it.
+    s.line(a, &format!("SEND bob 3 {HASH} trois.txt"));
+    s.line(a, "NICK alice2");
+    s.take_all();
+    s.line(b, "RECV alice2");
+    assert!(s.take(b).contains(" : recevez trois.txt (3 octets,"));
+    s.line(a, &format!("SEND bob 4 {HASH} quatre.txt"));
+    s.disconnect(a);
+    let c = s.project("alice2");
+    s.take_all();
+    s.line(b, "RECV alice2");
+    assert_eq!(s.take(b), "alice2 ne vous propose aucun fichier\n");
+    assert_eq!(s.take(c), "");
+    assert_eq!(s.transfers.len(), 2);
+}
