@@ -3,6 +3,9 @@
 //! terminal); the main thread sends each typed line as the report's client
 //! does ([`protocols::chat_irc::client_line`]: `/JOIN c` as `JOIN c`,
 //! anything else as `message...`); `/BYE` prints `AU REVOIR !` and ends.
+//! `/SEND` and `/RECV` read and write files ([`crate::client_files`]):
+//! the server's transfer orders start a thread per transfer, so the chat
+//! goes on during it.
 //!
 //! ```mermaid
 //! flowchart LR
@@ -15,12 +18,14 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use crossbeam_channel::{unbounded, Sender};
 use protocols::chat_irc::client_line;
-use protocols::irc_text::escape_controls;
 use server_kit::lines::{read_line_bounded, LineRead};
+
+use crate::client_files::{say, Files, Screen};
 
 /// The binary's name, for its error lines.
 pub const BINARY: &str = "irc_client";
@@ -99,7 +104,12 @@ where
     let (tx, rx) = unbounded();
     let reader = stream.try_clone()?;
     let printer_tx = tx.clone();
-    let printer = thread::spawn(move || print_loop(reader, output, &printer_tx));
+    let screen: Screen<O> = Arc::new(Mutex::new(output));
+    let files = Arc::new(Files::new(stream.peer_addr()?));
+    let (printer_screen, printer_files) = (Arc::clone(&screen), Arc::clone(&files));
+    let printer = thread::spawn(move || {
+        print_loop(reader, &printer_screen, &printer_files, &printer_tx);
+    });
     // The keyboard thread is not joined: it may be blocked in a read of
     // stdin when the server closes, and ending the process ends it.
     thread::spawn(move || keyboard_loop(input, &tx));
@@ -107,7 +117,12 @@ where
     let end = loop {
         match rx.recv() {
             Ok(Ctl::Typed(line)) => {
-                let sent = client_line(&line);
+                let sent = match file_command(&line) {
+                    Some((true, args)) => files.send_command(args, &screen),
+                    Some((false, args)) => files.recv_command(args, &screen),
+                    None => Some(client_line(&line)),
+                };
+                let Some(sent) = sent else { continue };
                 let bye = sent.trim_end() == "BYE";
                 if stream.write_all(format!("{sent}\n").as_bytes()).is_err() {
                     break End::ServerClosed;
@@ -159,18 +174,36 @@ fn keyboard_loop<I: BufRead>(mut input: I, tx: &Sender<Ctl>) {
     }
 }
 
-/// Prints each line the server sends, controls escaped, until it closes.
-fn print_loop<O: Write>(stream: TcpStream, mut output: O, tx: &Sender<Ctl>) {
+/// `/SEND args` (true) or `/RECV args` (false), the command word in any
+/// case.
+fn file_command(typed: &str) -> Option<(bool, &str)> {
+    let command = typed.strip_prefix('/')?;
+    let (word, args) = command
+        .split_once(char::is_whitespace)
+        .unwrap_or((command, ""));
+    match word.to_ascii_uppercase().as_str() {
+        "SEND" => Some((true, args)),
+        "RECV" => Some((false, args)),
+        _ => None,
+    }
+}
+
+/// Prints each line the server sends, controls escaped, until it closes;
+/// transfer orders start their transfer instead.
+fn print_loop<O: Write + Send + 'static>(
+    stream: TcpStream,
+    screen: &Screen<O>,
+    files: &Files,
+    tx: &Sender<Ctl>,
+) {
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::new();
     loop {
         let r = read_line_bounded(&mut reader, &mut buf, MAX_PRINTED_LINE);
         if !buf.is_empty() || matches!(r, Ok(LineRead::Line)) {
-            let text = escape_controls(&String::from_utf8_lossy(&buf), &[]);
-            if writeln!(output, "{text}")
-                .and_then(|()| output.flush())
-                .is_err()
-            {
+            let text = String::from_utf8_lossy(&buf);
+            let order = matches!(r, Ok(LineRead::Line)) && files.order(&text, screen);
+            if !order && !say(screen, &text) {
                 break;
             }
         }

@@ -25,7 +25,9 @@
 //!   server joins the two in their own thread, never through the hub.
 //! - [`server`]: `irc_server`, the hub on TCP (hub thread, a reader thread
 //!   and a bounded writer per connection).
-//! - [`client`]: `irc_client`, the report's terminal client.
+//! - [`client`]: `irc_client`, the report's terminal client;
+//!   [`client_files`]: its `/SEND` and `/RECV`, which read and write the
+//!   files.
 //!
 //! # Beyond the report
 //! The report's server has a thread per client sharing dictionaries without
@@ -34,6 +36,7 @@
 //! ([`hub::Hub::check_invariants`] is checked by a randomized test).
 
 pub mod client;
+pub mod client_files;
 pub mod files;
 pub mod flood;
 pub mod hub;

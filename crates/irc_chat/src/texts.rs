@@ -291,3 +291,65 @@ pub fn refusal(r: &Refusal) -> String {
         Refusal::IrcPeer(n) => irc_peer(n),
     }
 }
+
+/// What `irc_client` itself prints about its transfers (one line each, the
+/// `\n` added when printed).
+pub mod client {
+    use protocols::chat_irc_file::FileNameError;
+
+    pub const CLOSED: &str = "connexion fermée par le serveur";
+    pub const SHRUNK: &str = "le fichier a raccourci depuis qu'il a été proposé";
+    pub const DAMAGED: &str = "le fichier reçu ne correspond pas à l'empreinte annoncée";
+
+    pub fn send_usage() -> String {
+        "Syntaxe : /SEND <pseudo> <fichier>".into()
+    }
+
+    pub fn recv_usage() -> String {
+        "Syntaxe : /RECV <pseudo> [<dossier>]".into()
+    }
+
+    pub fn unreadable(path: &str, e: &std::io::Error) -> String {
+        format!("Impossible de lire {path} : {e}")
+    }
+
+    pub fn not_a_folder(path: &str) -> String {
+        format!("{path} n'est pas un dossier")
+    }
+
+    pub fn not_offered(file: &str) -> String {
+        format!("Le serveur demande {file}, que vous n'avez pas proposé : ignoré")
+    }
+
+    pub fn sending(file: &str, peer: &str, size: u64) -> String {
+        format!("Envoi de {file} à {peer} ({size} octets)...")
+    }
+
+    pub fn sent(file: &str, peer: &str) -> String {
+        format!("Fichier {file} reçu intact par {peer}")
+    }
+
+    pub fn send_failed(file: &str, peer: &str, why: &str) -> String {
+        format!("Échec de l'envoi de {file} à {peer} : {why}")
+    }
+
+    pub fn receiving(file: &str, peer: &str, size: u64, path: &str) -> String {
+        format!("Réception de {file} de {peer} ({size} octets) dans {path}...")
+    }
+
+    pub fn received(file: &str, peer: &str, path: &str, size: u64) -> String {
+        format!("Fichier {file} reçu de {peer} : {path} ({size} octets, empreinte vérifiée)")
+    }
+
+    pub fn receive_failed(file: &str, peer: &str, why: &str) -> String {
+        format!("Échec de la réception de {file} de {peer} : {why}")
+    }
+
+    pub fn cut(got: u64, size: u64) -> String {
+        format!("transfert interrompu, {got} octets reçus sur {size}")
+    }
+
+    pub fn bad_name(e: &FileNameError) -> String {
+        format!("nom de fichier refusé ({e})")
+    }
+}
