@@ -95,7 +95,10 @@ impl Files {
         let (size, hash) = match hash_file(path) {
             Ok(found) => found,
             Err(e) => {
-                say(screen, &texts::client::unreadable(&path.display().to_string(), &e));
+                say(
+                    screen,
+                    &texts::client::unreadable(&path.display().to_string(), &e),
+                );
                 return None;
             }
         };
@@ -125,7 +128,10 @@ impl Files {
         }
         let folder = PathBuf::from(folder.trim());
         if !folder.is_dir() {
-            say(screen, &texts::client::not_a_folder(&folder.display().to_string()));
+            say(
+                screen,
+                &texts::client::not_a_folder(&folder.display().to_string()),
+            );
             return None;
         }
         lock(&self.folders).insert(name_key(from), folder);
@@ -343,7 +349,9 @@ fn receive_into(server: SocketAddr, order: &Order, file: File) -> Result<(), Str
     out.flush().map_err(|e| e.to_string())?;
     let intact = hash.finish() == order.hash;
     let verdict = if intact { DONE_OK } else { DONE_FAILED };
-    let _ = reader.get_ref().write_all(format!("{verdict}\n").as_bytes());
+    let _ = reader
+        .get_ref()
+        .write_all(format!("{verdict}\n").as_bytes());
     if intact {
         Ok(())
     } else {

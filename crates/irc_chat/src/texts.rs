@@ -68,7 +68,9 @@ pub const SEND_TO_SELF: &str = "Vous ne pouvez pas vous envoyer un fichier à vo
 
 /// To the recipient of an offer.
 pub fn offered_you(from: &str, file: &str, size: u64) -> String {
-    format!("{from} vous propose le fichier {file} ({size} octets) : /RECV {from} pour l'accepter\n")
+    format!(
+        "{from} vous propose le fichier {file} ({size} octets) : /RECV {from} pour l'accepter\n"
+    )
 }
 
 /// To the sender of an offer.

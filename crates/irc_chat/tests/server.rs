@@ -444,3 +444,25 @@ fn many_clients_joining_leaving_kicking_and_vanishing_leave_a_consistent_server(
     }
     assert!(server.stop() < Duration::from_secs(5));
 }
+
+#[test]
+fn a_full_server_says_so_in_french_and_closes() {
+    let config = Config {
+        port: PortChoice::Exact(0),
+        max_clients: 2,
+        ..Config::default()
+    };
+    let server = Server::bind(config).unwrap();
+    let addr = server.local_addr().unwrap();
+    let shutdown = Shutdown::new();
+    let s = shutdown.clone();
+    let thread = thread::spawn(move || server.serve(&s).unwrap());
+    let _a = Peer::project(addr, "alice");
+    let _b = Peer::project(addr, "bob");
+    let mut c = Peer::connect(addr);
+    let mut refused = String::new();
+    c.reader.read_to_string(&mut refused).unwrap();
+    assert_eq!(refused, irc_chat::server::SERVER_FULL);
+    shutdown.trigger();
+    thread.join().unwrap();
+}

@@ -113,7 +113,8 @@ impl Peer {
 fn data_connection(addr: SocketAddr, token: &str) -> (TcpStream, BufReader<TcpStream>, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(format!("FICHIER {token}\n").as_bytes()).unwrap();
+    s.write_all(format!("FICHIER {token}\n").as_bytes())
+        .unwrap();
     let mut r = BufReader::new(s.try_clone().unwrap());
     let mut first = String::new();
     r.read_line(&mut first).unwrap();
@@ -142,23 +143,26 @@ fn data(size: usize) -> Vec<u8> {
     out
 }
 
-/// alice offers `size` bytes to bob, bob accepts: the two orders.
-fn negotiate(addr: SocketAddr, size: u64, hash: u64) -> (Peer, Peer, Order, Order) {
-    let mut alice = Peer::project(addr, "alice");
-    let mut bob = Peer::project(addr, "bob");
-    alice.send(&format!("SEND bob {size} {} gros.bin", hash_hex(hash)));
+/// alice (`alice{tag}`) offers `size` bytes to bob (`bob{tag}`), who
+/// accepts: the two orders.
+fn negotiate(addr: SocketAddr, tag: &str, size: u64, hash: u64) -> (Peer, Peer, Order, Order) {
+    let (a, b) = (format!("alice{tag}"), format!("bob{tag}"));
+    let mut alice = Peer::project(addr, &a);
+    let mut bob = Peer::project(addr, &b);
+    alice.send(&format!("SEND {b} {size} {} gros.bin", hash_hex(hash)));
     alice.expect(&format!(
-        "Fichier gros.bin proposé à bob ({size} octets) : en attente de son accord\n"
+        "Fichier gros.bin proposé à {b} ({size} octets) : en attente de son accord\n"
     ));
     bob.expect(&format!(
-        "alice vous propose le fichier gros.bin ({size} octets) : /RECV alice pour l'accepter\n"
+        "{a} vous propose le fichier gros.bin ({size} octets) : /RECV {a} pour l'accepter\n"
     ));
-    bob.send("RECV alice");
+    bob.send(&format!("RECV {a}"));
     let to_alice = alice.order();
     let to_bob = bob.order();
     assert_eq!(to_alice.direction, Direction::Send);
     assert_eq!(to_bob.direction, Direction::Receive);
     assert_eq!((to_bob.size, to_bob.hash), (size, hash));
+    assert_eq!((&to_alice.peer, &to_bob.peer), (&b, &a));
     assert_ne!(to_alice.token, to_bob.token);
     (alice, bob, to_alice, to_bob)
 }
@@ -177,7 +181,7 @@ fn a_100_mib_file_arrives_intact_while_two_others_chat() {
     carol.line();
     let bytes = Arc::new(data(SIZE));
     let hash = FileHash::of(&bytes);
-    let (_alice, _bob, to_alice, to_bob) = negotiate(addr, SIZE as u64, hash);
+    let (_alice, _bob, to_alice, to_bob) = negotiate(addr, "", SIZE as u64, hash);
 
     // bob reads slowly enough for the transfer to last a few seconds.
     let receiver = thread::spawn(move || {
@@ -225,7 +229,10 @@ fn a_100_mib_file_arrives_intact_while_two_others_chat() {
     }
     assert!(receiver.join().unwrap(), "empreinte différente");
     assert_eq!(sender.join().unwrap(), "FIN OK\n");
-    assert!(rounds >= 5, "{rounds} échanges seulement pendant le transfert");
+    assert!(
+        rounds >= 5,
+        "{rounds} échanges seulement pendant le transfert"
+    );
     assert!(
         slowest < Duration::from_secs(1),
         "un échange a pris {slowest:?}"
@@ -249,18 +256,17 @@ fn data_connections_refused_expired_stalled_and_damaged() {
 
     // Only one end comes: it is told once the token expired, and the
     // token is then no good.
-    let (_alice, _bob, to_alice, to_bob) = negotiate(addr, 10, FileHash::of(b"0123456789"));
+    let (_alice, _bob, to_alice, to_bob) = negotiate(addr, "1", 10, FileHash::of(b"0123456789"));
     let t = Instant::now();
     let (_, _, first) = data_connection(addr, &to_alice.token);
     assert_eq!(first, data::PEER_LATE);
     assert!(t.elapsed() < Duration::from_secs(5));
     let (_, _, first) = data_connection(addr, &to_bob.token);
     assert_eq!(first, data::UNKNOWN_TOKEN);
-    drop((_alice, _bob));
 
     // The sender stalls half way: the receiver sees the end early, the
     // sender is told.
-    let (_alice, _bob, to_alice, to_bob) = negotiate(addr, 1000, 1);
+    let (_alice, _bob, to_alice, to_bob) = negotiate(addr, "2", 1000, 1);
     let bob_side = thread::spawn(move || {
         let (_s, mut r, first) = data_connection(addr, &to_bob.token);
         assert_eq!(first, "DEBUT\n");
@@ -275,11 +281,10 @@ fn data_connections_refused_expired_stalled_and_damaged() {
     r.read_line(&mut told).unwrap();
     assert_eq!(told, data::SENDER_STOPPED);
     assert_eq!(bob_side.join().unwrap(), 400);
-    drop((_alice, _bob));
 
     // Damaged on the way (here: a sender lying about the hash): the
     // receiver's verdict reaches the sender.
-    let (_alice, _bob, to_alice, to_bob) = negotiate(addr, 4, FileHash::of(b"abcd"));
+    let (_alice, _bob, to_alice, to_bob) = negotiate(addr, "3", 4, FileHash::of(b"abcd"));
     let bob_side = thread::spawn(move || {
         let (mut s, mut r, _) = data_connection(addr, &to_bob.token);
         let mut got = [0u8; 4];
@@ -306,7 +311,7 @@ fn ctrl_c_during_a_transfer_ends_everything_cleanly() {
     let addr = server.addr;
     // One transfer under way (the sender pauses), one waiting for its
     // other end.
-    let (_alice, _bob, to_alice, to_bob) = negotiate(addr, 1 << 20, 0);
+    let (_alice, _bob, to_alice, to_bob) = negotiate(addr, "", 1 << 20, 0);
     let alice_side = thread::spawn(move || data_connection(addr, &to_alice.token));
     let (_s2, mut r2, first) = data_connection(addr, &to_bob.token);
     assert_eq!(first, "DEBUT\n");
@@ -376,7 +381,10 @@ fn irc_client_send_and_recv_write_the_file_beside_an_existing_one() {
             kept.display()
         ),
     );
-    wait_for(&alice_out, "Fichier rapport final.txt reçu intact par bob\n");
+    wait_for(
+        &alice_out,
+        "Fichier rapport final.txt reçu intact par bob\n",
+    );
     assert_eq!(std::fs::read(&kept).unwrap(), content);
     assert_eq!(
         std::fs::read(inbox.join("rapport final.txt")).unwrap(),

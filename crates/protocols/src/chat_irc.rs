@@ -164,7 +164,11 @@ impl Command {
                 let mut words = rest.splitn(4, char::is_whitespace);
                 let (to, size, hash) = (words.next(), words.next(), words.next());
                 let file = words.next().map(str::trim).unwrap_or("");
-                match (to, size.and_then(|s| s.parse().ok()), hash.and_then(parse_hash)) {
+                match (
+                    to,
+                    size.and_then(|s| s.parse().ok()),
+                    hash.and_then(parse_hash),
+                ) {
                     (Some(to), Some(size), Some(hash)) if !file.is_empty() => Ok(Command::Send {
                         to: to.to_owned(),
                         size,

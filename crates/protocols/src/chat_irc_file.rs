@@ -316,7 +316,10 @@ mod tests {
         assert_eq!(parse_data_line(data_line(t).as_bytes()), Some(t));
         assert!(is_data_line(b"FICHIER x"));
         assert_eq!(parse_data_line(b"FICHIER x"), None);
-        assert_eq!(parse_data_line(b"FICHIER 0123456789ABCDEF0123456789ABCDEF"), None);
+        assert_eq!(
+            parse_data_line(b"FICHIER 0123456789ABCDEF0123456789ABCDEF"),
+            None
+        );
         assert!(!is_data_line(b"messageFICHIER x"));
     }
 
@@ -328,7 +331,10 @@ mod tests {
         assert_eq!(check_file_name(".."), Err(FileNameError::Dots));
         assert_eq!(check_file_name(""), Err(FileNameError::Empty));
         assert_eq!(check_file_name("a\u{1b}[2J"), Err(FileNameError::Control));
-        assert_eq!(check_file_name("a\u{202e}fdp.exe"), Err(FileNameError::Control));
+        assert_eq!(
+            check_file_name("a\u{202e}fdp.exe"),
+            Err(FileNameError::Control)
+        );
         assert_eq!(
             check_file_name(&"x".repeat(256)),
             Err(FileNameError::TooLong(256))

@@ -73,7 +73,9 @@ fn refusals() {
         "Fichier trop gros : 104857601 octets, 104857600 (100 Mio) au plus\n"
     );
     s.line(a, &format!("SEND bob 104857600 {HASH} juste.iso"));
-    assert!(s.take(b).starts_with("alice vous propose le fichier juste.iso"));
+    assert!(s
+        .take(b)
+        .starts_with("alice vous propose le fichier juste.iso"));
     s.take_all();
     s.line(b, "RECV carol");
     assert_eq!(s.take(b), "Utilisateur inconnu : carol\n");
