@@ -9,7 +9,8 @@ use irc_chat::server::DEFAULT_PORT;
 
 /// Client du tchat Chat-IRC : les lignes commençant par `/` sont des
 /// commandes (`/JOIN chan1`, `/HELP`), les autres des messages ; `/BYE`
-/// pour partir.
+/// pour partir. `/SEND bob rapport.pdf` propose un fichier, `/RECV alice
+/// [dossier]` l'accepte.
 #[derive(Debug, Parser)]
 #[command(name = BINARY, version)]
 struct Args {
