@@ -297,12 +297,15 @@ fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, rendez
                 finished.push(end(c));
             }
         }
+        let ticking = event == Event::Tick;
         let mut queue = vec![event];
         // A busy hub still ticks: greetings, throttled lines and
         // registration timeouts must not wait for a quiet moment.
-        if last_tick.elapsed() >= TICK {
+        if ticking || last_tick.elapsed() >= TICK {
+            if !ticking {
+                queue.insert(0, Event::Tick);
+            }
             last_tick = Instant::now();
-            queue.insert(0, Event::Tick);
         }
         while let Some(event) = queue.pop() {
             for d in hub.handle(event) {
