@@ -20,6 +20,10 @@ use protocols::irc_text::escape_controls;
 use crate::hub::{ClientId, Delivery, Hub, Mode, Refusal};
 use crate::texts;
 
+/// Offers one client may have waiting (each to a different user): without
+/// a bound, clients offering files to everyone would fill the memory.
+pub const MAX_OFFERS: usize = 20;
+
 /// A file offered by `from` to `to`, not yet accepted. One per pair: a new
 /// offer to the same user replaces the previous one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +65,9 @@ impl Hub {
             return Err(Refusal::FileTooBig(size));
         }
         self.offers.retain(|o| !(o.from == id && o.to == target));
+        if self.offers.iter().filter(|o| o.from == id).count() >= MAX_OFFERS {
+            return Err(Refusal::TooManyOffers);
+        }
         self.offers.push(Offer {
             from: id,
             to: target,

@@ -182,6 +182,8 @@ pub enum Refusal {
     NoOffer(String),
     /// A file for (or from) an IRC client, which has no file transfer.
     IrcPeer(String),
+    /// Already [`crate::files::MAX_OFFERS`] offers waiting.
+    TooManyOffers,
 }
 
 /// A read-only view of a channel, for tests and diagnostics.

@@ -111,7 +111,8 @@ impl Hub {
             | Refusal::BadFileName(_)
             | Refusal::FileTooBig(_)
             | Refusal::NoOffer(_)
-            | Refusal::IrcPeer(_) => {}
+            | Refusal::IrcPeer(_)
+            | Refusal::TooManyOffers => {}
             Refusal::NotAdmin
             | Refusal::NotMainAdmin
             | Refusal::KickSelf

@@ -63,6 +63,8 @@ pub const EMPTY_MESSAGE: &str = "Message vide : rien n'a été envoyé\n";
 pub const TOO_LONG: &str = "Ligne trop longue (4096 octets au plus) : elle est ignorée\n";
 pub const FLOOD: &str = "Vous envoyez trop de lignes trop vite : déconnexion (Excess Flood)\n";
 pub const SEND_TO_SELF: &str = "Vous ne pouvez pas vous envoyer un fichier à vous-même\n";
+pub const TOO_MANY_OFFERS: &str =
+    "Vous proposez déjà 20 fichiers : attendez qu'ils soient acceptés ou partez\n";
 
 // ----- file transfer (SEND / RECV, see `crate::files`) -----
 
@@ -291,6 +293,7 @@ pub fn refusal(r: &Refusal) -> String {
         Refusal::FileTooBig(n) => file_too_big(*n),
         Refusal::NoOffer(n) => no_offer(n),
         Refusal::IrcPeer(n) => irc_peer(n),
+        Refusal::TooManyOffers => TOO_MANY_OFFERS.into(),
     }
 }
 

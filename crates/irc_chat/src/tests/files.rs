@@ -91,6 +91,24 @@ fn refusals() {
 }
 
 #[test]
+fn twenty_offers_at_most_per_sender() {
+    let mut s = Sim::new();
+    let a = s.project("alice");
+    for n in 0..21 {
+        s.project(&format!("u{n}"));
+    }
+    for n in 0..20 {
+        s.line(a, &format!("SEND u{n} 1 {HASH} f.txt"));
+    }
+    s.take_all();
+    s.line(a, &format!("SEND u20 1 {HASH} f.txt"));
+    assert_eq!(s.take(a), TOO_MANY_OFFERS);
+    // Replacing an offer is always possible.
+    s.line(a, &format!("SEND u3 2 {HASH} g.txt"));
+    assert!(s.take(a).starts_with("Fichier g.txt proposé à u3"));
+}
+
+#[test]
 fn a_new_offer_replaces_the_old_and_leaving_cancels_offers() {
     let mut s = Sim::new();
     let a = s.project("alice");
