@@ -697,6 +697,14 @@ mod tests {
 
     impl Fixture {
         fn with(max_connections: usize, configure: impl FnOnce(&mut Context)) -> Fixture {
+            Fixture::with_loops(1, max_connections, configure)
+        }
+
+        fn with_loops(
+            count: usize,
+            max_connections: usize,
+            configure: impl FnOnce(&mut Context),
+        ) -> Fixture {
             let root = tempfile::tempdir().unwrap();
             std::fs::create_dir_all(root.path().join("en")).unwrap();
             std::fs::write(root.path().join("en/petit.html"), "p").unwrap();
@@ -707,7 +715,7 @@ mod tests {
                 .with_keep_alive(true);
             configure(&mut ctx);
             let ctx = Arc::new(ctx);
-            let (loops, handles) = start(1, max_connections, &ctx).unwrap();
+            let (loops, handles) = start(count, max_connections, &ctx).unwrap();
             Fixture {
                 loops,
                 handles,
@@ -715,6 +723,12 @@ mod tests {
                 _logger: logger,
                 _root: root,
             }
+        }
+
+        /// Connections each loop holds, as the acceptors see it.
+        fn loads(&self) -> Vec<usize> {
+            let doors = self.loops.doors.iter();
+            doors.map(|d| d.load.load(Ordering::Relaxed)).collect()
         }
 
         fn client(&mut self, rcvbuf: Option<usize>) -> TcpStream {
@@ -782,6 +796,30 @@ mod tests {
         client.read_exact(&mut got).unwrap();
         sending.join().unwrap();
         assert!(got == SMALL_ANSWER.repeat(COUNT), "answers out of order");
+    }
+
+    #[test]
+    fn a_connection_goes_to_the_loop_holding_the_fewest() {
+        let mut fixture = Fixture::with_loops(3, 64, |_| {});
+        let clients: Vec<TcpStream> = (0..3).map(|_| fixture.client(None)).collect();
+        assert_eq!(fixture.loads(), [1, 1, 1]);
+        // The second goes (it went to the second loop: ties are taken in
+        // turn); its loop counts it out once it has seen the close.
+        let mut clients = clients.into_iter();
+        let (first, second, third) = (clients.next(), clients.next(), clients.next());
+        drop(second);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while fixture.loads() != [1, 0, 1] {
+            assert!(Instant::now() < deadline, "loads {:?}", fixture.loads());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The next one fills the gap, whatever the turn says.
+        let fourth = fixture.client(None);
+        assert_eq!(fixture.loads(), [1, 1, 1]);
+        // And a burst spreads evenly.
+        let burst: Vec<TcpStream> = (0..6).map(|_| fixture.client(None)).collect();
+        assert_eq!(fixture.loads(), [3, 3, 3]);
+        drop((first, third, fourth, burst));
     }
 
     #[test]
