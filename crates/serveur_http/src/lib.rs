@@ -20,9 +20,11 @@
 //! bytes it returns (`tests/sheet_path.rs` checks it on generated requests).
 //!
 //! # Beyond the sheet, and why
-//! - [`events`]: every connection waits for its head in an epoll loop (one
-//!   per core), not in a thread, and is shed when slow, silent or in the
-//!   way: so that no client can deny service to the others.
+//! - [`events`]: every connection waits for its head in an epoll loop (two
+//!   per core, so that a loop sleeps between bursts and is woken at once
+//!   rather than waiting for its turn on the CPU), not in a thread, and is
+//!   shed when slow, silent or in the way: so that no client can deny
+//!   service to the others.
 //! - [`conn`]: the acceptors' fast path (a request already there is answered
 //!   at once, without waking a loop), and answers sent without blocking
 //!   (`sendfile` for big files).
@@ -40,14 +42,14 @@
 //! `scripts/attaque_http.sh`.
 //!
 //! # Threads
-//! One acceptor per core shares the listener, one event loop per core, one
+//! One acceptor per core shares the listener, two event loops per core, one
 //! logger thread: a fixed number, whatever the clients do.
 //!
 //! ```mermaid
 //! flowchart LR
 //!     C[clients] -->|connexions TCP| A[accepteurs<br/>un par cœur]
 //!     A -->|requête déjà là,<br/>réponse en mémoire| C
-//!     A -->|sinon : canal borné + eventfd| B[boucles epoll<br/>une par cœur]
+//!     A -->|sinon : canal borné + eventfd,<br/>à la boucle la moins chargée| B[boucles epoll<br/>deux par cœur]
 //!     A -->|boucle pleine : 503| C
 //!     B -->|en-tête entier : traite_requete,<br/>send / sendfile| C
 //!     A & B -->|try_send des en-têtes| L[journal]
@@ -96,9 +98,15 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 /// The listen backlog asked of the kernel.
 const BACKLOG: i32 = 1024;
 
-/// One acceptor (and one event loop) per core.
+/// One acceptor per core.
 pub fn default_acceptors() -> usize {
     thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Two event loops per core: why not one, see [`events`] ("Why two loops
+/// per core").
+pub fn default_loops() -> usize {
+    2 * default_acceptors()
 }
 
 /// Everything the server needs to run.
@@ -116,8 +124,10 @@ pub struct Config {
     /// Persistent HTTP/1.1 connections instead of the sheet's HTTP/1.0.
     pub keep_alive: bool,
     /// Threads accepting connections (and answering those whose request is
-    /// already there), and as many event loops.
+    /// already there).
     pub acceptors: usize,
+    /// Event loops serving every other connection.
+    pub loops: usize,
     /// Connections open at once, in all; beyond, the least useful are shed.
     pub max_connections: usize,
     pub idle_timeout: Duration,
@@ -136,6 +146,7 @@ impl Config {
             negotiation: Negotiation::Prefix,
             keep_alive: false,
             acceptors: default_acceptors(),
+            loops: default_loops(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             answer_timeout: DEFAULT_ANSWER_TIMEOUT,
@@ -147,8 +158,8 @@ impl Config {
     /// in a loop's channel; plus a margin for the listener, epoll, eventfds
     /// and standard streams.
     pub fn descriptors_needed(&self) -> u64 {
-        let acceptors = self.acceptors.max(1);
-        let needed = 2 * self.max_connections + acceptors * (events::DOOR_CAPACITY + 4) + 64;
+        let loops = self.loops.max(1);
+        let needed = 2 * self.max_connections + loops * (events::DOOR_CAPACITY + 4) + 64;
         needed as u64
     }
 }
@@ -185,7 +196,7 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
         context.accept_deferral = listener::tune_for_one_request(&listener, wanted);
     }
     let context = Arc::new(context);
-    let (loops, loop_handles) = events::start(acceptors, config.max_connections, &context)?;
+    let (loops, loop_handles) = events::start(config.loops, config.max_connections, &context)?;
     server_kit::announce(SERVER_BINARY, addr, None);
 
     // The extra acceptors share the listener (the kernel hands each

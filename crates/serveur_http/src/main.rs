@@ -42,10 +42,12 @@ struct Args {
     /// Connexions persistantes HTTP/1.1 au lieu d'une requête par connexion.
     #[arg(long)]
     keep_alive: bool,
-    /// Fils qui acceptent les connexions, et autant de boucles epoll qui
-    /// les servent (défaut : un par cœur).
+    /// Fils qui acceptent les connexions (défaut : un par cœur).
     #[arg(long, value_parser = |t: &str| parse_count(t, 256))]
     accepteurs: Option<usize>,
+    /// Boucles epoll qui servent les connexions (défaut : deux par cœur).
+    #[arg(long, value_parser = |t: &str| parse_count(t, 256))]
+    boucles: Option<usize>,
     /// Connexions ouvertes au plus ; au-delà, on ferme d'abord celles qui
     /// attendent sans rien demander, puis les plus lentes, les plus
     /// anciennes d'abord.
@@ -107,6 +109,7 @@ fn main() -> ExitCode {
                 acceptors: args
                     .accepteurs
                     .unwrap_or_else(serveur_http::default_acceptors),
+                loops: args.boucles.unwrap_or_else(serveur_http::default_loops),
                 max_connections: args.connexions_max,
                 idle_timeout: Duration::from_secs_f64(args.delai_inactivite),
                 answer_timeout: Duration::from_secs_f64(args.delai_reponse),

@@ -142,6 +142,8 @@ fn a_low_open_files_limit_is_raised() {
         "--keep-alive",
         "--accepteurs",
         "1",
+        "--boucles",
+        "1",
         "--connexions-max",
         "400",
         "--delai-inactivite",

@@ -15,6 +15,8 @@ fn idle_keep_alive_connections_give_way_to_new_clients() {
         "--keep-alive",
         "--accepteurs",
         "1",
+        "--boucles",
+        "1",
         "--delai-inactivite",
         "60",
     ]);
