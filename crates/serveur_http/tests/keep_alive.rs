@@ -34,7 +34,7 @@ fn start_in(root: &Path, args: &[&str]) -> Server {
 fn pipelined_requests_are_all_answered_in_order() {
     // More than a loop serves in one go on one connection (its fairness
     // budget), and a 404 among them.
-    let server = Server::start(&["--keep-alive", "--accepteurs", "1", "--boucles", "1"]);
+    let server = Server::start(&ONE_LOOP);
     let mut stream = connect(server.addr);
     let mut responses = Responses::new(&stream);
     let mut burst = Vec::new();
@@ -99,15 +99,7 @@ fn pipelined_small_big_and_sendfile_pages_keep_their_order() {
 
 #[test]
 fn beyond_the_maximum_the_connection_idle_the_longest_is_closed() {
-    let server = Server::start(&[
-        "--keep-alive",
-        "--accepteurs",
-        "1",
-        "--boucles",
-        "1",
-        "--connexions-max",
-        "2",
-    ]);
+    let server = Server::start(&[&ONE_LOOP[..], &["--connexions-max", "2"]].concat());
     let request = b"GET /page1.html HTTP/1.1\r\nHost: x\r\n\r\n";
     let mut open = Vec::new();
     for _ in 0..2 {

@@ -138,17 +138,8 @@ fn a_low_open_files_limit_is_raised() {
         return;
     }
     // Idle connections are never closed here: none frees its descriptor.
-    let args = [
-        "--keep-alive",
-        "--accepteurs",
-        "1",
-        "--boucles",
-        "1",
-        "--connexions-max",
-        "400",
-        "--delai-inactivite",
-        "60",
-    ];
+    let extra = ["--connexions-max", "400", "--delai-inactivite", "60"];
+    let args = [&ONE_LOOP[..], &extra].concat();
     let Some(server) = start_limited("100:", &args) else {
         return;
     };

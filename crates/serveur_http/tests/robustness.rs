@@ -11,15 +11,7 @@ use common::*;
 #[test]
 fn idle_keep_alive_connections_give_way_to_new_clients() {
     // One loop, an idle delay far longer than the test.
-    let server = Server::start(&[
-        "--keep-alive",
-        "--accepteurs",
-        "1",
-        "--boucles",
-        "1",
-        "--delai-inactivite",
-        "60",
-    ]);
+    let server = Server::start(&[&ONE_LOOP[..], &["--delai-inactivite", "60"]].concat());
     // Four persistent connections, each served once and then left idle:
     // the third and fourth are answered only if idle ones give way.
     let mut idle = Vec::new();

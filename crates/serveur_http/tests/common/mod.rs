@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_serveur_http");
 
+/// Keep-alive with a single acceptor and a single event loop: the setting
+/// under which a test can count a loop's connections exactly.
+pub const ONE_LOOP: [&str; 5] = ["--keep-alive", "--accepteurs", "1", "--boucles", "1"];
+
 /// The workspace's `pages_serveur`.
 pub fn pages() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pages_serveur")
