@@ -15,6 +15,8 @@ mod chat_common;
 use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -168,24 +170,44 @@ fn a_killed_client_is_removed_through_the_icmp_error_and_announced() {
 const HOSTILE: &[u8] = b"x\x1b[2J\x1b]0;owned\x07\x1b]52;c;aGk=\x07\r\xe2\x80\xae!";
 const ESCAPED: &str = "x\\x1b[2J\\x1b]0;owned\\x07\\x1b]52;c;aGk=\\x07\\x0d\\u202e!\n";
 
-/// A fake server on a free port that answers every datagram with HOSTILE.
-fn hostile_server() -> (u16, thread::JoinHandle<()>) {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let port = socket.local_addr().unwrap().port();
-    let handle = thread::spawn(move || {
-        let mut buf = [0u8; 512];
-        while let Ok((_, from)) = socket.recv_from(&mut buf) {
-            if buf.starts_with(b"__quit__") {
-                let _ = socket.send_to(b"__quit__", from);
-            } else {
-                let _ = socket.send_to(HOSTILE, from);
+/// A fake server on a free port that answers every datagram with HOSTILE,
+/// until it is stopped (never on a timeout: on a loaded machine a client can
+/// take seconds to start, and a closed port would fail the test for nothing).
+struct HostileServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<()>,
+}
+
+impl HostileServer {
+    fn start() -> HostileServer {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while !stopped.load(Ordering::Relaxed) {
+                let Ok((_, from)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                if buf.starts_with(b"__quit__") {
+                    let _ = socket.send_to(b"__quit__", from);
+                } else {
+                    let _ = socket.send_to(HOSTILE, from);
+                }
             }
-        }
-    });
-    (port, handle)
+        });
+        HostileServer { port, stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap();
+    }
 }
 
 #[test]
@@ -195,8 +217,8 @@ fn client_chat_and_date_client_escape_what_a_server_sends_unless_brut() {
         (true, [HOSTILE, b"\n"].concat()),
     ] {
         let extra: &[&str] = if brut { &["--brut"] } else { &[] };
-        let (port, fake) = hostile_server();
-        let port = port.to_string();
+        let fake = HostileServer::start();
+        let port = fake.port.to_string();
         let out = Command::new(binary("date_client"))
             .args(["--port", &port])
             .args(extra)
@@ -228,7 +250,7 @@ fn client_chat_and_date_client_escape_what_a_server_sends_unless_brut() {
             [PROMPT.as_bytes(), &expected].concat(),
             "client_chat brut={brut}"
         );
-        fake.join().unwrap();
+        fake.stop();
     }
 }
 
