@@ -2,127 +2,20 @@
 //! over raw TCP, an IRC client beside it, a client that never reads, and
 //! `irc_client` driven through its library entry.
 
-use std::io::{BufRead, BufReader, Cursor, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod common;
+
+use std::io::{Cursor, Read, Write};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{pipe, Peer, Rng, Running, SharedBuf};
 use irc_chat::client::{self, End};
 use irc_chat::server::{Config, Server};
 use irc_chat::texts::{CHOOSE_NICK, CONNECTED};
-use irc_chat::{Flood, HubConfig};
+use irc_chat::Flood;
 use server_kit::{PortChoice, Shutdown};
-
-struct Running {
-    addr: SocketAddr,
-    shutdown: Shutdown,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Running {
-    fn start(flood: Flood) -> Running {
-        let config = Config {
-            port: PortChoice::Exact(0),
-            hub: HubConfig {
-                flood,
-                ..HubConfig::default()
-            },
-            ..Config::default()
-        };
-        let server = Server::bind(config).unwrap();
-        let addr = server.local_addr().unwrap();
-        let shutdown = Shutdown::new();
-        let s = shutdown.clone();
-        let thread = Some(thread::spawn(move || server.serve(&s).unwrap()));
-        Running {
-            addr,
-            shutdown,
-            thread,
-        }
-    }
-
-    fn stop(mut self) -> Duration {
-        let t = Instant::now();
-        self.shutdown.trigger();
-        self.thread.take().unwrap().join().unwrap();
-        t.elapsed()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.shutdown.trigger();
-    }
-}
-
-struct Peer {
-    stream: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Peer {
-    fn connect(addr: SocketAddr) -> Peer {
-        let stream = TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let reader = BufReader::new(stream.try_clone().unwrap());
-        Peer { stream, reader }
-    }
-
-    fn send(&mut self, line: &str) {
-        self.stream
-            .write_all(format!("{line}\n").as_bytes())
-            .unwrap();
-    }
-
-    /// Reads exactly `text`'s bytes and compares.
-    fn expect(&mut self, text: &str) {
-        let mut got = vec![0u8; text.len()];
-        if let Err(e) = self.reader.read_exact(&mut got) {
-            panic!(
-                "attendu {text:?}, reçu {:?} puis {e}",
-                String::from_utf8_lossy(&got)
-            );
-        }
-        assert_eq!(String::from_utf8_lossy(&got), text);
-    }
-
-    fn line(&mut self) -> String {
-        let mut s = String::new();
-        self.reader.read_line(&mut s).unwrap();
-        s
-    }
-
-    /// A registered client of the project's protocol, as the report's
-    /// client registers (`messagenick`).
-    fn project(addr: SocketAddr, nick: &str) -> Peer {
-        let mut p = Peer::connect(addr);
-        p.send(&format!("message{nick}"));
-        p.expect(&format!(
-            "{CONNECTED}{CHOOSE_NICK}Bienvenue {nick} ! Tapez /HELP pour la liste des commandes\n"
-        ));
-        p
-    }
-
-    fn irc(addr: SocketAddr, nick: &str) -> Peer {
-        let mut p = Peer::connect(addr);
-        p.send(&format!("NICK {nick}\r"));
-        p.send(&format!("USER {nick} 0 * :{nick}\r"));
-        loop {
-            if p.line().contains(" 422 ") {
-                return p;
-            }
-        }
-    }
-
-    /// True once the server closed the connection (reads what is left).
-    fn closed(&mut self) -> bool {
-        let mut rest = Vec::new();
-        self.reader.read_to_end(&mut rest).is_ok()
-    }
-}
 
 #[test]
 fn the_reports_client_lines_over_raw_sockets() {
@@ -291,69 +184,6 @@ fn the_client_escapes_what_it_prints() {
     assert_eq!(run.join().unwrap(), End::Bye);
     let got = String::from_utf8(out.lock().unwrap().clone()).unwrap();
     assert!(got.ends_with("bob: coucou \\x1b[2J\\x07\n"), "{got}");
-}
-
-/// An output shared with the test.
-struct SharedBuf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for SharedBuf {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A keyboard the test types on, line by line.
-fn pipe() -> (PipeWriter, BufReader<PipeReader>) {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let reader = PipeReader {
-        rx,
-        buf: Cursor::new(Vec::new()),
-    };
-    (PipeWriter(tx), BufReader::new(reader))
-}
-
-struct PipeWriter(crossbeam_channel::Sender<Vec<u8>>);
-
-impl PipeWriter {
-    fn send(&self, s: &str) {
-        self.0.send(s.as_bytes().to_vec()).unwrap();
-    }
-}
-
-struct PipeReader {
-    rx: crossbeam_channel::Receiver<Vec<u8>>,
-    buf: Cursor<Vec<u8>>,
-}
-
-impl Read for PipeReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            let n = self.buf.read(out)?;
-            if n > 0 {
-                return Ok(n);
-            }
-            match self.rx.recv() {
-                Ok(v) => self.buf = Cursor::new(v),
-                Err(_) => return Ok(0),
-            }
-        }
-    }
-}
-
-/// A small xorshift generator: reproducible randomness without a crate.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 #[test]

@@ -3,110 +3,38 @@
 //! the middle of a transfer, and `irc_client`'s `/SEND` and `/RECV`
 //! writing into a temporary folder.
 
-use std::io::{BufRead, BufReader, Cursor, Read, Write};
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use common::{pipe, text, wait_for, Peer, PipeWriter, Running, Screen, SharedBuf};
 use irc_chat::client::{self, End};
-use irc_chat::server::{Config, Server};
-use irc_chat::texts::{data, CHOOSE_NICK, CONNECTED};
+use irc_chat::server::Config;
+use irc_chat::texts::data;
 use irc_chat::transfer::TransferConfig;
 use irc_chat::{Flood, HubConfig};
 use protocols::chat_irc_file::{hash_hex, Direction, FileHash, Order};
-use server_kit::{PortChoice, Shutdown};
 
-struct Running {
-    addr: SocketAddr,
-    shutdown: Shutdown,
-    thread: Option<JoinHandle<()>>,
+/// A server with these transfer settings, its flood control off.
+fn start(transfer: TransferConfig) -> Running {
+    Running::with(Config {
+        hub: HubConfig {
+            flood: Flood::relaxed(),
+            ..HubConfig::default()
+        },
+        transfer,
+        ..Config::default()
+    })
 }
 
-impl Running {
-    fn start(transfer: TransferConfig) -> Running {
-        let config = Config {
-            port: PortChoice::Exact(0),
-            hub: HubConfig {
-                flood: Flood::relaxed(),
-                ..HubConfig::default()
-            },
-            transfer,
-            ..Config::default()
-        };
-        let server = Server::bind(config).unwrap();
-        let addr = server.local_addr().unwrap();
-        let shutdown = Shutdown::new();
-        let s = shutdown.clone();
-        let thread = Some(thread::spawn(move || server.serve(&s).unwrap()));
-        Running {
-            addr,
-            shutdown,
-            thread,
-        }
-    }
-
-    fn stop(mut self) -> Duration {
-        let t = Instant::now();
-        self.shutdown.trigger();
-        self.thread.take().unwrap().join().unwrap();
-        t.elapsed()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.shutdown.trigger();
-    }
-}
-
-struct Peer {
-    stream: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Peer {
-    fn connect(addr: SocketAddr) -> Peer {
-        let stream = TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let reader = BufReader::new(stream.try_clone().unwrap());
-        Peer { stream, reader }
-    }
-
-    fn send(&mut self, line: &str) {
-        self.stream
-            .write_all(format!("{line}\n").as_bytes())
-            .unwrap();
-    }
-
-    fn line(&mut self) -> String {
-        let mut s = String::new();
-        self.reader.read_line(&mut s).unwrap();
-        s
-    }
-
-    fn expect(&mut self, text: &str) {
-        let mut got = vec![0u8; text.len()];
-        self.reader.read_exact(&mut got).unwrap();
-        assert_eq!(String::from_utf8_lossy(&got), text);
-    }
-
-    fn project(addr: SocketAddr, nick: &str) -> Peer {
-        let mut p = Peer::connect(addr);
-        p.send(&format!("message{nick}"));
-        p.expect(&format!(
-            "{CONNECTED}{CHOOSE_NICK}Bienvenue {nick} ! Tapez /HELP pour la liste des commandes\n"
-        ));
-        p
-    }
-
-    /// Reads the server's transfer order.
-    fn order(&mut self) -> Order {
-        let line = self.line();
-        Order::parse(line.trim_end()).unwrap_or_else(|| panic!("pas un ordre : {line:?}"))
-    }
+/// Reads the server's transfer order.
+fn order(p: &mut Peer) -> Order {
+    let line = p.line();
+    Order::parse(line.trim_end()).unwrap_or_else(|| panic!("pas un ordre : {line:?}"))
 }
 
 /// A data connection: the first line sent, the server's first answer read.
@@ -157,8 +85,8 @@ fn negotiate(addr: SocketAddr, tag: &str, size: u64, hash: u64) -> (Peer, Peer, 
         "{a} vous propose le fichier gros.bin ({size} octets) : /RECV {a} pour l'accepter\n"
     ));
     bob.send(&format!("RECV {a}"));
-    let to_alice = alice.order();
-    let to_bob = bob.order();
+    let to_alice = order(&mut alice);
+    let to_bob = order(&mut bob);
     assert_eq!(to_alice.direction, Direction::Send);
     assert_eq!(to_bob.direction, Direction::Receive);
     assert_eq!((to_bob.size, to_bob.hash), (size, hash));
@@ -170,7 +98,7 @@ fn negotiate(addr: SocketAddr, tag: &str, size: u64, hash: u64) -> (Peer, Peer, 
 #[test]
 fn a_100_mib_file_arrives_intact_while_two_others_chat() {
     const SIZE: usize = 100 * 1024 * 1024;
-    let server = Running::start(TransferConfig::default());
+    let server = start(TransferConfig::default());
     let addr = server.addr;
     let mut carol = Peer::project(addr, "carol");
     let mut dave = Peer::project(addr, "dave");
@@ -243,7 +171,7 @@ fn a_100_mib_file_arrives_intact_while_two_others_chat() {
 
 #[test]
 fn data_connections_refused_expired_stalled_and_damaged() {
-    let server = Running::start(TransferConfig {
+    let server = start(TransferConfig {
         token_expiry: Duration::from_millis(400),
         stall: Duration::from_millis(500),
     });
@@ -304,7 +232,7 @@ fn data_connections_refused_expired_stalled_and_damaged() {
 
 #[test]
 fn ctrl_c_during_a_transfer_ends_everything_cleanly() {
-    let server = Running::start(TransferConfig {
+    let server = start(TransferConfig {
         token_expiry: Duration::from_secs(60),
         stall: Duration::from_secs(60),
     });
@@ -326,7 +254,7 @@ fn ctrl_c_during_a_transfer_ends_everything_cleanly() {
     carol.line();
     dave.line();
     dave.send("RECV carol");
-    let waiting = carol.order();
+    let waiting = order(&mut carol);
     let (_s3, _r3) = {
         let mut s3 = TcpStream::connect(addr).unwrap();
         s3.write_all(format!("FICHIER {}\n", waiting.token).as_bytes())
@@ -345,7 +273,7 @@ fn ctrl_c_during_a_transfer_ends_everything_cleanly() {
 
 #[test]
 fn irc_client_send_and_recv_write_the_file_beside_an_existing_one() {
-    let server = Running::start(TransferConfig::default());
+    let server = start(TransferConfig::default());
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("envoi");
     let inbox = dir.path().join("réception");
@@ -420,8 +348,6 @@ fn irc_client_send_and_recv_write_the_file_beside_an_existing_one() {
     assert_eq!(entries, 2);
 }
 
-type Screen = Arc<Mutex<Vec<u8>>>;
-
 fn start_client(addr: SocketAddr) -> (PipeWriter, Screen, JoinHandle<End>) {
     let out = Arc::new(Mutex::new(Vec::new()));
     let stream = client::connect("127.0.0.1", addr.port()).unwrap();
@@ -429,70 +355,4 @@ fn start_client(addr: SocketAddr) -> (PipeWriter, Screen, JoinHandle<End>) {
     let sink = SharedBuf(Arc::clone(&out));
     let run = thread::spawn(move || client::run(stream, input, sink).unwrap());
     (keys, out, run)
-}
-
-fn text(screen: &Screen) -> String {
-    String::from_utf8(screen.lock().unwrap().clone()).unwrap()
-}
-
-/// Waits (30 s at most) until `screen` shows `what`.
-fn wait_for(screen: &Screen, what: &str) {
-    let until = Instant::now() + Duration::from_secs(30);
-    while !text(screen).contains(what) {
-        assert!(
-            Instant::now() < until,
-            "{what:?} jamais affiché :\n{}",
-            text(screen)
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-struct SharedBuf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for SharedBuf {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn pipe() -> (PipeWriter, BufReader<PipeReader>) {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let reader = PipeReader {
-        rx,
-        buf: Cursor::new(Vec::new()),
-    };
-    (PipeWriter(tx), BufReader::new(reader))
-}
-
-struct PipeWriter(crossbeam_channel::Sender<Vec<u8>>);
-
-impl PipeWriter {
-    fn send(&self, s: &str) {
-        self.0.send(s.as_bytes().to_vec()).unwrap();
-    }
-}
-
-struct PipeReader {
-    rx: crossbeam_channel::Receiver<Vec<u8>>,
-    buf: Cursor<Vec<u8>>,
-}
-
-impl Read for PipeReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            let n = self.buf.read(out)?;
-            if n > 0 {
-                return Ok(n);
-            }
-            match self.rx.recv() {
-                Ok(v) => self.buf = Cursor::new(v),
-                Err(_) => return Ok(0),
-            }
-        }
-    }
 }
