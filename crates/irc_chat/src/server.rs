@@ -26,9 +26,9 @@
 use std::collections::HashMap;
 use std::io::{self, BufReader, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
@@ -95,8 +95,61 @@ enum Input {
         host: String,
         writer: ClientWriter,
         writer_thread: JoinHandle<()>,
+        credit: Credit,
     },
     Event(Event),
+}
+
+/// Lines one connection may have on their way to the hub: its reader stops
+/// reading (and TCP slows the client down) beyond that. Without it, a
+/// client sending faster than the hub applies (no flood control) would
+/// fill the hub's queue, and every other client's line would wait behind
+/// its backlog: seconds, measured, for the witness of the test of a
+/// client that never reads.
+const LINES_IN_FLIGHT: usize = 16;
+
+/// A connection's lines in flight to the hub, and its reader thread, which
+/// waits (parked) while there are [`LINES_IN_FLIGHT`].
+#[derive(Clone)]
+struct Credit {
+    /// Counted by the reader, counted down by the hub; pushed far below
+    /// zero when the hub is done with the connection.
+    in_flight: Arc<AtomicIsize>,
+    reader: Thread,
+}
+
+/// [`LINES_IN_FLIGHT`] as the counter's type.
+const LIMIT: isize = LINES_IN_FLIGHT as isize;
+
+impl Credit {
+    fn new() -> Credit {
+        Credit {
+            in_flight: Arc::new(AtomicIsize::new(0)),
+            reader: thread::current(),
+        }
+    }
+
+    /// The reader's side: waits for room, then counts one more line.
+    fn take(&self) {
+        while self.in_flight.load(Ordering::Acquire) >= LIMIT {
+            thread::park();
+        }
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The hub's side: one line taken off the queue.
+    fn give_back(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::AcqRel) >= LIMIT {
+            self.reader.unpark();
+        }
+    }
+
+    /// The connection is over for the hub: the reader never waits again
+    /// (it reads on until the end of the stream the writer causes).
+    fn release(&self) {
+        self.in_flight.store(isize::MIN / 2, Ordering::Release);
+        self.reader.unpark();
+    }
 }
 
 /// What every connection thread shares.
@@ -182,13 +235,15 @@ fn connection(stream: TcpStream, peer: SocketAddr, cx: &Context) {
     };
     let (writer, writer_thread) =
         ClientWriter::for_stream(Stream::plain(write_half), WRITER_QUEUE, WRITE_DEADLINE);
+    let credit = Credit::new();
     let _ = cx.hub.send(Input::Open {
         id,
         host: peer.ip().to_string(),
         writer,
         writer_thread,
+        credit: credit.clone(),
     });
-    read_loop(id, stream, &cx.hub);
+    read_loop(id, stream, &cx.hub, &credit);
 }
 
 /// Waits up to `wait` for the client's first bytes, without reading them:
@@ -226,7 +281,7 @@ fn opens_data_connection(stream: &TcpStream, wait: Duration) -> io::Result<bool>
 }
 
 /// One connection's lines to the hub, until the end of the stream.
-fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>) {
+fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>, credit: &Credit) {
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::with_capacity(256);
     let mut skipping = false;
@@ -235,6 +290,7 @@ fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>) {
             Ok(LineRead::Line) if skipping => skipping = false,
             Ok(LineRead::Line) => {
                 let line = std::mem::take(&mut buf);
+                credit.take();
                 if tx.send(Input::Event(Event::Line { id, line })).is_err() {
                     return;
                 }
@@ -242,6 +298,7 @@ fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>) {
             Ok(LineRead::TooLong) => {
                 // Reported once, then the rest of the line is skipped.
                 if !skipping {
+                    credit.take();
                     let _ = tx.send(Input::Event(Event::TooLong { id }));
                 }
                 skipping = true;
@@ -250,6 +307,7 @@ fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>) {
                 // The report's client sends its last BYE without `\n`.
                 if !buf.is_empty() && !skipping {
                     let line = std::mem::take(&mut buf);
+                    credit.take();
                     let _ = tx.send(Input::Event(Event::Line { id, line }));
                 }
                 break "Connexion fermée".to_owned();
@@ -264,122 +322,221 @@ fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>) {
 struct Conn {
     writer: ClientWriter,
     writer_thread: JoinHandle<()>,
+    credit: Credit,
+}
+
+/// Inputs the hub takes in one batch at most: every input already waiting
+/// is applied before anything is pushed to the writers, up to this many
+/// (so a flood of inputs still reaches the writers every so often).
+const MAX_BATCH: usize = 1024;
+/// Bytes gathered for one connection before they are pushed to its writer
+/// without waiting for the end of the batch. Each push is one entry of the
+/// writer's queue: with [`WRITER_QUEUE`] entries of at most this plus one
+/// line, a client that does not read holds about as much memory (33 MB at
+/// most) as when each line was an entry.
+const PUSH_AT: usize = MAX_LINE;
+
+/// The hub's side of the connections: their writers, what each is to be
+/// sent at the end of the batch, the writer threads to join.
+struct Outbox<'a> {
+    conns: HashMap<ClientId, Conn>,
+    /// Bytes gathered per connection during the batch.
+    pending: HashMap<ClientId, Vec<u8>>,
+    /// Connections with something pending, in the order first touched.
+    touched: Vec<ClientId>,
+    finished: Vec<JoinHandle<()>>,
+    rendezvous: &'a Rendezvous,
+}
+
+impl Outbox<'_> {
+    fn open(&mut self, id: ClientId, conn: Conn) {
+        self.conns.insert(id, conn);
+    }
+
+    /// A line of `id` was taken off the hub's queue.
+    fn give_back(&self, id: ClientId) {
+        if let Some(c) = self.conns.get(&id) {
+            c.credit.give_back();
+        }
+    }
+
+    /// Applies one of the hub's deliveries: bytes are gathered, not sent
+    /// yet. Connections found gone come back as events in `events`.
+    fn deliver(&mut self, d: Delivery, events: &mut Vec<Event>) {
+        match d {
+            Delivery::Send { to, payload } => {
+                for id in to {
+                    if !self.conns.contains_key(&id) {
+                        continue;
+                    }
+                    let buf = self.pending.entry(id).or_default();
+                    if buf.is_empty() {
+                        self.touched.push(id);
+                    }
+                    buf.extend_from_slice(&payload);
+                    if buf.len() >= PUSH_AT {
+                        self.push(id, events);
+                    }
+                }
+            }
+            Delivery::Close { id } => {
+                // What was gathered for it (its farewell) goes first.
+                self.push(id, events);
+                self.end(id);
+            }
+            Delivery::Transfer {
+                sender,
+                receiver,
+                size,
+            } => self.rendezvous.register(sender, receiver, size),
+        }
+    }
+
+    /// Pushes what was gathered for `id` to its writer, in one message.
+    /// A full queue (the client does not read) or a closed writer ends the
+    /// connection, and the hub is told by an event.
+    fn push(&mut self, id: ClientId, events: &mut Vec<Event>) {
+        let Some(buf) = self.pending.get_mut(&id).filter(|b| !b.is_empty()) else {
+            return;
+        };
+        let message: Arc<[u8]> = Arc::from(buf.as_slice());
+        buf.clear();
+        let Some(c) = self.conns.get(&id) else {
+            return;
+        };
+        if let Err(e) = c.writer.send(message) {
+            if e == SendError::QueueFull {
+                eprintln!("{BINARY}: client {id} déconnecté : {e}");
+            }
+            // Cut at once: this client is not reading (a writer stuck in
+            // a write wakes up).
+            c.writer.disconnect();
+            self.end(id);
+            let reason = match e {
+                SendError::QueueFull => "SendQ exceeded",
+                SendError::Closed => "Connexion perdue",
+            };
+            events.push(Event::Disconnect {
+                id,
+                reason: reason.into(),
+            });
+        }
+    }
+
+    /// The end of a batch: one push per connection that has something.
+    fn push_all(&mut self, events: &mut Vec<Event>) {
+        let touched = std::mem::take(&mut self.touched);
+        for &id in &touched {
+            self.push(id, events);
+        }
+        self.touched = touched;
+        self.touched.clear();
+    }
+
+    /// The connection is done: its writer flushes what is queued and ends.
+    fn end(&mut self, id: ClientId) {
+        self.pending.remove(&id);
+        if let Some(c) = self.conns.remove(&id) {
+            self.finished.push(end(c));
+        }
+    }
 }
 
 fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, rendezvous: &Rendezvous) {
     let mut hub = Hub::new(config, Box::new(SystemClock::default()));
-    let mut conns: HashMap<ClientId, Conn> = HashMap::new();
-    let mut finished: Vec<JoinHandle<()>> = Vec::new();
+    let mut out = Outbox {
+        conns: HashMap::new(),
+        pending: HashMap::new(),
+        touched: Vec::new(),
+        finished: Vec::new(),
+        rendezvous,
+    };
     let mut last_tick = Instant::now();
+    let mut events: Vec<Event> = Vec::new();
     while !shutdown.is_triggered() {
-        let event = match rx.recv_timeout(TICK) {
-            Ok(Input::Open {
-                id,
-                host,
-                writer,
-                writer_thread,
-            }) => {
-                conns.insert(
-                    id,
-                    Conn {
-                        writer,
-                        writer_thread,
-                    },
-                );
-                Event::Connect { id, host }
-            }
-            Ok(Input::Event(e)) => e,
-            Err(RecvTimeoutError::Timeout) => Event::Tick,
+        let first = match rx.recv_timeout(TICK) {
+            Ok(input) => Some(input),
+            Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        if let Event::Disconnect { id, .. } = &event {
-            if let Some(c) = conns.remove(id) {
-                finished.push(end(c));
-            }
-        }
-        let ticking = event == Event::Tick;
-        let mut queue = vec![event];
         // A busy hub still ticks: greetings, throttled lines and
         // registration timeouts must not wait for a quiet moment.
-        if ticking || last_tick.elapsed() >= TICK {
-            if !ticking {
-                queue.insert(0, Event::Tick);
-            }
+        if first.is_none() || last_tick.elapsed() >= TICK {
+            events.push(Event::Tick);
             last_tick = Instant::now();
         }
-        while let Some(event) = queue.pop() {
-            for d in hub.handle(event) {
-                deliver(d, &mut conns, &mut queue, &mut finished, rendezvous);
-            }
+        // This input and every one already waiting, in their order.
+        let waiting = std::iter::from_fn(|| rx.try_recv().ok());
+        for input in first.into_iter().chain(waiting).take(MAX_BATCH) {
+            events.push(match input {
+                Input::Open {
+                    id,
+                    host,
+                    writer,
+                    writer_thread,
+                    credit,
+                } => {
+                    out.open(
+                        id,
+                        Conn {
+                            writer,
+                            writer_thread,
+                            credit,
+                        },
+                    );
+                    Event::Connect { id, host }
+                }
+                Input::Event(e) => {
+                    if let Event::Line { id, .. } | Event::TooLong { id } = &e {
+                        out.give_back(*id);
+                    }
+                    e
+                }
+            });
         }
-        finished.retain(|h| !h.is_finished());
+        // Connections found gone while pushing come back as events, until
+        // none is left.
+        while !events.is_empty() {
+            for event in std::mem::take(&mut events) {
+                if let Event::Disconnect { id, .. } = &event {
+                    // What was gathered for it goes first (it may only
+                    // have closed its sending side).
+                    out.push(*id, &mut events);
+                    out.end(*id);
+                }
+                for d in hub.handle(event) {
+                    out.deliver(d, &mut events);
+                }
+            }
+            out.push_all(&mut events);
+        }
+        out.finished.retain(|h| !h.is_finished());
     }
     // Shutdown: the registry has cut every socket, so every writer ends;
     // writers of connections announced meanwhile too. The channel
     // disconnects once every connection thread is gone.
-    for (_, c) in conns.drain() {
-        finished.push(end(c));
+    let ids: Vec<ClientId> = out.conns.keys().copied().collect();
+    for id in ids {
+        out.end(id);
     }
     while let Ok(input) = rx.recv() {
         if let Input::Open {
             writer,
             writer_thread,
+            credit,
             ..
         } = input
         {
             writer.disconnect();
-            finished.push(end(Conn {
+            out.finished.push(end(Conn {
                 writer,
                 writer_thread,
+                credit,
             }));
         }
     }
-    for h in finished {
+    for h in out.finished {
         let _ = h.join();
-    }
-}
-
-fn deliver(
-    d: Delivery,
-    conns: &mut HashMap<ClientId, Conn>,
-    queue: &mut Vec<Event>,
-    finished: &mut Vec<JoinHandle<()>>,
-    rendezvous: &Rendezvous,
-) {
-    match d {
-        Delivery::Send { to, payload } => {
-            for id in to {
-                let Some(c) = conns.get(&id) else { continue };
-                if let Err(e) = c.writer.send(Arc::clone(&payload)) {
-                    if e == SendError::QueueFull {
-                        eprintln!("{BINARY}: client {id} déconnecté : {e}");
-                    }
-                    let c = conns.remove(&id).expect("present");
-                    // Cut at once: this client is not reading (a writer
-                    // stuck in a write wakes up).
-                    c.writer.disconnect();
-                    finished.push(end(c));
-                    let reason = match e {
-                        SendError::QueueFull => "SendQ exceeded",
-                        SendError::Closed => "Connexion perdue",
-                    };
-                    queue.push(Event::Disconnect {
-                        id,
-                        reason: reason.into(),
-                    });
-                }
-            }
-        }
-        Delivery::Close { id } => {
-            if let Some(c) = conns.remove(&id) {
-                finished.push(end(c));
-            }
-        }
-        Delivery::Transfer {
-            sender,
-            receiver,
-            size,
-        } => rendezvous.register(sender, receiver, size),
     }
 }
 
@@ -387,6 +544,7 @@ fn deliver(
 /// included) and end; it then shuts the socket down, which ends the
 /// connection's reader too.
 fn end(c: Conn) -> JoinHandle<()> {
+    c.credit.release();
     drop(c.writer);
     c.writer_thread
 }

@@ -6,6 +6,7 @@ mod common;
 
 use std::io::{Cursor, Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -119,10 +120,30 @@ fn a_client_that_never_reads_is_dropped_and_the_others_keep_going() {
         assert_eq!(others, ["stalled est parti\n"]);
         reader
     });
+    // A witness outside the channel does round trips meanwhile; its
+    // slowest is printed (the machine's load makes it no test).
+    let flooding = Arc::new(AtomicBool::new(true));
+    let still = Arc::clone(&flooding);
+    let mut witness = Peer::project(server.addr, "temoin");
+    let witnessing = thread::spawn(move || {
+        let (mut slowest, mut trips) = (Duration::ZERO, 0);
+        while still.load(Ordering::SeqCst) {
+            let t = Instant::now();
+            witness.send("HELP");
+            witness.expect(irc_chat::texts::HELP);
+            slowest = slowest.max(t.elapsed());
+            trips += 1;
+            thread::sleep(Duration::from_millis(10));
+        }
+        (slowest, trips)
+    });
     for _ in 0..count {
         talker.send(&format!("message{text}"));
     }
     let mut reader = reading.join().unwrap();
+    flooding.store(false, Ordering::SeqCst);
+    let (slowest, trips) = witnessing.join().unwrap();
+    eprintln!("témoin : {trips} allers-retours, le plus lent {slowest:?}");
     reader.send("WHO");
     reader.expect("Liste des adhérents:\n@talker@\n");
     drop(stalled);
