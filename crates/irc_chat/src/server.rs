@@ -323,6 +323,8 @@ struct Conn {
     writer: ClientWriter,
     writer_thread: JoinHandle<()>,
     credit: Credit,
+    /// Bytes gathered for it during the hub's batch.
+    pending: Vec<u8>,
 }
 
 /// Inputs the hub takes in one batch at most: every input already waiting
@@ -340,8 +342,6 @@ const PUSH_AT: usize = MAX_LINE;
 /// sent at the end of the batch, the writer threads to join.
 struct Outbox<'a> {
     conns: HashMap<ClientId, Conn>,
-    /// Bytes gathered per connection during the batch.
-    pending: HashMap<ClientId, Vec<u8>>,
     /// Connections with something pending, in the order first touched.
     touched: Vec<ClientId>,
     finished: Vec<JoinHandle<()>>,
@@ -366,15 +366,14 @@ impl Outbox<'_> {
         match d {
             Delivery::Send { to, payload } => {
                 for id in to {
-                    if !self.conns.contains_key(&id) {
+                    let Some(c) = self.conns.get_mut(&id) else {
                         continue;
-                    }
-                    let buf = self.pending.entry(id).or_default();
-                    if buf.is_empty() {
+                    };
+                    if c.pending.is_empty() {
                         self.touched.push(id);
                     }
-                    buf.extend_from_slice(&payload);
-                    if buf.len() >= PUSH_AT {
+                    c.pending.extend_from_slice(&payload);
+                    if c.pending.len() >= PUSH_AT {
                         self.push(id, events);
                     }
                 }
@@ -396,14 +395,11 @@ impl Outbox<'_> {
     /// A full queue (the client does not read) or a closed writer ends the
     /// connection, and the hub is told by an event.
     fn push(&mut self, id: ClientId, events: &mut Vec<Event>) {
-        let Some(buf) = self.pending.get_mut(&id).filter(|b| !b.is_empty()) else {
+        let Some(c) = self.conns.get_mut(&id).filter(|c| !c.pending.is_empty()) else {
             return;
         };
-        let message: Arc<[u8]> = Arc::from(buf.as_slice());
-        buf.clear();
-        let Some(c) = self.conns.get(&id) else {
-            return;
-        };
+        let message: Arc<[u8]> = Arc::from(c.pending.as_slice());
+        c.pending.clear();
         if let Err(e) = c.writer.send(message) {
             if e == SendError::QueueFull {
                 eprintln!("{BINARY}: client {id} déconnecté : {e}");
@@ -435,7 +431,6 @@ impl Outbox<'_> {
 
     /// The connection is done: its writer flushes what is queued and ends.
     fn end(&mut self, id: ClientId) {
-        self.pending.remove(&id);
         if let Some(c) = self.conns.remove(&id) {
             self.finished.push(end(c));
         }
@@ -446,7 +441,6 @@ fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, rendez
     let mut hub = Hub::new(config, Box::new(SystemClock::default()));
     let mut out = Outbox {
         conns: HashMap::new(),
-        pending: HashMap::new(),
         touched: Vec::new(),
         finished: Vec::new(),
         rendezvous,
@@ -482,6 +476,7 @@ fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, rendez
                             writer,
                             writer_thread,
                             credit,
+                            pending: Vec::new(),
                         },
                     );
                     Event::Connect { id, host }
@@ -532,6 +527,7 @@ fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, rendez
                 writer,
                 writer_thread,
                 credit,
+                pending: Vec::new(),
             }));
         }
     }
