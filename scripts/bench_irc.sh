@@ -19,6 +19,7 @@
 # <= 1.0x ngircd). The machine's load average is printed with them.
 #
 # Usage: scripts/bench_irc.sh
+#        IRC_SERVER=/tmp/irc_server_old scripts/bench_irc.sh
 #        ROUNDS=1 CLIENTS=50 MESSAGES=500 scripts/bench_irc.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,8 @@ WINDOW=${WINDOW:-32}
 ROUNDS=${ROUNDS:-3}
 NGIRCD=${NGIRCD:-/usr/sbin/ngircd}
 TARGET=${CARGO_TARGET_DIR:-target}/release
+# Another build of irc_server to measure (an older commit's, say).
+IRC_SERVER=${IRC_SERVER:-$TARGET/irc_server}
 
 if [[ ! -x $NGIRCD ]]; then
     echo "bench_irc: $NGIRCD absent (apt-get install ngircd)" >&2
@@ -60,7 +63,7 @@ wait_port() {
     exit 1
 }
 
-"$TARGET/irc_server" --port 0 --sans-anti-flood --connexions-max 4096 \
+"$IRC_SERVER" --port 0 --sans-anti-flood --connexions-max 4096 \
     >"$work/irc_server.out" 2>"$work/irc_server.err" &
 pids+=($!)
 irc_pid=$!
