@@ -230,9 +230,15 @@ pub fn check_name(raw: &[u8]) -> Result<Name, NameError> {
     if let Some(c) = display.chars().find(|&c| !name_char(c)) {
         return Err(NameError::Forbidden(c));
     }
-    let folded: String = display.nfkc().collect::<String>().to_lowercase();
-    let key = folded.nfkc().collect();
+    let key = name_key(&display);
     Ok(Name { display, key })
+}
+
+/// The key names are compared by: NFKC, lower case, NFKC again (lower-casing
+/// can leave a string that is not in NFKC). Chat-IRC's names use it too.
+pub fn name_key(name: &str) -> String {
+    let folded: String = name.nfkc().collect::<String>().to_lowercase();
+    folded.nfkc().collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -301,6 +307,12 @@ fn escape_char_always(c: char) -> String {
 /// It is for display: a typed `\x1b` and an escaped ESC look the same.
 pub fn escape_text(text: &str) -> Cow<'_, str> {
     escape_with(text, needs_escape)
+}
+
+/// [`escape_text`], but the characters of `keep` stay as they are (IRC's
+/// formatting codes, for IRC clients, which render them).
+pub fn escape_text_keeping<'a>(text: &'a str, keep: &[char]) -> Cow<'a, str> {
+    escape_with(text, |c| needs_escape(c) && !keep.contains(&c))
 }
 
 /// What a client prints: [`escape_text`]'s rule, but a line feed is kept,

@@ -12,13 +12,13 @@
 //! - [`name_key`]: NFKC, then lower case: `Ｂob`, `BOB` and `bob` are the same
 //!   name, so nobody can take a look-alike of someone else's nickname.
 //! - [`escape_controls`]: what may reach another user's terminal. C0, DEL, C1
-//!   and the bidirectional controls are written `\x1b`, `\u{202e}`..., so no
+//!   and the bidirectional controls are written `\x1b`, `\u202e`..., so no
 //!   text can move a cursor, clear a screen or reorder what is displayed.
+//!
+//! The key and the escaping are the UDP chat's ([`crate::chat`]), so both
+//! chats compare names and escape text the same way.
 
 use std::fmt;
-use std::fmt::Write as _;
-
-use unicode_normalization::UnicodeNormalization;
 
 /// Longest nickname or channel name, in characters.
 pub const MAX_NAME_CHARS: usize = 32;
@@ -71,44 +71,21 @@ pub fn check_name(name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
-/// The key names are compared by: NFKC, then lower case (and NFKC again, as
-/// lower-casing can leave a string that is not in NFKC).
-pub fn name_key(name: &str) -> String {
-    let folded: String = name.nfkc().flat_map(char::to_lowercase).collect();
-    folded.nfkc().collect()
-}
+/// The key names are compared by: [`crate::chat::name_key`], the UDP
+/// chat's (NFKC, lower case, NFKC again).
+pub use crate::chat::name_key;
 
 /// Is `c` one of the characters [`escape_controls`] rewrites (unless kept)?
-pub fn is_dangerous(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{061C}' | '\u{200E}' | '\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}')
-}
+/// The UDP chat's rule, [`crate::chat::needs_escape`].
+pub use crate::chat::needs_escape as is_dangerous;
 
-/// `text` with every control character (C0, DEL, C1) and bidirectional
-/// control escaped as `\xNN` or `\u{NNNN}`, except the characters in `keep`
-/// (IRC's formatting codes, for IRC clients, which render them). A
-/// backslash stays a backslash: the escape is for display, not reversible.
+/// `text` escaped by the UDP chat's rule ([`crate::chat::escape_text`]:
+/// C0 controls but tab, DEL, C1, the line separators and the format
+/// characters such as the bidi controls become `\x1b`, `\u202e`...),
+/// except the characters in `keep` (IRC's formatting codes, for IRC
+/// clients, which render them). For display: not reversible.
 pub fn escape_controls(text: &str, keep: &[char]) -> String {
-    if !text.chars().any(|c| is_dangerous(c) && !keep.contains(&c)) {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_dangerous(c) && !keep.contains(&c) {
-            let n = u32::from(c);
-            if n < 0x100 {
-                let _ = write!(out, "\\x{n:02x}");
-            } else {
-                let _ = write!(out, "\\u{{{n:04x}}}");
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::chat::escape_text_keeping(text, keep).into_owned()
 }
 
 /// IRC's formatting codes (CTCP, bold, colour, reset, monospace, reverse,
@@ -165,8 +142,8 @@ mod tests {
     fn controls_are_escaped_and_formatting_can_be_kept() {
         assert_eq!(escape_controls("salut", &[]), "salut");
         assert_eq!(
-            escape_controls("a\u{1b}[2Jb\u{7f}\u{85}\u{202e}c\td", &[]),
-            "a\\x1b[2Jb\\x7f\\x85\\u{202e}c\\x09d"
+            escape_controls("a\u{1b}[2Jb\u{7f}\u{85}\u{202e}c\td\u{200b}", &[]),
+            "a\\x1b[2Jb\\x7f\\x85\\u202ec\td\\u200b"
         );
         assert_eq!(
             escape_controls("\u{02}gras\u{02} \u{1b}", IRC_FORMATTING),

@@ -173,7 +173,7 @@ fn messages_and_private_messages() {
     s.line(a, "message\u{1b}[2Jvide\u{202e}txt.exe\rbob: faux");
     assert_eq!(
         s.take(b),
-        "alice: \\x1b[2Jvide\\u{202e}txt.exe\\x0dbob: faux\n"
+        "alice: \\x1b[2Jvide\\u202etxt.exe\\x0dbob: faux\n"
     );
     s.line(a, "MSG bob \u{9b}31m");
     assert_eq!(s.take(b), "Message privé de alice : \\x9b31m\n");
