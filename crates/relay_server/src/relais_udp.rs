@@ -174,7 +174,7 @@ impl Pair {
                 self.stranger_logged = true;
                 eprintln!(
                     "{SERVER_BINARY}: datagramme de {from} refusé : la paire est complète \
-                     (les suivants aussi, sans autre message)"
+                     (les suivants aussi, sans autre ligne de journal)"
                 );
             }
             return Heard::Stranger;
