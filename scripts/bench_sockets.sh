@@ -42,6 +42,10 @@ trap cleanup EXIT
 start() {
     local name=$1
     shift
+    # Created here: the background job opens them only once it runs, and
+    # the sed below (set -e, pipefail) must not fail on a missing file.
+    : >"$work/$name.out"
+    : >"$work/$name.err"
     "$@" >"$work/$name.out" 2>"$work/$name.err" &
     last_pid=$!
     pids+=("$last_pid")

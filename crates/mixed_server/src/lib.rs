@@ -18,6 +18,9 @@
 //! # Beyond the sheet
 //! - [`log`]: output written by a journal thread, so no serving thread waits
 //!   on stdout; [`text`]: Python's `print` of addresses and received text.
+//! - [`password`]: the password prompt (`ajouter-utilisateur`, `LOGIN` of
+//!   `mixed_client --json`): echo off before the prompt shows, the terminal
+//!   given back on every way out, Ctrl-C included.
 //! - A cap on clients (`--clients-max`), idle and write timeouts, and
 //!   Ctrl-C closing every connection (`server_kit::accept`'s registry).
 
@@ -25,6 +28,7 @@ pub mod certificat;
 pub mod client;
 pub mod json;
 pub mod log;
+pub mod password;
 pub mod tcp;
 pub mod text;
 pub mod udp;

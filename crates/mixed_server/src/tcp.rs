@@ -12,7 +12,7 @@ use server_kit::stream::{tls_error, Stream, TLS_HANDSHAKE_RECORD};
 use server_kit::tls::describe_tls_error;
 use server_kit::Shutdown;
 
-use crate::log::{Event, Log};
+use crate::log::{Event, Log, Payload};
 
 /// The sheet's `recv(1024)`: one `Reçu :` line per chunk, as in Python.
 pub const RECV_SIZE: usize = 1024;
@@ -80,7 +80,7 @@ pub fn serve_client(conn: &mut (impl Read + Write), texts: &Texts, log: &Log) ->
         }
         log.log(Event::Received {
             label: texts.received,
-            data: data[..n].to_vec(),
+            data: Payload::new(&data[..n]),
             from: None,
         });
         conn.write_all(texts.answer)?;

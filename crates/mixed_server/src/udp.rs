@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use server_kit::Shutdown;
 
-use crate::log::{Event, Log};
+use crate::log::{Event, Log, Payload};
 
 /// The sheet's `recvfrom(1024)`: a longer datagram is cut there, as in Python.
 pub const RECV_SIZE: usize = 1024;
@@ -59,7 +59,7 @@ pub fn serve(socket: &UdpSocket, texts: &Texts, log: &Log, shutdown: &Shutdown) 
         }
         log.log(Event::Received {
             label: texts.received,
-            data: data[..n].to_vec(),
+            data: Payload::new(&data[..n]),
             from: texts.with_sender.then_some(address),
         });
         if let Err(e) = socket.send_to(texts.answer, address) {

@@ -9,12 +9,14 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use server_kit::cli::BoxError;
+
+use crate::password::read_password;
 
 /// Longest user name (characters).
 pub const MAX_NAME_CHARS: usize = 32;
@@ -154,28 +156,6 @@ pub fn add_from_stdin(path: &Path, name: &str) -> Result<(), BoxError> {
     add(path, name, &password)?;
     eprintln!("utilisateur {name} enregistré dans {}", path.display());
     Ok(())
-}
-
-/// Reads one line from stdin; on a terminal, shows `prompt` on stderr and
-/// turns the echo off meanwhile.
-pub fn read_password(prompt: &str) -> Result<String, BoxError> {
-    use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
-    let stdin = io::stdin();
-    let saved = tcgetattr(&stdin).ok();
-    if let Some(saved) = &saved {
-        eprint!("{prompt}");
-        let mut quiet = saved.clone();
-        quiet.local_flags.remove(LocalFlags::ECHO);
-        tcsetattr(&stdin, SetArg::TCSANOW, &quiet)?;
-    }
-    let mut line = String::new();
-    let read = stdin.lock().read_line(&mut line);
-    if let Some(saved) = &saved {
-        let _ = tcsetattr(&stdin, SetArg::TCSANOW, saved);
-        eprintln!();
-    }
-    read?;
-    Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
 #[cfg(test)]

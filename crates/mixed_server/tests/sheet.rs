@@ -75,6 +75,54 @@ fn udp_server_and_client_print_the_sheet_s_texts() {
 }
 
 #[test]
+fn udp_over_ipv6_and_ctrl_c_exits_0() {
+    if UdpSocket::bind("[::1]:0").is_err() {
+        return common::unavailable("pas d'IPv6 sur lo");
+    }
+    for (binary, answer, logged) in [
+        (
+            "udp_server",
+            "Message reçu",
+            "Reçu : Bonjour serveur UDP de ('::1', PORT, 0, 0)",
+        ),
+        (
+            "mixed_server",
+            "Message reçu via UDP",
+            "Reçu via UDP : Bonjour serveur UDP",
+        ),
+    ] {
+        let server = Running::start(
+            binary,
+            &["--bind", "::1", "--port", "0", "--port-udp", "0"]
+                [..if binary == "udp_server" { 4 } else { 6 }],
+        );
+        let out = if binary == "udp_server" {
+            let port = server.port().to_string();
+            client("udp_client", &["--serveur", "::1", "--port", &port], "")
+        } else {
+            let port = server.udp_port().to_string();
+            let args = [
+                "--serveur",
+                "::1",
+                "--port-udp",
+                &port,
+                "--protocole",
+                "udp",
+            ];
+            client("mixed_client", &args, "")
+        };
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).ends_with(&format!("Réponse du serveur : {answer}\n")),
+            "{}",
+            text(&out.stdout)
+        );
+        assert_eq!(without_ports(&server.lines(2))[1], logged);
+        assert!(server.server.interrupt().success(), "{binary}");
+    }
+}
+
+#[test]
 fn udp_client_says_when_nobody_answers() {
     // A socket that receives and never answers: the 3 s timeout.
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();

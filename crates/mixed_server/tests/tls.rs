@@ -353,3 +353,95 @@ fn missing_certificate_files_are_a_clear_error() {
         format!("mixed_server: {d}/serveur.pem : fichier introuvable\n")
     );
 }
+
+#[test]
+fn cert_and_cle_serve_files_made_with_openssl() {
+    if !e2e::have_program("openssl") {
+        return common::unavailable("openssl absent");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    let ec = "ec_paramgen_curve:P-256";
+    let (ca, ca_key) = (path("o-ca.crt"), path("o-ca.key"));
+    let (cert, key, request) = (path("o.crt"), path("o.key"), path("o.csr"));
+    let san = path("san.ext");
+    fs::write(&san, "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
+    // An authority, then a server certificate for localhost that it signs.
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        ec,
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=AC openssl",
+        "-keyout",
+        &ca_key,
+        "-out",
+        &ca,
+    ]);
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        ec,
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        &key,
+        "-out",
+        &request,
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &request,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &san,
+        "-out",
+        &cert,
+    ]);
+    let server = Running::start(
+        "mixed_server",
+        &[
+            "--port",
+            "0",
+            "--port-udp",
+            "0",
+            "--tls",
+            "--cert",
+            &cert,
+            "--cle",
+            &key,
+        ],
+    );
+    let out = tls_client(&server, "localhost", Path::new(&ca), "par openssl");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "Réponse du serveur : Message reçu via TCP\n"
+    );
+}

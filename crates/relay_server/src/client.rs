@@ -23,7 +23,9 @@ use server_kit::lines::{read_line_bounded, LineRead};
 use server_kit::Shutdown;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use crate::{print_message, CLIENT_BINARY, MAX_DATAGRAM, MAX_LINE, ROLE_RECEIVER, ROLE_SENDER};
+use crate::{
+    print_message, BUSY_TEXT, CLIENT_BINARY, MAX_DATAGRAM, MAX_LINE, ROLE_RECEIVER, ROLE_SENDER,
+};
 
 /// Printed when the server closes a TCP connection.
 pub const END_TCP: &str = "Connexion fermée par le serveur : fin de la conversation.";
@@ -32,6 +34,17 @@ pub const END_UDP: &str = "Le serveur a mis fin à la conversation.";
 /// Printed by [`auto`] once it knows its role.
 pub const ROLE_1_TEXT: &str = "Je suis le client 1 : j'envoie les messages.";
 pub const ROLE_2_TEXT: &str = "Je suis le client 2 : j'affiche les messages reçus.";
+
+/// The server refused us: a pair is in progress (exit 1, its own words).
+fn busy_error() -> io::Error {
+    io::Error::other(BUSY_TEXT)
+}
+
+/// Whether `line` (without its `\n`) is the server's refusal.
+fn is_busy(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line) == BUSY_TEXT.as_bytes()
+}
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Room for a burst of relayed datagrams (best effort, see `rmem_max`).
@@ -121,6 +134,16 @@ pub fn auto(
             format!("le serveur n'a pas envoyé de rôle ({e})"),
         ));
     }
+    if role[0] == BUSY_TEXT.as_bytes()[0] {
+        // Not a role: the refusal line of a busy server?
+        let mut line = role.to_vec();
+        let _ = BufReader::new(&stream)
+            .take(BUSY_TEXT.len() as u64 + 2)
+            .read_until(b'\n', &mut line);
+        if is_busy(&line) {
+            return Err(busy_error());
+        }
+    }
     match role[0] {
         ROLE_SENDER => {
             writeln!(out, "{ROLE_1_TEXT}")?;
@@ -194,6 +217,10 @@ impl Link {
     /// Anything else the server sends a sender is ignored.
     fn wait_for_end(&self) -> Event {
         let mut buf = vec![0u8; 1 << 16];
+        // The first bytes (TCP) or the first datagram (UDP) received: a busy
+        // server's refusal is all a relay sender ever gets besides the end.
+        let mut head = Vec::new();
+        let mut first = true;
         loop {
             let read = match self {
                 Link::Tcp(s) => (&*s).read(&mut buf),
@@ -201,7 +228,20 @@ impl Link {
             };
             match read {
                 Ok(0) => return Event::ServerEnded,
-                Ok(_) => continue,
+                Ok(n) => {
+                    let refused = match self {
+                        Link::Udp(_) => first && is_busy(&buf[..n]),
+                        Link::Tcp(_) => {
+                            let wanted = (BUSY_TEXT.len() + 1).saturating_sub(head.len());
+                            head.extend_from_slice(&buf[..n.min(wanted)]);
+                            wanted > 0 && head.len() == BUSY_TEXT.len() + 1 && is_busy(&head)
+                        }
+                    };
+                    if refused {
+                        return Event::Failed(busy_error());
+                    }
+                    first = false;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     return match self {
@@ -455,9 +495,14 @@ fn receive_tcp(stream: TcpStream, out: &mut impl Write, shutdown: &Shutdown) -> 
     let closer = stream.try_clone()?;
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
     let mut line = Vec::new();
+    let mut first = true;
     let end = loop {
         match read_line_bounded(&mut reader, &mut line, MAX_LINE) {
-            Ok(LineRead::Line) => print_message(out, &line)?,
+            Ok(LineRead::Line) if first && is_busy(&line) => break Err(busy_error()),
+            Ok(LineRead::Line) => {
+                first = false;
+                print_message(out, &line)?
+            }
             Ok(LineRead::TooLong) => {
                 eprintln!("{CLIENT_BINARY}: ligne reçue de plus de {MAX_LINE} octets, ignorée");
                 while let Ok(LineRead::TooLong) =
@@ -495,6 +540,10 @@ fn receive_udp(socket: UdpSocket, out: &mut impl Write, shutdown: &Shutdown) -> 
         let _ = SockRef::from(&stopper).shutdown(Direction::Read);
     });
     let mut buf = vec![0u8; 1 << 16];
+    // A busy server answers our registration with its refusal. (A relayed
+    // message with those exact words, first of the pair, would read the
+    // same: UDP gives the two no other difference.)
+    let mut first = true;
     loop {
         match socket.recv(&mut buf) {
             // After Ctrl-C, the shut-down socket reads as empty.
@@ -504,7 +553,11 @@ fn receive_udp(socket: UdpSocket, out: &mut impl Write, shutdown: &Shutdown) -> 
                 out.flush()?;
                 return Ok(End::ServerEnded);
             }
-            Ok(n) => print_message(out, &buf[..n])?,
+            Ok(n) if first && is_busy(&buf[..n]) => return Err(busy_error()),
+            Ok(n) => {
+                first = false;
+                print_message(out, &buf[..n])?
+            }
             Err(_) if shutdown.is_triggered() => return Ok(End::Interrupted),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(udp_error(&socket, e)),

@@ -16,12 +16,16 @@
 //!   and the server waits for the next pair instead of exiting.
 //! - TCP is a byte stream: the relay copies bytes unchanged and in order,
 //!   and our clients frame messages by lines ([`MAX_LINE`] bytes at most).
+//! - A third client never disturbs a pair in progress: it gets one line,
+//!   [`BUSY_TEXT`], and is closed (TCP), or that text as a datagram (UDP);
+//!   our clients show it and exit 1.
 //! - UDP has no connection: the first datagram of an address registers it,
 //!   an empty datagram from a member ends the pair, and datagrams from a
-//!   third address are dropped ([`relais_udp`] says why).
+//!   third address are answered [`BUSY_TEXT`], never relayed
+//!   ([`relais_udp`] says why).
 //! - Every wait a peer controls is bounded by the `--inactivite` delay, so a
 //!   silent pair cannot hold the server forever; Ctrl-C closes the current
-//!   connections ([`current`]) and exits 0.
+//!   connections and exits 0.
 
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
@@ -31,7 +35,6 @@ use server_kit::cli::BoxError;
 use server_kit::{BindError, PortChoice, Shutdown, UdpOptions};
 
 pub mod client;
-pub mod current;
 pub mod relais_tcp;
 pub mod relais_udp;
 pub mod un_client;
@@ -51,6 +54,11 @@ pub const MAX_DATAGRAM: usize = 65_507;
 /// Default for `--inactivite`: how long a peer may stay silent while it
 /// holds the server (a pair in progress, the one client of `un-client`).
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(600);
+
+/// What a client that comes while a pair is in progress gets, before
+/// being closed (TCP: this line; UDP: this text as one datagram).
+pub const BUSY_TEXT: &str =
+    "Serveur occupé : une paire de clients est déjà en cours, réessayez quand elle sera finie.";
 
 /// The role bytes of exercise 2.3: `'1'` sends, `'2'` receives.
 pub const ROLE_SENDER: u8 = b'1';

@@ -10,18 +10,20 @@
 //! A pair ends when either client leaves (or stays silent, or stops reading,
 //! for the `--inactivite` delay): both connections are closed, which is how
 //! the one left behind learns it, and the server waits for the next pair.
-//! Clients who connect meanwhile wait in the listen queue.
+//! A client who connects while a pair is in progress gets one line,
+//! [`BUSY_TEXT`], and is closed; the pair carries on undisturbed.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown as Direction, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::Duration;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
+use server_kit::accept::Registry;
 use server_kit::Shutdown;
 
-use crate::current::Current;
-use crate::{timed_out, transient, ROLE_RECEIVER, ROLE_SENDER, SERVER_BINARY};
+use crate::{timed_out, transient, BUSY_TEXT, ROLE_RECEIVER, ROLE_SENDER, SERVER_BINARY};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -36,68 +38,155 @@ const CHUNK: usize = 64 * 1024;
 
 type Client = (TcpStream, SocketAddr);
 
+/// Refusals being sent at once, each on its own short thread; beyond this
+/// (a flood of connections) a late client's connection is just closed.
+const REFUSALS_MAX: usize = 32;
+/// How long a refused client's data is drained before its connection is
+/// closed (closing with unread data would send a reset, which can destroy
+/// the refusal line before the client reads it).
+const REFUSAL_DRAIN: Duration = Duration::from_secs(2);
+
 /// Serves pair after pair until `shutdown`.
+///
+/// The accept loop stays free while a pair is relayed on its own thread, so
+/// that a third client is answered at once ([`BUSY_TEXT`], then closed)
+/// instead of waiting unseen in the listen queue, and never disturbs the
+/// pair. Once the pair ends, the next two clients form the next pair.
 pub fn serve(listener: TcpListener, shutdown: &Shutdown, options: &Options) -> io::Result<()> {
     shutdown.wake_tcp_listener(&listener)?;
-    let current = Current::new(shutdown);
-    loop {
-        let Some((first, second)) = accept_pair(&listener, shutdown, options) else {
-            return Ok(());
-        };
-        if !current.set(&[&first.0, &second.0]) || shutdown.is_triggered() {
-            current.clear();
+    let registry = Registry::closed_on(shutdown);
+    let busy = Arc::new(AtomicBool::new(false));
+    let refusals = Arc::new(AtomicUsize::new(0));
+    let mut first: Option<Client> = None;
+    let mut pair_thread: Option<JoinHandle<()>> = None;
+    while let Some(client) = accept_client(&listener, shutdown) {
+        if busy.load(Ordering::Acquire) {
+            refuse(client, &refusals);
             continue;
         }
-        eprintln!("{SERVER_BINARY}: relais de {} vers {}", first.1, second.1);
-        let end = relay_pair(first.0, second.0, options.idle);
-        current.clear();
-        if shutdown.is_triggered() {
-            return Ok(());
-        }
-        match end {
-            Ok(why) => eprintln!(
-                "{SERVER_BINARY}: fin de la paire ({why}) ; en attente de la paire suivante"
-            ),
-            Err(e) => eprintln!("{SERVER_BINARY}: fin de la paire ({e})"),
-        }
-    }
-}
-
-/// Accepts the first client, then the second (None on shutdown). A first
-/// client that left before the second came is replaced by the newcomer,
-/// which is then told `1`, not `2`: the role is sent only once the pair's
-/// first place is known to be held.
-fn accept_pair(
-    listener: &TcpListener,
-    shutdown: &Shutdown,
-    options: &Options,
-) -> Option<(Client, Client)> {
-    let mut first = accept_first(listener, shutdown, options)?;
-    loop {
-        let second = accept_client(listener, shutdown)?;
-        if !still_there(&first.0) {
+        let Some(waiting) = first.take() else {
+            first = greet(&client, options, ROLE_SENDER, 1).then_some(client);
+            continue;
+        };
+        if !still_there(&waiting.0) {
             eprintln!(
                 "{SERVER_BINARY}: le client 1 ({}) est parti avant l'arrivée du client 2",
-                first.1
+                waiting.1
             );
-            if greet(&second, options, ROLE_SENDER, 1) {
-                first = second;
-            } else {
-                first = accept_first(listener, shutdown, options)?;
-            }
+            // The newcomer takes the first place, and is told `1`.
+            first = greet(&client, options, ROLE_SENDER, 1).then_some(client);
             continue;
         }
-        if greet(&second, options, ROLE_RECEIVER, 2) {
-            return Some((first, second));
+        if !greet(&client, options, ROLE_RECEIVER, 2) {
+            first = Some(waiting);
+            continue;
         }
+        // The previous pair's thread has already freed its place; let it
+        // finish so threads never pile up.
+        if let Some(previous) = pair_thread.take() {
+            let _ = previous.join();
+        }
+        busy.store(true, Ordering::Release);
+        match start_pair(waiting, client, &registry, shutdown, options.idle, &busy) {
+            Ok(thread) => pair_thread = Some(thread),
+            Err(e) => {
+                busy.store(false, Ordering::Release);
+                eprintln!("{SERVER_BINARY}: paire abandonnée ({e})");
+            }
+        }
+    }
+    if let Some(thread) = pair_thread {
+        let _ = thread.join();
+    }
+    Ok(())
+}
+
+/// Registers the pair's connections (so Ctrl-C closes them) and relays on a
+/// new thread, which clears `busy` as soon as the pair ends.
+fn start_pair(
+    first: Client,
+    second: Client,
+    registry: &Arc<Registry>,
+    shutdown: &Shutdown,
+    idle: Duration,
+    busy: &Arc<AtomicBool>,
+) -> io::Result<JoinHandle<()>> {
+    let guards = (
+        registry.register(&first.0, usize::MAX)?,
+        registry.register(&second.0, usize::MAX)?,
+    );
+    if shutdown.is_triggered() {
+        // Registered after the registry was closed: close them ourselves.
+        let _ = first.0.shutdown(Direction::Both);
+        let _ = second.0.shutdown(Direction::Both);
+    }
+    eprintln!("{SERVER_BINARY}: relais de {} vers {}", first.1, second.1);
+    let (busy, shutdown) = (Arc::clone(busy), shutdown.clone());
+    thread::Builder::new()
+        .name(format!("paire {} -> {}", first.1, second.1))
+        .spawn(move || {
+            let end = relay_pair(first.0, second.0, idle, &busy);
+            drop(guards);
+            if shutdown.is_triggered() {
+                return;
+            }
+            match end {
+                Ok(why) => eprintln!(
+                    "{SERVER_BINARY}: fin de la paire ({why}) ; en attente de la paire suivante"
+                ),
+                Err(e) => eprintln!("{SERVER_BINARY}: fin de la paire ({e})"),
+            }
+        })
+}
+
+/// Tells a late client the server is busy, on a short thread of its own so
+/// the accept loop is never held up by it.
+fn refuse((stream, from): Client, refusals: &Arc<AtomicUsize>) {
+    eprintln!("{SERVER_BINARY}: client {from} refusé : une paire est déjà en cours");
+    if refusals.fetch_add(1, Ordering::AcqRel) >= REFUSALS_MAX {
+        refusals.fetch_sub(1, Ordering::AcqRel);
+        // A flood: one attempt that cannot block, then close.
+        let _ = stream.set_nonblocking(true);
+        let _ = (&stream).write_all(busy_line().as_bytes());
+        return;
+    }
+    let refusals = Arc::clone(refusals);
+    let spawned = thread::Builder::new()
+        .name(format!("refus {from}"))
+        .spawn(move || {
+            send_refusal(&stream);
+            refusals.fetch_sub(1, Ordering::AcqRel);
+        });
+    if spawned.is_err() {
+        eprintln!("{SERVER_BINARY}: client {from} : refus non envoyé (pas de thread)");
     }
 }
 
-fn accept_first(listener: &TcpListener, shutdown: &Shutdown, options: &Options) -> Option<Client> {
+fn busy_line() -> String {
+    format!("{BUSY_TEXT}\n")
+}
+
+/// Writes the refusal line, says "no more" (FIN), then reads and drops
+/// whatever the client sends until it closes or [`REFUSAL_DRAIN`] passes,
+/// so the close does not reset the connection over unread data.
+fn send_refusal(stream: &TcpStream) {
+    let _ = stream.set_write_timeout(Some(REFUSAL_DRAIN));
+    if (&*stream).write_all(busy_line().as_bytes()).is_err() {
+        return;
+    }
+    let _ = stream.shutdown(Direction::Write);
+    let deadline = Instant::now() + REFUSAL_DRAIN;
+    let mut sink = [0u8; 4096];
     loop {
-        let client = accept_client(listener, shutdown)?;
-        if greet(&client, options, ROLE_SENDER, 1) {
-            return Some(client);
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match (&*stream).read(&mut sink) {
+            Ok(0) => return,
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
         }
     }
 }
@@ -157,18 +246,29 @@ fn still_there(stream: &TcpStream) -> bool {
 ///
 /// Two threads: this one copies; a second one reads (and drops) whatever
 /// the receiver sends, which is how its departure is seen at once rather
-/// than at the next write. Whichever ends first records why and shuts both
-/// connections down, which ends the other.
-fn relay_pair(first: TcpStream, second: TcpStream, idle: Duration) -> io::Result<String> {
+/// than at the next write. Whichever ends first records why, clears
+/// `busy` and shuts both connections down, which ends the other.
+fn relay_pair(
+    first: TcpStream,
+    second: TcpStream,
+    idle: Duration,
+    busy: &Arc<AtomicBool>,
+) -> io::Result<String> {
     first.set_read_timeout(Some(idle))?;
     second.set_write_timeout(Some(idle))?;
     let why: Arc<Mutex<Option<String>>> = Arc::default();
     let end = {
         let (first, second, why) = (first.try_clone()?, second.try_clone()?, Arc::clone(&why));
+        let busy = Arc::clone(busy);
         Arc::new(move |reason: String| {
-            why.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_or_insert(reason);
+            let mut why = why.lock().unwrap_or_else(|e| e.into_inner());
+            if why.is_none() {
+                // Free the place before the clients see the end, so that a
+                // client who reconnects as soon as it is told is served.
+                busy.store(false, Ordering::Release);
+                *why = Some(reason);
+            }
+            drop(why);
             let _ = first.shutdown(Direction::Both);
             let _ = second.shutdown(Direction::Both);
         })

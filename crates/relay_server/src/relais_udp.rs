@@ -14,10 +14,13 @@
 //!   two addresses heard form the next pair. A pair silent for the
 //!   `--inactivite` delay ends the same way (both are told), and so does
 //!   Ctrl-C.
-//! - A datagram from a third address while the pair is complete is dropped
-//!   (and logged once per pair): a stranger can neither speak to the
-//!   receiver nor end the pair. (Anyone able to forge a member's source
-//!   address still can; UDP cannot prevent that.)
+//! - A datagram from a third address while the pair is complete is not
+//!   relayed (and logged once per pair): a stranger can neither speak to
+//!   the receiver nor end the pair. (Anyone able to forge a member's source
+//!   address still can; UDP cannot prevent that.) It is answered with
+//!   [`BUSY_TEXT`] as one datagram, at most [`REFUSALS_PER_SECOND`] a
+//!   second: a forged source address must not turn the server into a
+//!   generator of datagrams aimed at someone else.
 
 use std::collections::VecDeque;
 use std::io;
@@ -26,15 +29,18 @@ use std::time::{Duration, Instant};
 
 use server_kit::Shutdown;
 
-use crate::{timed_out, SERVER_BINARY};
+use crate::{timed_out, BUSY_TEXT, SERVER_BINARY};
 
 /// Datagrams of client 1 kept while client 2 is not there yet.
 pub const WAITING_MAX: usize = 64;
+/// Most [`BUSY_TEXT`] answers sent in one second.
+pub const REFUSALS_PER_SECOND: u32 = 50;
 
 /// Relays pair after pair until `shutdown`.
 pub fn serve(socket: UdpSocket, shutdown: &Shutdown, idle: Duration) -> io::Result<()> {
     shutdown.wake_udp_socket(&socket)?;
     let mut pair = Pair::default();
+    let mut refusals = Refusals::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
         socket.set_read_timeout(pair.time_left(idle))?;
@@ -47,7 +53,11 @@ pub fn serve(socket: UdpSocket, shutdown: &Shutdown, idle: Duration) -> io::Resu
             return Ok(());
         }
         match received {
-            Ok((n, Some(from))) => pair.handle(&socket, &buf[..n], from),
+            Ok((n, Some(from))) => {
+                if pair.handle(&socket, &buf[..n], from) == Heard::Stranger && refusals.allow() {
+                    send(&socket, BUSY_TEXT.as_bytes(), from);
+                }
+            }
             Ok((_, None)) => continue,
             Err(e) if timed_out(&e) => {
                 if pair.time_left(idle).is_some_and(|left| left <= MIN_WAIT) {
@@ -63,6 +73,38 @@ pub fn serve(socket: UdpSocket, shutdown: &Shutdown, idle: Duration) -> io::Resu
 
 /// `set_read_timeout` refuses zero.
 const MIN_WAIT: Duration = Duration::from_millis(1);
+
+/// Who a datagram came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Heard {
+    Member,
+    Stranger,
+}
+
+/// Counts the refusals of the current second.
+#[derive(Debug)]
+struct Refusals {
+    second: Instant,
+    sent: u32,
+}
+
+impl Refusals {
+    fn new() -> Refusals {
+        Refusals {
+            second: Instant::now(),
+            sent: 0,
+        }
+    }
+
+    /// Whether one more refusal may be sent now.
+    fn allow(&mut self) -> bool {
+        if self.second.elapsed() >= Duration::from_secs(1) {
+            *self = Refusals::new();
+        }
+        self.sent += 1;
+        self.sent <= REFUSALS_PER_SECOND
+    }
+}
 
 /// The pair being formed or served.
 #[derive(Debug)]
@@ -97,7 +139,7 @@ impl Pair {
             .map(|_| idle.saturating_sub(self.last.elapsed()).max(MIN_WAIT))
     }
 
-    fn handle(&mut self, socket: &UdpSocket, data: &[u8], from: SocketAddr) {
+    fn handle(&mut self, socket: &UdpSocket, data: &[u8], from: SocketAddr) -> Heard {
         if Some(from) == self.first {
             self.last = Instant::now();
             if data.is_empty() {
@@ -127,13 +169,17 @@ impl Pair {
             for datagram in std::mem::take(&mut self.waiting) {
                 send(socket, &datagram, from);
             }
-        } else if !self.stranger_logged {
-            self.stranger_logged = true;
-            eprintln!(
-                "{SERVER_BINARY}: datagramme de {from} ignoré : la paire est complète \
-                 (les suivants aussi, sans autre message)"
-            );
+        } else {
+            if !self.stranger_logged {
+                self.stranger_logged = true;
+                eprintln!(
+                    "{SERVER_BINARY}: datagramme de {from} refusé : la paire est complète \
+                     (les suivants aussi, sans autre ligne de journal)"
+                );
+            }
+            return Heard::Stranger;
         }
+        Heard::Member
     }
 
     fn wait(&mut self, data: &[u8]) {

@@ -9,10 +9,10 @@ use std::io::{self, BufReader, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::time::Duration;
 
+use server_kit::accept::Registry;
 use server_kit::lines::{read_line_bounded, LineRead};
 use server_kit::Shutdown;
 
-use crate::current::Current;
 use crate::{print_message, timed_out, transient, MAX_LINE, SERVER_BINARY};
 
 /// Serves TCP clients one after the other until `shutdown`. A client
@@ -25,7 +25,8 @@ pub fn serve_tcp(
     out: &mut impl Write,
 ) -> io::Result<()> {
     shutdown.wake_tcp_listener(&listener)?;
-    let current = Current::new(shutdown);
+    // Ctrl-C closes the client's connection, ending its `read` at once.
+    let registry = Registry::closed_on(shutdown);
     loop {
         let (stream, from) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -39,13 +40,19 @@ pub fn serve_tcp(
                 continue;
             }
         };
-        if !current.set(&[&stream]) || shutdown.is_triggered() {
-            current.clear();
-            continue;
+        let guard = match registry.register(&stream, usize::MAX) {
+            Ok(guard) => guard,
+            Err(e) => {
+                eprintln!("{SERVER_BINARY}: client {from} : {e}");
+                continue;
+            }
+        };
+        if shutdown.is_triggered() {
+            return Ok(());
         }
         eprintln!("{SERVER_BINARY}: client connecté depuis {from}");
         let end = print_lines(stream, idle, out);
-        current.clear();
+        drop(guard);
         if shutdown.is_triggered() {
             return Ok(());
         }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use e2e::SharedBuffer;
 use relay_server::client::{self, ClientConfig, End, END_TCP, END_UDP, ROLE_1_TEXT, ROLE_2_TEXT};
-use relay_server::{Bound, Config, Mode, MAX_DATAGRAM, MAX_LINE};
+use relay_server::{Bound, Config, Mode, BUSY_TEXT, MAX_DATAGRAM, MAX_LINE};
 use server_kit::{PortChoice, Shutdown};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -115,6 +115,21 @@ impl BufRead for Input {
 
     fn consume(&mut self, n: usize) {
         self.pos += n;
+    }
+}
+
+impl Input {
+    /// Input that never comes (nor ends).
+    fn never() -> Input {
+        let (tx, rx) = mpsc::channel();
+        // Kept open for good: the reading thread waits forever, detached.
+        std::mem::forget(tx);
+        Input {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+            started: None,
+        }
     }
 }
 
@@ -282,6 +297,80 @@ fn tcp_pair_ends_either_way_and_the_next_pair_is_served() {
     assert_eq!(join(receiver).1, format!("troisieme\n{END_TCP}\n"));
 }
 
+/// Reads what a refused raw client gets: everything up to the server's
+/// close.
+fn refusal_of(mut late: TcpStream) -> String {
+    late.set_read_timeout(Some(WAIT)).unwrap();
+    let mut got = String::new();
+    late.read_to_string(&mut got).unwrap();
+    got
+}
+
+#[test]
+fn a_third_client_is_refused_while_the_pair_carries_on_then_the_next_pair_is_served() {
+    for roles in [false, true] {
+        let server = TestServer::start(
+            "127.0.0.1",
+            false,
+            Mode::Relais { roles },
+            Duration::from_secs(60),
+        );
+        let mut first = TcpStream::connect(server.addr).unwrap();
+        let mut second = TcpStream::connect(server.addr).unwrap();
+        let mut role = [0u8; 1];
+        first.set_read_timeout(Some(WAIT)).unwrap();
+        second.set_read_timeout(Some(WAIT)).unwrap();
+        if roles {
+            first.read_exact(&mut role).unwrap();
+            second.read_exact(&mut role).unwrap();
+            assert_eq!(&role, b"2");
+        }
+        first.write_all(b"avant\n").unwrap();
+        let mut got = [0u8; 6];
+        second.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"avant\n");
+        // A late client that talks first still reads the whole refusal
+        // (its data is drained, not answered with a reset).
+        let mut late = TcpStream::connect(server.addr).unwrap();
+        late.write_all(&vec![b'x'; 100_000]).unwrap();
+        assert_eq!(refusal_of(late), format!("{BUSY_TEXT}\n"), "roles {roles}");
+        // A silent one too; and our clients say it and fail.
+        let late = TcpStream::connect(server.addr).unwrap();
+        assert_eq!(refusal_of(late), format!("{BUSY_TEXT}\n"));
+        let config = server.client(false);
+        let shutdown = Shutdown::new();
+        let refused = if roles {
+            client::auto(&config, io::empty(), &mut Vec::new(), &shutdown)
+        } else {
+            client::recepteur(&config, &mut Vec::new(), &shutdown)
+        };
+        assert_eq!(refused.unwrap_err().to_string(), BUSY_TEXT);
+        let refused = client::emetteur(&config, Input::never(), &mut Vec::new(), &shutdown);
+        assert_eq!(refused.unwrap_err().to_string(), BUSY_TEXT);
+        // The pair carries on, undisturbed.
+        first.write_all(b"apres\n").unwrap();
+        second.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"apres\n");
+        // Once it ends, the next two clients form the next pair.
+        drop(first);
+        assert_eq!(second.read(&mut got).unwrap(), 0);
+        drop(second);
+        let mut third = TcpStream::connect(server.addr).unwrap();
+        let mut fourth = TcpStream::connect(server.addr).unwrap();
+        third.set_read_timeout(Some(WAIT)).unwrap();
+        fourth.set_read_timeout(Some(WAIT)).unwrap();
+        if roles {
+            third.read_exact(&mut role).unwrap();
+            assert_eq!(&role, b"1");
+            fourth.read_exact(&mut role).unwrap();
+            assert_eq!(&role, b"2");
+        }
+        third.write_all(b"suite\n").unwrap();
+        fourth.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"suite\n");
+    }
+}
+
 #[test]
 fn a_first_client_gone_before_the_second_is_replaced() {
     let server = TestServer::relais("127.0.0.1", false);
@@ -335,7 +424,11 @@ fn roles_handshake_sends_1_then_2_and_auto_clients_follow_them() {
         let mut got = [0u8; 5];
         second.read_exact(&mut got).unwrap();
         assert_eq!(&got, b"brut\n");
-        drop((first, second));
+        // The pair is over once the second is told (a client coming
+        // earlier would find the server still busy).
+        drop(first);
+        assert_eq!(second.read(&mut got).unwrap(), 0);
+        drop(second);
         // Our `auto` clients: the first started sends, the second prints.
         // (The sender reads its input only once it knows its role.)
         let (feed, sender) = spawn_sender(client::auto, server.client(false));
@@ -480,18 +573,52 @@ fn udp_strangers_cannot_hijack_the_pair() {
     wait_lines(&out, 1);
     let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
     stranger.connect(server.addr).unwrap();
-    // Neither a message nor "I leave" from a third address counts.
-    stranger.send(b"intrus").unwrap();
-    stranger.send(b"").unwrap();
+    stranger.set_read_timeout(Some(WAIT)).unwrap();
+    // Neither a message nor "I leave" from a third address counts; each
+    // is answered with the refusal, and nothing else.
+    let mut buf = [0u8; 256];
+    for datagram in [&b"intrus"[..], b""] {
+        stranger.send(datagram).unwrap();
+        let n = stranger.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], BUSY_TEXT.as_bytes());
+    }
+    // Our receiver, late, says the server is busy and fails.
+    let late = client::recepteur(&server.client(true), &mut Vec::new(), &Shutdown::new());
+    assert_eq!(late.unwrap_err().to_string(), BUSY_TEXT);
     sender.send(b"deux").unwrap();
     wait_lines(&out, 2);
     sender.send(b"").unwrap();
     assert_eq!(join(receiver).1, format!("un\ndeux\n{END_UDP}\n"));
-    // Nothing was sent to the stranger.
     stranger
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
-    assert!(stranger.recv(&mut [0u8; 8]).is_err());
+    assert!(
+        stranger.recv(&mut buf).is_err(),
+        "more than one answer each"
+    );
+    // The pair is over: the stranger's next datagram registers it.
+    stranger.send(b"").unwrap();
+    let (out, receiver) = spawn_receiver(server.client(true));
+    wait_registered(&stranger, &out);
+    stranger.send(b"").unwrap();
+    let text = join(receiver).1;
+    let (probes, end) = text.split_at(text.len() - END_UDP.len() - 1);
+    assert_eq!(end, format!("{END_UDP}\n"));
+    assert!(probes.lines().all(|l| l == "pret ?"), "{text}");
+}
+
+/// Waits until the UDP receiver `out` belongs to is registered: `sender`'s
+/// messages reach it.
+fn wait_registered(sender: &UdpSocket, out: &SharedBuffer) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        sender.send(b"pret ?").unwrap();
+        thread::sleep(Duration::from_millis(20));
+        if !out.bytes().is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the receiver never registered");
+    }
 }
 
 #[test]

@@ -52,6 +52,15 @@ impl Drop for Registered {
 }
 
 impl Registry {
+    /// An empty registry whose connections are all shut down when
+    /// `shutdown` is triggered.
+    pub fn closed_on(shutdown: &Shutdown) -> Arc<Registry> {
+        let registry = Arc::new(Registry::default());
+        let on_stop = Arc::clone(&registry);
+        shutdown.on_trigger(move || on_stop.close_all());
+        registry
+    }
+
     fn open(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -108,10 +117,8 @@ where
     H: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
     F: Fn(TcpStream, SocketAddr),
 {
-    let registry = Arc::new(Registry::default());
     shutdown.wake_tcp_listener(listener)?;
-    let on_stop = Arc::clone(&registry);
-    shutdown.on_trigger(move || on_stop.close_all());
+    let registry = Registry::closed_on(shutdown);
     let handler = Arc::new(handler);
     let mut threads: Vec<JoinHandle<()>> = Vec::new();
     loop {

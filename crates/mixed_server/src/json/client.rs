@@ -14,8 +14,8 @@ use server_kit::cli::BoxError;
 use server_kit::lines::{write_line, Line, Lines};
 use server_kit::stream::Stream;
 
+use crate::password::{block_signals_in_this_thread, read_password};
 use crate::text::shown;
-use crate::users::read_password;
 
 pub const HELP: &str = "commandes : LOGIN nom, MESSAGE texte, LOGOUT";
 /// Longest wait for an answer (a failed LOGIN takes a moment on purpose).
@@ -101,6 +101,8 @@ pub fn interactive(stream: Stream) -> Result<(), BoxError> {
 fn spawn_printer(stream: Stream) -> Receiver<()> {
     let (tx, rx) = bounded(16);
     std::thread::spawn(move || {
+        // Ctrl-C during a password prompt must reach the prompt's watcher.
+        block_signals_in_this_thread();
         let mut lines = Lines::new(stream, MAX_LINE);
         while let Ok(Line::Text(line)) = lines.read_line() {
             let (text, is_answer) = render(line);

@@ -1,0 +1,157 @@
+//! `mixed_server ajouter-utilisateur` on a real terminal: a pseudo-terminal
+//! whose slave side is the child's stdin, stdout and stderr, as a user's
+//! terminal would be. What the child (and the terminal's echo) writes is
+//! read on the master side.
+
+use std::fs;
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mixed_server::password::INTERRUPTED;
+use mixed_server::users::Users;
+use nix::pty::openpty;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::termios::{tcgetattr, LocalFlags};
+use nix::unistd::{write, Pid};
+
+const WAIT: Duration = Duration::from_secs(30);
+const PROMPT: &str = "Mot de passe : ";
+
+/// A child on a pseudo-terminal, and what the terminal showed so far.
+struct OnTerminal {
+    child: Child,
+    master: OwnedFd,
+    slave: OwnedFd,
+    shown: mpsc::Receiver<Vec<u8>>,
+    text: Vec<u8>,
+}
+
+impl OnTerminal {
+    fn start(args: &[&str]) -> OnTerminal {
+        let pty = openpty(None, None).expect("openpty");
+        let io = || Stdio::from(pty.slave.try_clone().unwrap());
+        let child = Command::new(env!("CARGO_BIN_EXE_mixed_server"))
+            .args(args)
+            .stdin(io())
+            .stdout(io())
+            .stderr(io())
+            .spawn()
+            .unwrap();
+        let (tx, shown) = mpsc::channel();
+        let mut reader = fs::File::from(pty.master.try_clone().unwrap());
+        thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            // Ends with EIO once every slave descriptor is closed.
+            while let Ok(n @ 1..) = reader.read(&mut buf) {
+                if tx.send(buf[..n].to_vec()).is_err() {
+                    return;
+                }
+            }
+        });
+        OnTerminal {
+            child,
+            master: pty.master,
+            slave: pty.slave,
+            shown,
+            text: Vec::new(),
+        }
+    }
+
+    /// Waits until the terminal shows `expected`.
+    fn wait_for(&mut self, expected: &str) {
+        let deadline = Instant::now() + WAIT;
+        while !String::from_utf8_lossy(&self.text).contains(expected) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.shown.recv_timeout(left) {
+                Ok(chunk) => self.text.extend(chunk),
+                Err(_) => panic!(
+                    "waited for {expected:?}, the terminal shows {:?}",
+                    String::from_utf8_lossy(&self.text)
+                ),
+            }
+        }
+    }
+
+    fn type_keys(&self, keys: &str) {
+        write(&self.master, keys.as_bytes()).unwrap();
+    }
+
+    fn echo_on(&self) -> bool {
+        let modes = tcgetattr(self.slave.as_fd()).unwrap();
+        modes.local_flags.contains(LocalFlags::ECHO)
+    }
+
+    /// Waits for the child's exit code, then for everything it showed.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().unwrap();
+        // Everything the child wrote is in the master's queue by now: read
+        // until quiet.
+        while let Ok(chunk) = self.shown.recv_timeout(Duration::from_millis(300)) {
+            self.text.extend(chunk);
+        }
+        (
+            status.code(),
+            String::from_utf8_lossy(&self.text).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn the_password_typed_is_not_shown_and_is_stored_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("utilisateurs.txt");
+    let mut terminal = OnTerminal::start(&[
+        "ajouter-utilisateur",
+        "--utilisateurs",
+        file.to_str().unwrap(),
+        "alice",
+    ]);
+    assert!(terminal.echo_on(), "a fresh terminal echoes");
+    terminal.wait_for(PROMPT);
+    // Already off when the prompt shows: keys typed at once are hidden.
+    assert!(!terminal.echo_on(), "echo still on under the prompt");
+    terminal.type_keys("Tr3s-s3cret\n");
+    let (code, shown) = terminal.finish();
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(
+        !shown.contains("Tr3s-s3cret"),
+        "the password was shown: {shown:?}"
+    );
+    assert!(shown.contains("utilisateur alice enregistré"), "{shown:?}");
+    let stored = fs::read_to_string(&file).unwrap();
+    assert!(stored.starts_with("alice:$argon2id$"), "{stored}");
+    assert!(!stored.contains("Tr3s-s3cret"));
+    assert!(Users::load(&file).unwrap().check("alice", "Tr3s-s3cret"));
+}
+
+#[test]
+fn ctrl_c_at_the_prompt_gives_the_echo_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("utilisateurs.txt");
+    let mut terminal = OnTerminal::start(&[
+        "ajouter-utilisateur",
+        "--utilisateurs",
+        file.to_str().unwrap(),
+        "alice",
+    ]);
+    terminal.wait_for(PROMPT);
+    assert!(!terminal.echo_on());
+    // Half a password typed, then Ctrl-C.
+    terminal.type_keys("moit");
+    let pid = Pid::from_raw(terminal.child.id() as i32);
+    kill(pid, Signal::SIGINT).unwrap();
+    let echo_after = {
+        let status = terminal.child.wait().unwrap();
+        (status.code(), terminal.echo_on())
+    };
+    let (code, shown) = terminal.finish();
+    assert_eq!(echo_after, (Some(130), true), "{shown:?}");
+    assert_eq!(code, Some(130));
+    assert!(shown.contains(INTERRUPTED), "{shown:?}");
+    assert!(!shown.contains("moit"), "{shown:?}");
+    assert!(!file.exists(), "nothing is written after Ctrl-C");
+}
