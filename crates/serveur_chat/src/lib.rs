@@ -186,6 +186,7 @@ fn receive_loop(
     let mut receiver = batch::Receiver::default();
     let mut turns = Turns::default();
     let mut set_aside = SetAside::new(penalty_period(&limits));
+    let mut logs: Vec<Option<Logged>> = Vec::with_capacity(batch::BATCH);
     loop {
         let received = receiver.receive(socket);
         if shutdown.is_triggered() {
@@ -201,21 +202,31 @@ fn receive_loop(
                 } else {
                     turns.order(receiver.senders())
                 };
+                // Handled in turns, logged in arrival order (the sheet's
+                // `recv_data` lines are what came, as it came).
+                logs.clear();
+                logs.resize(count, None);
                 for &i in order {
                     let (data, from) = receiver.datagram(i);
                     match mode {
                         Mode::BienRecu => {
-                            journal.received(data);
+                            logs[i] = Some(Logged::received());
                             fanout.send(socket, BIEN_RECU.as_bytes(), &[from], |to, e| {
                                 journal.send_failed(to, e)
                             })
                         }
                         Mode::Chat => {
                             let reaction = chat.traite_data(now, from, data);
-                            log(journal, from, data, &reaction);
                             send_all(socket, &mut fanout, &reaction.deliveries, journal);
                             set_aside.after(now, from, data, &reaction);
+                            logs[i] = Some(Logged::of(reaction));
                         }
+                    }
+                }
+                for (i, logged) in logs.drain(..).enumerate() {
+                    if let Some(logged) = logged {
+                        let (data, from) = receiver.datagram(i);
+                        log(journal, from, data, logged);
                     }
                 }
             }
@@ -339,18 +350,42 @@ impl SetAside {
     }
 }
 
+/// What to log about one datagram, once its batch was handled.
+#[derive(Debug, Clone)]
+struct Logged {
+    rejected: Option<Rejection>,
+    /// Something was sent because of it.
+    answered: bool,
+}
+
+impl Logged {
+    fn received() -> Self {
+        Logged {
+            rejected: None,
+            answered: true,
+        }
+    }
+
+    fn of(reaction: Reaction) -> Self {
+        Logged {
+            answered: !reaction.deliveries.is_empty(),
+            rejected: reaction.rejected,
+        }
+    }
+}
+
 /// The sheet's `recv_data : b'...'` line, and why the datagram was ignored
 /// if it was. A flooder's messages beyond its token bucket are the
 /// exception: logging each would cost the server (and its terminal) more
 /// than the flood itself, so they go unlogged but for one stderr line when
 /// the member is told (once per burst).
-fn log(journal: &Journal, from: SocketAddr, data: &[u8], reaction: &Reaction) {
-    match &reaction.rejected {
-        Some(Rejection::RateLimited) if reaction.deliveries.is_empty() => {}
-        Some(why @ Rejection::RateLimited) => journal.rejected(from, why.clone()),
+fn log(journal: &Journal, from: SocketAddr, data: &[u8], logged: Logged) {
+    match logged.rejected {
+        Some(Rejection::RateLimited) if !logged.answered => {}
+        Some(why @ Rejection::RateLimited) => journal.rejected(from, why),
         Some(why) => {
             journal.received(data);
-            journal.rejected(from, why.clone());
+            journal.rejected(from, why);
         }
         None => journal.received(data),
     }
