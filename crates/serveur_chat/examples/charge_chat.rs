@@ -17,6 +17,14 @@
 //! listen; the report is about client 0's messages (the flooder's are not
 //! counted): `delivery_ratio` (delivered / expected) and p99 delay.
 //!
+//! Kernel drops: `server_drops` is how many datagrams the kernel dropped
+//! at the server's socket during the message phase (`/proc/net/udp` and
+//! `udp6`, the `drops` column of the sockets on the server's port): a full
+//! receive buffer, and also `serveur_chat`'s set-aside filter (a flooder's
+//! datagrams dropped on purpose). `rcvbuf_errors` counts only full receive
+//! buffers (`RcvbufErrors` in `/proc/net/snmp` and `snmp6`), but for the
+//! whole machine: other programs' too.
+//!
 //! Works against `serveur_chat` and against the bare relay
 //! (`examples/relais_nu.rs`), which forwards `__message__:` datagrams as they
 //! are: the payload's last field is parsed either way.
@@ -126,6 +134,65 @@ fn cpu_seconds(pid: u32) -> io::Result<f64> {
     };
     // Field 3 (state) is fields[0]; utime is field 14, stime field 15.
     Ok((ticks(11) + ticks(12)) as f64 / 100.0)
+}
+
+/// Drops counted by the kernel at the sockets bound to local `port`
+/// (IPv4 and IPv6), or None if `/proc/net/udp` cannot be read.
+fn socket_drops(port: u16) -> Option<u64> {
+    let mut total = None;
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local_address is "ADDR:PORT" in hex; drops is the last field.
+            let local_port = fields
+                .get(1)
+                .and_then(|a| a.rsplit_once(':'))
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if local_port == Some(port) {
+                let drops = fields.last().and_then(|d| d.parse::<u64>().ok());
+                *total.get_or_insert(0) += drops.unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
+/// The machine's UDP receive-buffer overflows so far (IPv4 and IPv6).
+fn rcvbuf_errors() -> Option<u64> {
+    let mut total = None;
+    if let Ok(snmp) = std::fs::read_to_string("/proc/net/snmp") {
+        // Two "Udp:" lines: the field names, then the values.
+        let udp: Vec<Vec<&str>> = snmp
+            .lines()
+            .filter(|l| l.starts_with("Udp:"))
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        if let [names, values] = &udp[..] {
+            let at = names.iter().position(|n| *n == "RcvbufErrors");
+            if let Some(v) = at
+                .and_then(|i| values.get(i))
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                *total.get_or_insert(0) += v;
+            }
+        }
+    }
+    if let Ok(snmp6) = std::fs::read_to_string("/proc/net/snmp6") {
+        for line in snmp6.lines() {
+            if let Some(("Udp6RcvbufErrors", v)) = line
+                .split_once(char::is_whitespace)
+                .map(|(k, v)| (k, v.trim()))
+            {
+                if let Ok(v) = v.parse::<u64>() {
+                    *total.get_or_insert(0) += v;
+                }
+            }
+        }
+    }
+    total
 }
 
 /// Receives until `stop_when(message deliveries, other datagrams)` says so
@@ -338,6 +405,8 @@ fn main() {
         std::process::exit(1);
     }
 
+    let drops_before = socket_drops(args.server.port());
+    let overflows_before = rcvbuf_errors();
     let cpu_before = args
         .pid
         .map(cpu_seconds)
@@ -398,6 +467,12 @@ fn main() {
     let send_time = sender.join().expect("sender thread");
     let flood_sent = flood.map(|f| f.join().expect("flooder thread"));
     let elapsed = t_messages.elapsed();
+    let delta = |before: Option<u64>, after: Option<u64>| match (before, after) {
+        (Some(b), Some(a)) => a.saturating_sub(b).to_string(),
+        _ => "NA".into(),
+    };
+    let server_drops = delta(drops_before, socket_drops(args.server.port()));
+    let overflows = delta(overflows_before, rcvbuf_errors());
     let cpu = match (args.pid, cpu_before) {
         (Some(pid), Some(before)) => Some(cpu_seconds(pid).expect("read /proc/PID/stat") - before),
         _ => None,
@@ -423,7 +498,7 @@ fn main() {
     let achieved = total as f64 / send_time.as_secs_f64();
     let cpu_per = cpu.map(|c| c * 1e6 / delivered.max(1) as f64);
     println!(
-        "RESULT rate={} achieved_rate={:.0} messages={} deliveries={} lost={} delivery_ratio={:.4} flood_sent={} deliveries_per_s={:.0} p50_us={} p99_us={} cpu_s={} cpu_us_per_delivery={}",
+        "RESULT rate={} achieved_rate={:.0} messages={} deliveries={} lost={} delivery_ratio={:.4} flood_sent={} server_drops={} rcvbuf_errors={} deliveries_per_s={:.0} p50_us={} p99_us={} cpu_s={} cpu_us_per_delivery={}",
         args.rate,
         achieved,
         total,
@@ -431,6 +506,8 @@ fn main() {
         lost,
         delivered as f64 / expected.max(1) as f64,
         flood_sent.map_or("NA".into(), |n| n.to_string()),
+        server_drops,
+        overflows,
         per_s,
         pct(0.50),
         pct(0.99),

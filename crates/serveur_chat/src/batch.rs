@@ -73,6 +73,11 @@ impl Receiver {
         Ok(self.got.len())
     }
 
+    /// The senders of the last batch's datagrams, in order.
+    pub fn senders(&self) -> impl Iterator<Item = SocketAddr> + Clone + '_ {
+        self.got.iter().map(|&(_, from)| from)
+    }
+
     /// The `i`th datagram of the last batch and its sender.
     pub fn datagram(&self, i: usize) -> (&[u8], SocketAddr) {
         let (len, from) = self.got[i];

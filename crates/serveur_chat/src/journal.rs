@@ -37,13 +37,18 @@ enum Entry {
     SendFailed(SocketAddr, io::Error),
     /// A member removed without `__quit__`, on stderr.
     Departed(SocketAddr, String, Departure),
+    /// The kernel filter could not be attached: no set-aside from now on.
+    SetAsideFailed(io::Error),
 }
 
 impl journal::Entry for Entry {
     fn stream(&self) -> Stream {
         match self {
             Entry::Received(_) => Stream::Out,
-            Entry::Rejected(..) | Entry::SendFailed(..) | Entry::Departed(..) => Stream::Err,
+            Entry::Rejected(..)
+            | Entry::SendFailed(..)
+            | Entry::Departed(..)
+            | Entry::SetAsideFailed(_) => Stream::Err,
         }
     }
 
@@ -67,6 +72,13 @@ impl journal::Entry for Entry {
                     Departure::Inactive => "silencieux depuis trop longtemps (--inactivite)",
                 };
                 let _ = writeln!(text, "{binary}: {name} ({addr}) retiré du tchat : {why}");
+            }
+            Entry::SetAsideFailed(e) => {
+                let e = server_kit::cli::io_fr::io_error(e);
+                let _ = writeln!(
+                    text,
+                    "{binary}: filtre noyau impossible ({e}) : les membres trop bavards ne sont plus écartés que par leur seau"
+                );
             }
         }
     }
@@ -124,6 +136,11 @@ impl Journal {
     /// Logs a member removed without `__quit__`.
     pub fn departed(&self, addr: SocketAddr, name: String, why: Departure) {
         self.log(Entry::Departed(addr, name, why));
+    }
+
+    /// Logs that the kernel set-aside failed (and is given up).
+    pub fn set_aside_failed(&self, error: io::Error) {
+        self.log(Entry::SetAsideFailed(error));
     }
 
     fn log(&self, entry: Entry) {

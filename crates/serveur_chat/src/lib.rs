@@ -15,6 +15,10 @@
 //!   them (names, seats, token buckets, expiry), with the clock passed in.
 //! - [`batch`]: up to 32 datagrams per `recvmmsg`, so that a flood is
 //!   drained faster than it arrives.
+//! - [`turns`]: a batch is handled round robin over its senders.
+//! - [`penalty`]: a member over its token bucket is set aside in the
+//!   kernel (a BPF filter on the socket drops its datagrams before the
+//!   receive buffer) until its bucket is full again.
 //! - [`fanout`]: one payload to many addresses, one `sendmmsg` per batch.
 //! - [`departures`]: members whose client is gone, from the ICMP errors on
 //!   the socket's error queue (`IP_RECVERR`).
@@ -26,8 +30,9 @@
 //!
 //! ```mermaid
 //! flowchart LR
-//!     N((UDP socket)) -- "recvmmsg, up to 32" --> L[receive loop]
-//!     L -- "(now, addr, bytes)" --> P[Chat::traite_data]
+//!     N((UDP socket)) -- "BPF filter, recvmmsg, up to 32" --> L[receive loop]
+//!     L -- "(now, addr, bytes), senders in turn" --> P[Chat::traite_data]
+//!     P -- "over its bucket" --> F[penalty: filter rebuilt] -.-> N
 //!     P -- deliveries --> L
 //!     L -- sendmmsg, one call per 64 recipients --> N
 //!     N -. "ICMP port unreachable (MSG_ERRQUEUE)" .-> D[departures::drain] --> G[Chat::gone]
@@ -37,13 +42,15 @@
 //!
 //! One thread receives, decides and sends: the state is a plain value, no
 //! lock, and datagrams are handled in the order they arrived, as the sheet's
-//! single-threaded Python server does.
+//! single-threaded Python server does (but for the turns within a batch).
 
 pub mod batch;
 pub mod departures;
 pub mod fanout;
 pub mod journal;
+pub mod penalty;
 pub mod protocol;
+pub mod turns;
 
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
@@ -54,8 +61,10 @@ use server_kit::{BindError, PortChoice, Shutdown, UdpOptions};
 
 use fanout::Fanout;
 use journal::Journal;
+use penalty::Penalties;
 pub use protocol::{Chat, Limits};
-use protocol::{Delivery, Reaction, Rejection};
+use protocol::{Delivery, Reaction, Rejection, BALISE_QUIT};
+use turns::Turns;
 
 /// The binary's name, in the ready line and log lines.
 pub const BINARY: &str = "serveur_chat";
@@ -168,11 +177,16 @@ fn receive_loop(
 ) -> io::Result<()> {
     let mut chat = Chat::new(limits);
     let mut fanout = Fanout::default();
-    // The receive wakes up at least this often, to expire silent members.
+    // The receive wakes up at least this often, to expire silent members
+    // (and sooner when a set-aside ends).
     let tick = sweep_every(limits.inactivity);
-    socket.set_read_timeout(Some(tick))?;
+    let mut timeout = tick;
+    socket.set_read_timeout(Some(timeout))?;
     let mut next_sweep = Instant::now() + tick;
     let mut receiver = batch::Receiver::default();
+    let mut turns = Turns::default();
+    let mut set_aside = SetAside::new(penalty_period(&limits));
+    let mut logs: Vec<Option<Logged>> = Vec::with_capacity(batch::BATCH);
     loop {
         let received = receiver.receive(socket);
         if shutdown.is_triggered() {
@@ -182,20 +196,37 @@ fn receive_loop(
         let mut icmp_errors = false;
         match received {
             Ok(count) => {
-                for i in 0..count {
+                const FIRST: [usize; 1] = [0];
+                let order = if count <= 1 {
+                    &FIRST[..count]
+                } else {
+                    turns.order(receiver.senders())
+                };
+                // Handled in turns, logged in arrival order (the sheet's
+                // `recv_data` lines are what came, as it came).
+                logs.clear();
+                logs.resize(count, None);
+                for &i in order {
                     let (data, from) = receiver.datagram(i);
                     match mode {
                         Mode::BienRecu => {
-                            journal.received(data);
+                            logs[i] = Some(Logged::received());
                             fanout.send(socket, BIEN_RECU.as_bytes(), &[from], |to, e| {
                                 journal.send_failed(to, e)
                             })
                         }
                         Mode::Chat => {
                             let reaction = chat.traite_data(now, from, data);
-                            log(journal, from, data, &reaction);
                             send_all(socket, &mut fanout, &reaction.deliveries, journal);
+                            set_aside.after(now, from, data, &reaction);
+                            logs[i] = Some(Logged::of(reaction));
                         }
+                    }
+                }
+                for (i, logged) in logs.drain(..).enumerate() {
+                    if let Some(logged) = logged {
+                        let (data, from) = receiver.datagram(i);
+                        log(journal, from, data, logged);
                     }
                 }
             }
@@ -224,6 +255,7 @@ fn receive_loop(
                 if let Some((name, farewell)) = chat.gone(addr) {
                     journal.departed(addr, name, protocol::Departure::Unreachable);
                     send_all(socket, &mut fanout, &[farewell], journal);
+                    set_aside.left(addr);
                 }
             }
         }
@@ -234,7 +266,110 @@ fn receive_loop(
             for (addr, name, farewell) in chat.expire(now) {
                 journal.departed(addr, name, protocol::Departure::Inactive);
                 send_all(socket, &mut fanout, &[farewell], journal);
+                set_aside.left(addr);
             }
+        }
+        set_aside.update(now, socket, journal);
+        let wanted = set_aside.wake_within(now, tick);
+        if wanted != timeout {
+            socket.set_read_timeout(Some(wanted))?;
+            timeout = wanted;
+        }
+    }
+}
+
+/// How long a member over its token bucket is set aside in the kernel:
+/// the time its bucket takes to fill up again (`burst / rate`), so that
+/// when the set-aside ends, a member still flooding gets one burst through
+/// and is set aside again, and its long-run rate is the bucket's. Between
+/// 100 ms and 1 min.
+pub fn penalty_period(limits: &Limits) -> Duration {
+    let refill = f64::from(limits.burst) / limits.rate;
+    Duration::from_secs_f64(refill.clamp(0.1, 60.0))
+}
+
+/// The receive loop's side of [`penalty`]: who is set aside, and whether
+/// the filter on the socket is up to date.
+#[derive(Debug)]
+struct SetAside {
+    penalties: Penalties,
+    /// The list changed since the filter was last attached.
+    changed: bool,
+    /// Attaching failed once: the set-aside is given up (the buckets still
+    /// drop the excess in user space).
+    failed: bool,
+}
+
+impl SetAside {
+    fn new(period: Duration) -> Self {
+        SetAside {
+            penalties: Penalties::new(period),
+            changed: false,
+            failed: false,
+        }
+    }
+
+    /// After a datagram from `from` was handled: a member over its bucket
+    /// is set aside; a member that quit is no longer.
+    fn after(&mut self, now: Instant, from: SocketAddr, data: &[u8], reaction: &Reaction) {
+        match &reaction.rejected {
+            Some(Rejection::RateLimited) => self.changed |= self.penalties.add(now, from),
+            None if data == BALISE_QUIT.as_bytes() => self.left(from),
+            _ => {}
+        }
+    }
+
+    /// `addr` is no longer a member.
+    fn left(&mut self, addr: SocketAddr) {
+        self.changed |= self.penalties.remove(addr);
+    }
+
+    /// Ends the set-asides due at `now`, and attaches the filter if the
+    /// list changed.
+    fn update(&mut self, now: Instant, socket: &UdpSocket, journal: &Journal) {
+        if self.penalties.next_end().is_some_and(|end| end <= now) {
+            self.changed |= self.penalties.expire(now);
+        }
+        if self.changed && !self.failed {
+            self.changed = false;
+            if let Err(e) = self.penalties.apply(socket) {
+                self.failed = true;
+                journal.set_aside_failed(e);
+            }
+        }
+    }
+
+    /// The read timeout: `tick`, or less if a set-aside ends sooner.
+    fn wake_within(&self, now: Instant, tick: Duration) -> Duration {
+        match self.penalties.next_end() {
+            Some(end) => end
+                .saturating_duration_since(now)
+                .clamp(Duration::from_millis(1), tick),
+            None => tick,
+        }
+    }
+}
+
+/// What to log about one datagram, once its batch was handled.
+#[derive(Debug, Clone)]
+struct Logged {
+    rejected: Option<Rejection>,
+    /// Something was sent because of it.
+    answered: bool,
+}
+
+impl Logged {
+    fn received() -> Self {
+        Logged {
+            rejected: None,
+            answered: true,
+        }
+    }
+
+    fn of(reaction: Reaction) -> Self {
+        Logged {
+            answered: !reaction.deliveries.is_empty(),
+            rejected: reaction.rejected,
         }
     }
 }
@@ -244,13 +379,13 @@ fn receive_loop(
 /// exception: logging each would cost the server (and its terminal) more
 /// than the flood itself, so they go unlogged but for one stderr line when
 /// the member is told (once per burst).
-fn log(journal: &Journal, from: SocketAddr, data: &[u8], reaction: &Reaction) {
-    match &reaction.rejected {
-        Some(Rejection::RateLimited) if reaction.deliveries.is_empty() => {}
-        Some(why @ Rejection::RateLimited) => journal.rejected(from, why.clone()),
+fn log(journal: &Journal, from: SocketAddr, data: &[u8], logged: Logged) {
+    match logged.rejected {
+        Some(Rejection::RateLimited) if !logged.answered => {}
+        Some(why @ Rejection::RateLimited) => journal.rejected(from, why),
         Some(why) => {
             journal.received(data);
-            journal.rejected(from, why.clone());
+            journal.rejected(from, why);
         }
         None => journal.received(data),
     }
