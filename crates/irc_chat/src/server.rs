@@ -2,7 +2,7 @@
 //! thread owns the [`Hub`] and is fed by crossbeam-channel; the capped
 //! accept loop ([`server_kit::accept`]) gives each connection a thread,
 //! which reads its lines and turns them into events (at most
-//! [`LINES_IN_FLIGHT`] on their way, so no client's backlog delays the
+//! `LINES_IN_FLIGHT` (16) on their way, so no client's backlog delays the
 //! others); one writer thread per connection ([`ClientWriter::for_stream`])
 //! drains a bounded queue under a write deadline, so the hub never waits for
 //! a socket, and a client whose queue is full is cut off (`SendQ
