@@ -415,6 +415,44 @@ mod tests {
     }
 
     #[test]
+    fn immediate_and_queued_writes_keep_the_bytes_in_order() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, _) = listener.accept().unwrap();
+        let (writer, handle) =
+            ClientWriter::for_stream(Stream::plain(server_side), 100_000, Duration::from_secs(60));
+        // The peer reads all along, so the writer catches up and sleeps.
+        let reading = thread::spawn(move || {
+            let mut peer = peer;
+            let mut got = Vec::new();
+            peer.set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            peer.read_to_end(&mut got).unwrap();
+            got
+        });
+        // After a pause the writer sleeps: each round's first message is
+        // written at once, and at 8 MiB (more than a socket buffer) only
+        // partly; its rest and the small messages behind it go through
+        // the writer. Then small ones only, written at once or queued.
+        let mut expected = Vec::new();
+        let mut i = 0u32;
+        for round in 0..6 {
+            thread::sleep(Duration::from_millis(20));
+            let big = if round % 2 == 0 { 8 << 20 } else { 1 };
+            for len in std::iter::once(big).chain((0..2000).map(|k| 1 + k % 40)) {
+                let message: Vec<u8> = (0..len).map(|k| (i as usize + k) as u8).collect();
+                expected.extend_from_slice(&message);
+                writer.send(Arc::from(message)).unwrap();
+                i += 1;
+            }
+        }
+        drop(writer);
+        handle.join().unwrap();
+        let got = reading.join().unwrap();
+        assert!(got == expected, "bytes out of order or missing");
+    }
+
+    #[test]
     fn a_closed_peer_is_reported_as_closed() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
