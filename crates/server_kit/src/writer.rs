@@ -15,7 +15,11 @@
 //! ```
 //!
 //! The writer coalesces whatever is queued into one `write` call, so a busy
-//! client costs one system call per burst rather than one per message.
+//! client costs one system call per burst rather than one per message. And
+//! when the writer of a plain TCP stream sleeps with nothing queued,
+//! [`ClientWriter::send`] writes the message itself without waiting
+//! (`MSG_DONTWAIT`): the writer thread is woken only for what the socket
+//! did not take, so a client who keeps up costs no wake-up at all.
 //!
 //! A full queue alone does not free anything: the writer thread may be stuck
 //! in `write_all` on a peer that never reads. [`ClientWriter::for_stream`]
