@@ -1,11 +1,15 @@
 //! `irc_server`: the hub on TCP, on `server_kit`'s plumbing. One hub
 //! thread owns the [`Hub`] and is fed by crossbeam-channel; the capped
 //! accept loop ([`server_kit::accept`]) gives each connection a thread,
-//! which reads its lines and turns them into events; one writer thread per
-//! connection ([`ClientWriter::for_stream`]) drains a bounded queue under a
-//! write deadline, so the hub never waits for a socket, and a client whose
-//! queue is full is cut off (`SendQ exceeded`). Ctrl-C: the accept loop's
-//! registry shuts every socket down, every thread ends, exit 0.
+//! which reads its lines and turns them into events (at most
+//! `LINES_IN_FLIGHT` (16) on their way, so no client's backlog delays the
+//! others); one writer thread per connection ([`ClientWriter::for_stream`])
+//! drains a bounded queue under a write deadline, so the hub never waits for
+//! a socket, and a client whose queue is full is cut off (`SendQ
+//! exceeded`). The hub works in batches: every input already waiting is
+//! applied, then each connection gets what the batch gave it in one push
+//! (one wake-up of its writer, which writes it in one call). Ctrl-C: the
+//! accept loop's registry shuts every socket down, every thread ends, exit 0.
 //!
 //! A connection whose first line is `FICHIER <jeton>` is the data
 //! connection of a file transfer: it never reaches the hub
@@ -16,9 +20,10 @@
 //!     A[accept loop, capped, registry] -- "a thread per connection" --> C{first line?}
 //!     C -- "FICHIER jeton" --> T[transfer: splice sender -> receiver]
 //!     C -- "anything else, or silence" --> R1[reader: lines]
-//!     R1 -- "Open + writer, Line / TooLong / Disconnect" --> H[hub thread: Hub::handle]
+//!     R1 -- "Open + writer, Line / TooLong / Disconnect (16 in flight)" --> H[hub thread: batch, Hub::handle]
+//!     H -. "line taken: credit back" .-> R1
 //!     T0((100 ms tick)) -.-> H
-//!     H -- "try_send (never blocks)" --> W1[(queue 1)] --> X1[writer 1 + deadline] --> S1[socket 1]
+//!     H -- "end of batch: one push per connection, never blocks" --> W1[(queue 1)] --> X1[writer 1 + deadline] --> S1[socket 1]
 //!     H -- "queue full: disconnect, Disconnect(SendQ exceeded)" --> H
 //!     H -- "Transfer(tokens)" --> T
 //! ```

@@ -13,9 +13,11 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown as Direction, SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use nix::sys::socket::MsgFlags;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig, ServerConnection};
 
@@ -146,6 +148,17 @@ impl Stream {
 
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.tcp.set_write_timeout(timeout)
+    }
+
+    /// Writes what the socket takes now, without waiting: the bytes
+    /// written (WouldBlock when none). Plain TCP only: under TLS it always
+    /// reports WouldBlock (records are written by the writer thread).
+    pub fn write_now(&self, buf: &[u8]) -> io::Result<usize> {
+        if self.tls.is_some() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+        nix::sys::socket::send(self.tcp.as_raw_fd(), buf, flags).map_err(io::Error::from)
     }
 
     /// Closes both directions: every clone blocked in a read or a write
