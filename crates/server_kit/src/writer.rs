@@ -88,6 +88,10 @@ struct State {
     messages: VecDeque<Message>,
     /// The writer sleeps, waiting for a message: a send must wake it.
     sleeping: bool,
+    /// A [`ClientWriter::send`] is writing to the socket itself, outside
+    /// the lock: the writer must not write meanwhile (the bytes would
+    /// interleave), so it keeps sleeping until that send is done.
+    direct: bool,
     /// Every [`ClientWriter`] is gone: flush and end.
     senders_gone: bool,
     /// The writer thread has ended: sends fail with `Closed`.
@@ -113,8 +117,8 @@ impl Queue {
     /// once the senders are gone and everything was taken.
     fn take(&self, out: &mut Vec<Message>) -> bool {
         let mut state = self.lock();
-        while state.messages.is_empty() {
-            if state.senders_gone {
+        while state.messages.is_empty() || state.direct {
+            if state.senders_gone && !state.direct {
                 return false;
             }
             state.sleeping = true;
@@ -242,22 +246,35 @@ impl ClientWriter {
         if state.messages.len() >= queue.capacity {
             return Err(SendError::QueueFull);
         }
-        let mut message = message;
-        if let (Some(stream), true) = (&self.stream, state.sleeping) {
-            // The lock is held: the writer cannot start writing meanwhile,
-            // so the bytes stay in order. The call never waits.
-            match stream.write_now(&message) {
-                Ok(n) if n == message.len() => return Ok(()),
-                Ok(n) => message = Arc::from(&message[n..]),
-                // Nothing taken (full socket buffer, or an error the writer
-                // will meet and end on).
-                Err(_) => {}
+        match &self.stream {
+            Some(stream) if state.sleeping && !state.direct && state.messages.is_empty() => {
+                // Nothing of an earlier message is left to write and the
+                // writer sleeps: write here, without the lock (no lock is
+                // ever held across a socket write), `direct` keeping the
+                // writer and other sends off the socket meanwhile.
+                state.direct = true;
+                drop(state);
+                // Never waits; on an error (full socket buffer, or one the
+                // writer will meet and end on) nothing was taken.
+                let taken = stream.write_now(&message).unwrap_or(0);
+                let mut state = queue.lock();
+                state.direct = false;
+                if taken < message.len() {
+                    // Before whatever other sends queued meanwhile.
+                    state.messages.push_front(Arc::from(&message[taken..]));
+                }
+                if !state.messages.is_empty() && state.sleeping {
+                    state.sleeping = false;
+                    queue.ready.notify_one();
+                }
             }
-        }
-        state.messages.push_back(message);
-        if state.sleeping {
-            state.sleeping = false;
-            queue.ready.notify_one();
+            _ => {
+                state.messages.push_back(message);
+                if state.sleeping && !state.direct {
+                    state.sleeping = false;
+                    queue.ready.notify_one();
+                }
+            }
         }
         Ok(())
     }
@@ -454,6 +471,60 @@ mod tests {
         handle.join().unwrap();
         let got = reading.join().unwrap();
         assert!(got == expected, "bytes out of order or missing");
+    }
+
+    #[test]
+    fn concurrent_senders_never_interleave_and_keep_each_ones_order() {
+        // Two threads send at once: a send writing to the socket outside
+        // the lock must keep the writer and the other sender off it.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_side, _) = listener.accept().unwrap();
+        let (writer, handle) =
+            ClientWriter::for_stream(Stream::plain(server_side), 100_000, Duration::from_secs(60));
+        let reading = thread::spawn(move || {
+            let mut peer = peer;
+            let mut got = Vec::new();
+            peer.set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            peer.read_to_end(&mut got).unwrap();
+            got
+        });
+        const SENT: u32 = 500;
+        let senders: Vec<_> = (0..2u8)
+            .map(|who| {
+                let writer = writer.clone();
+                thread::spawn(move || {
+                    for seq in 0..SENT {
+                        // Lines of up to 200 kB: a socket buffer often takes
+                        // only part of one, the rest going through the queue.
+                        let pad = (seq as usize * 7919) % 200_000;
+                        let line = format!("{who} {seq} {}\n", "x".repeat(pad));
+                        writer.send(Arc::from(line.into_bytes())).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for s in senders {
+            s.join().unwrap();
+        }
+        drop(writer);
+        handle.join().unwrap();
+        let got = String::from_utf8(reading.join().unwrap()).unwrap();
+        let mut next = [0u32; 2];
+        for line in got.lines() {
+            let mut fields = line.split(' ');
+            let who: usize = fields.next().unwrap().parse().unwrap();
+            let seq: u32 = fields.next().unwrap().parse().unwrap();
+            let pad = fields.next().unwrap();
+            assert!(
+                fields.next().is_none() && pad.bytes().all(|b| b == b'x'),
+                "interleaved"
+            );
+            assert_eq!(seq, next[who], "sender {who} out of order");
+            next[who] += 1;
+        }
+        assert_eq!(next, [SENT, SENT]);
     }
 
     #[test]
