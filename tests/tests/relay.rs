@@ -289,3 +289,47 @@ fn roles_need_tcp() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+#[test]
+fn a_late_client_is_told_the_server_is_busy_and_exits_1() {
+    const BUSY: &str = "relay_client: Serveur occupé : une paire de clients est déjà en cours, \
+                        réessayez quand elle sera finie.\n";
+    for udp in [false, true] {
+        let transport: &[&str] = if udp { &["--udp"] } else { &[] };
+        let args = [&["relais", "--port", "0"][..], transport].concat();
+        let server = Server::start("relay_server", &args, 1);
+        let port = server.addr().port();
+        let role = |name| [&[name][..], transport].concat();
+        let mut sender = client(&role("emetteur"), port).spawn().unwrap();
+        wait_log(
+            &server,
+            if udp {
+                "client 1 enregistré"
+            } else {
+                "client 1 connecté"
+            },
+        );
+        let mut receiver = client(&role("recepteur"), port).spawn().unwrap();
+        wait_log(
+            &server,
+            if udp {
+                "client 2 enregistré"
+            } else {
+                "relais de"
+            },
+        );
+        let late = client(&role("recepteur"), port).spawn().unwrap();
+        assert_eq!(finish(late), (false, BUSY.to_string()), "udp {udp}");
+        // The pair was not disturbed.
+        let mut stdin = sender.stdin.take().unwrap();
+        stdin.write_all(b"toujours la\n").unwrap();
+        let mut out = BufReader::new(receiver.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line, "toujours la\n", "udp {udp}");
+        drop(stdin);
+        assert!(finish(sender).0);
+        assert!(receiver.wait().unwrap().success());
+        assert!(server.interrupt().success());
+    }
+}

@@ -6,7 +6,8 @@
 //! - It comes back when the line is read, on an error (a guard restores it
 //!   when dropped), and on Ctrl-C or another terminating signal: these are
 //!   blocked in the reading thread and taken by a watcher thread
-//!   (`sigwait`), which restores the terminal, prints one French line and
+//!   (`sigwait`), which drops the unread input (half a password must not
+//!   reach the shell), restores the terminal, prints one French line and
 //!   exits with 128 + the signal's number (130 for Ctrl-C). No signal
 //!   handler, hence no global state for one.
 //!
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use std::thread;
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg, Termios};
+use nix::sys::termios::{tcflush, tcgetattr, tcsetattr, FlushArg, LocalFlags, SetArg, Termios};
 use server_kit::cli::BoxError;
 
 /// Printed (on stderr) when a signal ends the prompt.
@@ -119,6 +120,9 @@ impl SignalWatch {
             .spawn(move || {
                 let Ok(signal) = set.wait() else { return };
                 if !done.load(Ordering::Acquire) {
+                    // Half a password typed must not go on to the shell
+                    // (which would show it, or run it): drop unread input.
+                    let _ = tcflush(io::stdin(), FlushArg::TCIFLUSH);
                     let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, &saved);
                     eprintln!("\n{INTERRUPTED}");
                 }

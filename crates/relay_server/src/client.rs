@@ -425,6 +425,10 @@ fn send_lines(
             Event::Interrupted => break Ok(End::Interrupted),
         }
     };
+    let end = match (end, &link) {
+        (Ok(End::InputDone), Link::Tcp(stream)) => last_word(stream, &control),
+        (end, _) => end,
+    };
     match end {
         Ok(End::ServerEnded) => {
             let text = if matches!(link, Link::Tcp(_)) {
@@ -443,6 +447,22 @@ fn send_lines(
     }
     link.stop();
     end
+}
+
+/// How long a TCP sender whose input ended waits for the server's close.
+const LAST_WORD_WAIT: Duration = Duration::from_secs(2);
+
+/// A TCP sender's input ended: says so (FIN) and waits, briefly, for the
+/// server to close in turn. Our servers close as soon as they see the end,
+/// so this costs a round trip; it is how a busy server's refusal, which may
+/// arrive after everything typed was already sent (`echo x | ...`), is
+/// still reported instead of the lines being silently lost.
+fn last_word(stream: &TcpStream, control: &Receiver<Event>) -> io::Result<End> {
+    let _ = stream.shutdown(Direction::Write);
+    match control.recv_timeout(LAST_WORD_WAIT) {
+        Ok(Event::Failed(e)) => Err(e),
+        _ => Ok(End::InputDone),
+    }
 }
 
 /// The typing thread: reads bounded lines and hands them over. A line

@@ -347,6 +347,12 @@ fn a_third_client_is_refused_while_the_pair_carries_on_then_the_next_pair_is_ser
         assert_eq!(refused.unwrap_err().to_string(), BUSY_TEXT);
         let refused = client::emetteur(&config, Input::never(), &mut Vec::new(), &shutdown);
         assert_eq!(refused.unwrap_err().to_string(), BUSY_TEXT);
+        // Even when everything typed was sent before the refusal came.
+        let (feed, sender) = spawn_sender(client::emetteur, config.clone());
+        feed.send(b"perdu ?\n".to_vec()).unwrap();
+        drop(feed);
+        let (refused, _) = sender.join().unwrap();
+        assert_eq!(refused.unwrap_err().to_string(), BUSY_TEXT);
         // The pair carries on, undisturbed.
         first.write_all(b"apres\n").unwrap();
         second.read_exact(&mut got).unwrap();
