@@ -444,4 +444,29 @@ fn cert_and_cle_serve_files_made_with_openssl() {
         text(&out.stdout),
         "Réponse du serveur : Message reçu via TCP\n"
     );
+    drop(server);
+    // A classic mistake: serving the authority's own certificate.
+    let server = Running::start(
+        "mixed_server",
+        &[
+            "--port",
+            "0",
+            "--port-udp",
+            "0",
+            "--tls",
+            "--cert",
+            &ca,
+            "--cle",
+            &ca_key,
+        ],
+    );
+    let out = tls_client(&server, "localhost", Path::new(&ca), "secret");
+    assert_eq!(
+        (out.status.code(), out.stdout.as_slice()),
+        (Some(1), &b""[..])
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "mixed_client: certificat refusé : c'est un certificat d'autorité, pas celui d'un serveur\n"
+    );
 }

@@ -110,6 +110,13 @@ pub fn describe_tls_error(err: &rustls::Error) -> String {
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 "certificat refusé : il n'est pas émis pour ce nom de serveur (--serveur)".into()
             }
+            CertificateError::Other(other) => match other.0.downcast_ref::<webpki::Error>() {
+                Some(webpki::Error::CaUsedAsEndEntity) => {
+                    "certificat refusé : c'est un certificat d'autorité, pas celui d'un serveur"
+                        .into()
+                }
+                _ => format!("certificat refusé : {other}"),
+            },
             other => format!("certificat refusé ({other:?})"),
         },
         Error::InvalidMessage(_) | Error::InappropriateMessage { .. } => {
