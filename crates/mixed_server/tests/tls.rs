@@ -424,20 +424,14 @@ fn cert_and_cle_serve_files_made_with_openssl() {
         "-out",
         &cert,
     ]);
-    let server = Running::start(
-        "mixed_server",
-        &[
-            "--port",
-            "0",
-            "--port-udp",
-            "0",
-            "--tls",
-            "--cert",
-            &cert,
-            "--cle",
-            &key,
-        ],
-    );
+    let serve = |cert: &str, key: &str| {
+        let tls = ["--port", "0", "--port-udp", "0", "--tls"];
+        Running::start(
+            "mixed_server",
+            &[&tls[..], &["--cert", cert, "--cle", key]].concat(),
+        )
+    };
+    let server = serve(&cert, &key);
     let out = tls_client(&server, "localhost", Path::new(&ca), "par openssl");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
@@ -446,20 +440,7 @@ fn cert_and_cle_serve_files_made_with_openssl() {
     );
     drop(server);
     // A classic mistake: serving the authority's own certificate.
-    let server = Running::start(
-        "mixed_server",
-        &[
-            "--port",
-            "0",
-            "--port-udp",
-            "0",
-            "--tls",
-            "--cert",
-            &ca,
-            "--cle",
-            &ca_key,
-        ],
-    );
+    let server = serve(&ca, &ca_key);
     let out = tls_client(&server, "localhost", Path::new(&ca), "secret");
     assert_eq!(
         (out.status.code(), out.stdout.as_slice()),

@@ -435,22 +435,28 @@ mod tests {
         handle.join().unwrap();
     }
 
-    #[test]
-    fn immediate_and_queued_writes_keep_the_bytes_in_order() {
+    /// A writer over a loopback connection whose peer reads everything
+    /// (until the writer ends) on a thread that returns the bytes.
+    fn writer_to_a_reading_peer() -> (ClientWriter, JoinHandle<()>, JoinHandle<Vec<u8>>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let mut peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server_side, _) = listener.accept().unwrap();
         let (writer, handle) =
             ClientWriter::for_stream(Stream::plain(server_side), 100_000, Duration::from_secs(60));
-        // The peer reads all along, so the writer catches up and sleeps.
         let reading = thread::spawn(move || {
-            let mut peer = peer;
             let mut got = Vec::new();
             peer.set_read_timeout(Some(Duration::from_secs(30)))
                 .unwrap();
             peer.read_to_end(&mut got).unwrap();
             got
         });
+        (writer, handle, reading)
+    }
+
+    #[test]
+    fn immediate_and_queued_writes_keep_the_bytes_in_order() {
+        // The peer reads all along, so the writer catches up and sleeps.
+        let (writer, handle, reading) = writer_to_a_reading_peer();
         // After a pause the writer sleeps: each round's first message is
         // written at once, and at 8 MiB (more than a socket buffer) only
         // partly; its rest and the small messages behind it go through
@@ -477,19 +483,7 @@ mod tests {
     fn concurrent_senders_never_interleave_and_keep_each_ones_order() {
         // Two threads send at once: a send writing to the socket outside
         // the lock must keep the writer and the other sender off it.
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server_side, _) = listener.accept().unwrap();
-        let (writer, handle) =
-            ClientWriter::for_stream(Stream::plain(server_side), 100_000, Duration::from_secs(60));
-        let reading = thread::spawn(move || {
-            let mut peer = peer;
-            let mut got = Vec::new();
-            peer.set_read_timeout(Some(Duration::from_secs(30)))
-                .unwrap();
-            peer.read_to_end(&mut got).unwrap();
-            got
-        });
+        let (writer, handle, reading) = writer_to_a_reading_peer();
         const SENT: u32 = 500;
         let senders: Vec<_> = (0..2u8)
             .map(|who| {
