@@ -185,6 +185,31 @@ fn our_auto_client_relays_to_a_students_receiver() {
     assert!(server.interrupt().success());
 }
 
+/// `relay_server relais` on `bind` with our `emetteur` then `recepteur`
+/// connected, in that order (TCP, or UDP with `udp`).
+fn pair(udp: bool, bind: &str) -> (Server, Child, Child) {
+    let transport: &[&str] = if udp { &["--udp"] } else { &[] };
+    let args = [&["relais", "--bind", bind, "--port", "0"][..], transport].concat();
+    let server = Server::start("relay_server", &args, 1);
+    let port = server.addr().port();
+    let role = |name| [&[name, "--serveur", bind][..], transport].concat();
+    let sender = client(&role("emetteur"), port).spawn().unwrap();
+    let first = if udp {
+        "client 1 enregistré"
+    } else {
+        "client 1 connecté"
+    };
+    wait_log(&server, first);
+    let receiver = client(&role("recepteur"), port).spawn().unwrap();
+    let second = if udp {
+        "client 2 enregistré"
+    } else {
+        "relais de"
+    };
+    wait_log(&server, second);
+    (server, sender, receiver)
+}
+
 #[test]
 fn ctrl_c_during_a_pair_exits_0_and_both_clients_are_told() {
     for (udp, bind) in [
@@ -193,28 +218,8 @@ fn ctrl_c_during_a_pair_exits_0_and_both_clients_are_told() {
         (true, "127.0.0.1"),
         (true, "::1"),
     ] {
-        let transport: &[&str] = if udp { &["--udp"] } else { &[] };
-        let (registered, end) = if udp {
-            ("client 2 enregistré", END_UDP)
-        } else {
-            ("relais de", END_TCP)
-        };
-        let mut args = vec!["relais", "--bind", bind, "--port", "0"];
-        args.extend(transport);
-        let server = Server::start("relay_server", &args, 1);
-        let port = server.addr().port();
-        let role = |name| [&[name, "--serveur", bind][..], transport].concat();
-        let mut sender = client(&role("emetteur"), port).spawn().unwrap();
-        wait_log(
-            &server,
-            if udp {
-                "client 1 enregistré"
-            } else {
-                "client 1 connecté"
-            },
-        );
-        let mut receiver = client(&role("recepteur"), port).spawn().unwrap();
-        wait_log(&server, registered);
+        let end = if udp { END_UDP } else { END_TCP };
+        let (server, mut sender, mut receiver) = pair(udp, bind);
         let mut stdin = sender.stdin.take().unwrap();
         stdin.write_all(b"Hello\n").unwrap();
         // Wait for the line to come out of the receiver before Ctrl-C.
@@ -295,30 +300,12 @@ fn a_late_client_is_told_the_server_is_busy_and_exits_1() {
     const BUSY: &str = "relay_client: Serveur occupé : une paire de clients est déjà en cours, \
                         réessayez quand elle sera finie.\n";
     for udp in [false, true] {
-        let transport: &[&str] = if udp { &["--udp"] } else { &[] };
-        let args = [&["relais", "--port", "0"][..], transport].concat();
-        let server = Server::start("relay_server", &args, 1);
+        let (server, mut sender, mut receiver) = pair(udp, "127.0.0.1");
         let port = server.addr().port();
-        let role = |name| [&[name][..], transport].concat();
-        let mut sender = client(&role("emetteur"), port).spawn().unwrap();
-        wait_log(
-            &server,
-            if udp {
-                "client 1 enregistré"
-            } else {
-                "client 1 connecté"
-            },
-        );
-        let mut receiver = client(&role("recepteur"), port).spawn().unwrap();
-        wait_log(
-            &server,
-            if udp {
-                "client 2 enregistré"
-            } else {
-                "relais de"
-            },
-        );
-        let late = client(&role("recepteur"), port).spawn().unwrap();
+        let transport: &[&str] = if udp { &["--udp"] } else { &[] };
+        let late = client(&[&["recepteur"][..], transport].concat(), port)
+            .spawn()
+            .unwrap();
         assert_eq!(finish(late), (false, BUSY.to_string()), "udp {udp}");
         // The pair was not disturbed.
         let mut stdin = sender.stdin.take().unwrap();

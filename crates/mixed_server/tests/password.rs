@@ -105,10 +105,8 @@ impl OnTerminal {
     }
 }
 
-#[test]
-fn the_password_typed_is_not_shown_and_is_stored_hashed() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("utilisateurs.txt");
+/// `ajouter-utilisateur ... alice` on a terminal, once its prompt shows.
+fn adding_alice(file: &std::path::Path) -> OnTerminal {
     let mut terminal = OnTerminal::start(&[
         "ajouter-utilisateur",
         "--utilisateurs",
@@ -116,6 +114,14 @@ fn the_password_typed_is_not_shown_and_is_stored_hashed() {
         "alice",
     ]);
     terminal.wait_for(PROMPT);
+    terminal
+}
+
+#[test]
+fn the_password_typed_is_not_shown_and_is_stored_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("utilisateurs.txt");
+    let mut terminal = adding_alice(&file);
     // Already off when the prompt shows: keys typed at once are hidden.
     assert!(!terminal.echo_on(), "echo still on under the prompt");
     terminal.type_keys("Tr3s-s3cret\n");
@@ -138,13 +144,7 @@ fn the_password_typed_is_not_shown_and_is_stored_hashed() {
 fn ctrl_c_at_the_prompt_gives_the_echo_back() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("utilisateurs.txt");
-    let mut terminal = OnTerminal::start(&[
-        "ajouter-utilisateur",
-        "--utilisateurs",
-        file.to_str().unwrap(),
-        "alice",
-    ]);
-    terminal.wait_for(PROMPT);
+    let mut terminal = adding_alice(&file);
     assert!(!terminal.echo_on());
     // (Keys typed just before the signal could be taken in by the terminal
     // after the echo is back: the first test covers typed keys.)
