@@ -26,7 +26,9 @@
 //!   on stderr, written by their own thread so the receive loop never waits
 //!   for a terminal or a pipe.
 //! - This file: binding (the labs' port rule, a large receive buffer), the
-//!   receive loop, the inactivity sweep, and shutdown.
+//!   receive loop (reading up to 8 full batches (`READ_AHEAD`) ahead of the
+//!   fan-out, so a flooder is set aside as soon as its burst is read), the
+//!   inactivity sweep, and shutdown.
 //!
 //! ```mermaid
 //! flowchart LR
