@@ -17,6 +17,9 @@
 //! listen; the report is about client 0's messages (the flooder's are not
 //! counted): `delivery_ratio` (delivered / expected) and p99 delay.
 //!
+//! `missed` lists the first 20 messages (number, then how many clients got
+//! it) that did not reach every other client.
+//!
 //! Kernel drops: `server_drops` is how many datagrams the kernel dropped
 //! at the server's socket during the message phase (`/proc/net/udp` and
 //! `udp6`, the `drops` column of the sockets on the server's port): a full
@@ -210,6 +213,7 @@ fn receive_all(
     start: Instant,
     stop_when: impl Fn(u64, u64) -> bool,
     idle_limit: Duration,
+    per_message: &mut [u32],
 ) -> (u64, Vec<u32>, u64) {
     let mut latencies = Vec::new();
     let (mut messages, mut others) = (0u64, 0u64);
@@ -234,10 +238,18 @@ fn receive_all(
                 others += 1;
             } else if data.first() == Some(&b'[') || data.starts_with(b"__message__:") {
                 messages += 1;
-                let sent_ns = std::str::from_utf8(data)
-                    .ok()
+                let text = std::str::from_utf8(data).ok();
+                let sent_ns = text
                     .and_then(|t| t.rsplit(' ').next())
                     .and_then(|t| t.parse::<u64>().ok());
+                // "... K SENT_NS": K is the message's number.
+                let k = text
+                    .and_then(|t| t.rsplit(' ').nth(1))
+                    .and_then(|k| k.rsplit(':').next())
+                    .and_then(|k| k.parse::<usize>().ok());
+                if let Some(count) = k.and_then(|k| per_message.get_mut(k)) {
+                    *count += 1;
+                }
                 if let Some(sent_ns) = sent_ns {
                     let now_ns = start.elapsed().as_nanos() as u64;
                     latencies.push((now_ns.saturating_sub(sent_ns) / 1000) as u32);
@@ -399,6 +411,7 @@ fn main() {
         start,
         |_, o| o >= joins,
         Duration::from_secs(5),
+        &mut [],
     );
     if got < joins {
         eprintln!("charge_chat: inscription incomplète ({got}/{joins} avis reçus)");
@@ -416,6 +429,7 @@ fn main() {
     let senders = if flooder.is_some() { 1 } else { n };
     let total = senders * args.messages;
     let expected = (total * (n - 1)) as u64;
+    let n_minus_one = n - 1;
     let sending = Arc::new(AtomicBool::new(true));
     let flood = flooder.map(|socket| {
         let sending = Arc::clone(&sending);
@@ -456,6 +470,7 @@ fn main() {
         })
     };
     let t_messages = Instant::now();
+    let mut per_message = vec![0u32; total];
     let (delivered, mut latencies, _) = receive_all(
         &sockets,
         args.reception,
@@ -463,6 +478,7 @@ fn main() {
         start,
         |m, _| m >= expected && !sending.load(Ordering::SeqCst),
         Duration::from_secs(3),
+        &mut per_message,
     );
     let send_time = sender.join().expect("sender thread");
     let flood_sent = flood.map(|f| f.join().expect("flooder thread"));
@@ -486,6 +502,15 @@ fn main() {
         eprintln!("charge_chat: {left} client(s) toujours inscrits après 5 __quit__");
     }
 
+    // Which messages some client missed (the first 20), to tell a loss at
+    // the start of a flood from one in its steady state.
+    let missed: Vec<String> = per_message
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| (n as usize) < n_minus_one)
+        .take(20)
+        .map(|(k, n)| format!("{k}({n})"))
+        .collect();
     latencies.sort_unstable();
     let pct = |p: f64| {
         latencies
@@ -498,7 +523,7 @@ fn main() {
     let achieved = total as f64 / send_time.as_secs_f64();
     let cpu_per = cpu.map(|c| c * 1e6 / delivered.max(1) as f64);
     println!(
-        "RESULT rate={} achieved_rate={:.0} messages={} deliveries={} lost={} delivery_ratio={:.4} flood_sent={} server_drops={} rcvbuf_errors={} deliveries_per_s={:.0} p50_us={} p99_us={} cpu_s={} cpu_us_per_delivery={}",
+        "RESULT rate={} achieved_rate={:.0} messages={} deliveries={} lost={} delivery_ratio={:.4} flood_sent={} missed={} server_drops={} rcvbuf_errors={} deliveries_per_s={:.0} p50_us={} p99_us={} cpu_s={} cpu_us_per_delivery={}",
         args.rate,
         achieved,
         total,
@@ -506,6 +531,7 @@ fn main() {
         lost,
         delivered as f64 / expected.max(1) as f64,
         flood_sent.map_or("NA".into(), |n| n.to_string()),
+        if missed.is_empty() { "-".into() } else { missed.join(",") },
         server_drops,
         overflows,
         per_s,

@@ -47,6 +47,16 @@ impl Receiver {
     /// whatever else is already queued, up to [`BATCH`]; returns how many.
     /// Errors are `recv_from`'s (a pending ICMP error, the timeout...).
     pub fn receive(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        self.receive_with(socket, MsgFlags::MSG_WAITFORONE)
+    }
+
+    /// Takes what is already queued, up to [`BATCH`], without waiting
+    /// (`WouldBlock` when nothing is).
+    pub fn receive_queued(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        self.receive_with(socket, MsgFlags::MSG_DONTWAIT)
+    }
+
+    fn receive_with(&mut self, socket: &UdpSocket, flags: MsgFlags) -> io::Result<usize> {
         let mut slices: Vec<[IoSliceMut; 1]> = self
             .storage
             .chunks_mut(SLOT)
@@ -56,7 +66,7 @@ impl Receiver {
             socket.as_raw_fd(),
             &mut self.headers,
             slices.iter_mut(),
-            MsgFlags::MSG_WAITFORONE,
+            flags,
             None,
         )?;
         self.got.clear();
@@ -123,5 +133,17 @@ mod tests {
             ),
             "{e}"
         );
+        // Without waiting: at once, whatever the read timeout.
+        server
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let e = r.receive_queued(&server).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "{e}");
+        assert!(started.elapsed() < Duration::from_secs(4));
+        b.send_to(b"trois", to).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(r.receive_queued(&server).unwrap(), 1);
+        assert_eq!(r.datagram(0), (&b"trois"[..], b.local_addr().unwrap()));
     }
 }

@@ -26,7 +26,9 @@
 //!   on stderr, written by their own thread so the receive loop never waits
 //!   for a terminal or a pipe.
 //! - This file: binding (the labs' port rule, a large receive buffer), the
-//!   receive loop, the inactivity sweep, and shutdown.
+//!   receive loop (reading up to 8 full batches (`READ_AHEAD`) ahead of the
+//!   fan-out, so a flooder is set aside as soon as its burst is read), the
+//!   inactivity sweep, and shutdown.
 //!
 //! ```mermaid
 //! flowchart LR
@@ -162,6 +164,10 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Full batches read ahead before the fan-out (see [`receive_loop`]): 256
+/// datagrams, enough to reach past a default burst (100).
+const READ_AHEAD: usize = 8;
+
 /// How often silent members are looked for: often enough that a member is
 /// expired within a quarter of the delay after it, at most once a second.
 fn sweep_every(inactivity: Duration) -> Duration {
@@ -187,62 +193,92 @@ fn receive_loop(
     let mut turns = Turns::default();
     let mut set_aside = SetAside::new(penalty_period(&limits));
     let mut logs: Vec<Option<Logged>> = Vec::with_capacity(batch::BATCH);
+    let mut pending: Vec<Delivery> = Vec::new();
     loop {
-        let received = receiver.receive(socket);
+        let mut received = receiver.receive(socket);
         if shutdown.is_triggered() {
             return Ok(());
         }
-        let now = Instant::now();
+        let mut now = Instant::now();
         let mut icmp_errors = false;
-        match received {
-            Ok(count) => {
-                const FIRST: [usize; 1] = [0];
-                let order = if count <= 1 {
-                    &FIRST[..count]
-                } else {
-                    turns.order(receiver.senders())
-                };
-                // Handled in turns, logged in arrival order (the sheet's
-                // `recv_data` lines are what came, as it came).
-                logs.clear();
-                logs.resize(count, None);
-                for &i in order {
-                    let (data, from) = receiver.datagram(i);
-                    match mode {
-                        Mode::BienRecu => {
-                            logs[i] = Some(Logged::received());
-                            fanout.send(socket, BIEN_RECU.as_bytes(), &[from], |to, e| {
-                                journal.send_failed(to, e)
-                            })
-                        }
-                        Mode::Chat => {
-                            let reaction = chat.traite_data(now, from, data);
-                            send_all(socket, &mut fanout, &reaction.deliveries, journal);
-                            set_aside.after(now, from, data, &reaction);
-                            logs[i] = Some(Logged::of(reaction));
-                        }
-                    }
-                }
-                for (i, logged) in logs.drain(..).enumerate() {
-                    if let Some(logged) = logged {
+        // Read ahead while batches come full (up to READ_AHEAD of them),
+        // deciding every datagram, and send only then: a flooder over its
+        // bucket is set aside after its first burst is *read*, not after it
+        // was fanned out (5,000 sends for 100 messages to 50 members),
+        // while the receive buffer would fill up for everyone.
+        for ahead in 1.. {
+            match received {
+                Ok(count) => {
+                    const FIRST: [usize; 1] = [0];
+                    let order = if count <= 1 {
+                        &FIRST[..count]
+                    } else {
+                        turns.order(receiver.senders())
+                    };
+                    // Handled in turns, logged in arrival order (the sheet's
+                    // `recv_data` lines are what came, as it came).
+                    logs.clear();
+                    logs.resize(count, None);
+                    for &i in order {
                         let (data, from) = receiver.datagram(i);
-                        log(journal, from, data, logged);
+                        match mode {
+                            Mode::BienRecu => {
+                                logs[i] = Some(Logged::received());
+                                pending.push(Delivery {
+                                    payload: BIEN_RECU.as_bytes().to_vec(),
+                                    to: vec![from],
+                                });
+                            }
+                            Mode::Chat => {
+                                let reaction = chat.traite_data(now, from, data);
+                                set_aside.after(now, from, data, &reaction);
+                                let Reaction {
+                                    deliveries,
+                                    rejected,
+                                } = reaction;
+                                logs[i] = Some(Logged::of(rejected, !deliveries.is_empty()));
+                                pending.extend(deliveries);
+                            }
+                        }
+                    }
+                    for (i, logged) in logs.drain(..).enumerate() {
+                        if let Some(logged) = logged {
+                            let (data, from) = receiver.datagram(i);
+                            log(journal, from, data, logged);
+                        }
+                    }
+                    if count < batch::BATCH || ahead >= READ_AHEAD {
+                        break;
                     }
                 }
+                // The read timeout: time to look for silent members (or,
+                // reading ahead, nothing more queued).
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    break
+                }
+                // An ICMP error about an earlier send, reported on this
+                // socket: nothing is wrong with the socket itself; the
+                // error queue says whom it was about.
+                Err(e) if departures::is_reported_error(&e) => {
+                    icmp_errors = true;
+                    break;
+                }
+                Err(e) => return Err(e),
             }
-            // The read timeout: time to look for silent members.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            // An ICMP error about an earlier send, reported on this socket:
-            // nothing is wrong with the socket itself; the error queue says
-            // whom it was about.
-            Err(e) if departures::is_reported_error(&e) => icmp_errors = true,
-            Err(e) => return Err(e),
+            received = receiver.receive_queued(socket);
+            now = Instant::now();
         }
+        // The set-asides decided above are in force before the fan-out.
+        set_aside.update(now, socket, journal);
+        send_all(socket, &mut fanout, &pending, journal);
+        pending.clear();
         // The error queue is read whenever an error was reported, and at
         // every tick anyway: queued errors take room in the receive buffer,
         // they must never pile up (in 18.1 mode they are just dropped).
@@ -366,11 +402,8 @@ impl Logged {
         }
     }
 
-    fn of(reaction: Reaction) -> Self {
-        Logged {
-            answered: !reaction.deliveries.is_empty(),
-            rejected: reaction.rejected,
-        }
+    fn of(rejected: Option<Rejection>, answered: bool) -> Self {
+        Logged { rejected, answered }
     }
 }
 

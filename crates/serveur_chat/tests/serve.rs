@@ -180,3 +180,94 @@ fn a_silent_member_expires_after_the_inactivity_delay() {
     shutdown.trigger();
     handle.join().unwrap().unwrap();
 }
+
+/// Drops the kernel counted at the UDP sockets bound to local `port`
+/// (`/proc/net/udp` and `udp6`, last column).
+fn socket_drops(port: u16) -> u64 {
+    let mut total = 0;
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local = fields[1].rsplit_once(':').unwrap().1;
+            if u16::from_str_radix(local, 16).unwrap() == port {
+                total += fields.last().unwrap().parse::<u64>().unwrap();
+            }
+        }
+    }
+    total
+}
+
+/// Reads `s` until a datagram equal to `want` (a set-aside member's
+/// sampled messages may come first); panics on a read timeout.
+fn recv_until(s: &UdpSocket, want: &str) {
+    while recv(s) != want {}
+}
+
+/// A member over its bucket is set aside in the kernel: its datagrams are
+/// dropped before the receive buffer (the socket's drop count grows by
+/// about as many as it sent, where without the set-aside they would all be
+/// read and dropped by the bucket), but for a sample; its `__quit__` still
+/// gets through; a period after it calmed down it is heard again.
+#[test]
+fn a_flooder_is_set_aside_in_the_kernel_and_can_still_quit() {
+    for ip in [
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ] {
+        // 5 at once, then 10/s: a set-aside lasts 0.5 s.
+        let limits = Limits {
+            burst: 5,
+            rate: 10.0,
+            ..Limits::default()
+        };
+        let (addr, shutdown, handle, _out, _err) = start_with(ip, Mode::Chat, limits);
+        let (flooder, listener) = two_members(ip, addr);
+        for i in 0..6 {
+            flooder
+                .send_to(format!("__message__:{i}").as_bytes(), addr)
+                .unwrap();
+        }
+        for i in 0..5 {
+            assert_eq!(recv(&listener), format!("[a] : {i}"));
+        }
+        // The 6th is over the bucket: told, and set aside.
+        assert!(recv(&flooder).contains("trop de messages"));
+        thread::sleep(Duration::from_millis(100));
+
+        let flood = || {
+            let before = socket_drops(addr.port());
+            for _ in 0..640 {
+                flooder.send_to(b"__message__:f", addr).unwrap();
+            }
+            socket_drops(addr.port()) - before
+        };
+        // One in 64 gets through the filter (and then meets the bucket).
+        let dropped = flood();
+        assert!(
+            dropped >= 560,
+            "{ip}: {dropped} of 640 dropped by the kernel"
+        );
+
+        // Calm for more than the set-aside: heard again.
+        thread::sleep(Duration::from_millis(1500));
+        flooder.send_to(b"__message__:back", addr).unwrap();
+        recv_until(&listener, "[a] : back");
+
+        // Set aside again, it can still leave.
+        for _ in 0..6 {
+            flooder.send_to(b"__message__:again", addr).unwrap();
+        }
+        thread::sleep(Duration::from_millis(100));
+        let dropped = flood();
+        assert!(
+            dropped >= 560,
+            "{ip}: {dropped} of 640 dropped by the kernel"
+        );
+        flooder.send_to(b"__quit__", addr).unwrap();
+        recv_until(&flooder, "__quit__");
+        recv_until(&listener, "\n***a*** a quitté le chat.\n");
+        shutdown.trigger();
+        handle.join().unwrap().unwrap();
+    }
+}
