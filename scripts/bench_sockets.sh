@@ -15,7 +15,9 @@
 #    mixed_server --tls and nginx (nginx-light, same certificate and key,
 #    session cache and tickets off). Target: >= 1.0x nginx.
 #
-# Usage: scripts/bench_sockets.sh     DUREE=10 CLIENTS=100 THREADS=4 (seconds per run)
+#    tcp_server and echo_nu run alternately ROUNDS times (default 3): the
+#    ratios are those of the medians (one 5 s run each varied by +-10 %).
+# Usage: scripts/bench_sockets.sh     DUREE=10 CLIENTS=100 THREADS=4 ROUNDS=3 (seconds per run)
 # The machine's other load disturbs the figures: compare ratios of one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +25,7 @@ cd "$(dirname "$0")/.."
 SECONDS_RUN=${DUREE:-5}
 CLIENTS=${CLIENTS:-100}
 THREADS=${THREADS:-4}
+ROUNDS=${ROUNDS:-3}
 TARGET=${CARGO_TARGET_DIR:-target}/release
 TICK=$(getconf CLK_TCK)
 
@@ -73,35 +76,48 @@ cpu() {
     echo "$total"
 }
 
+# Per server: the rounds' figures, space-separated.
 declare -A rate cpu_rt p99
 round_trips() {
     local name=$1
     shift
     start "$name" "$@"
-    local pid=$last_pid before after line
+    local pid=$last_pid before after line r p c
     before=$(cpu "$pid")
     line=$("$TARGET/examples/charge" aller-retour --port "$port" --clients "$CLIENTS" --secondes "$SECONDS_RUN")
     after=$(cpu "$pid")
     kill "$pid"
     local n=${line#aller-retours=}
     n=${n%% *}
-    rate[$name]=$(sed 's/.*par-seconde=\([0-9]*\).*/\1/' <<<"$line")
-    p99[$name]=$(sed 's/.*p99-us=\([0-9]*\).*/\1/' <<<"$line")
-    cpu_rt[$name]=$(awk -v t=$((after - before)) -v hz="$TICK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
-    printf '%-20s %10s aller-retours/s   p99 %7s µs   CPU %6s µs/aller-retour\n' \
-        "$name" "${rate[$name]}" "${p99[$name]}" "${cpu_rt[$name]}"
+    r=$(sed 's/.*par-seconde=\([0-9]*\).*/\1/' <<<"$line")
+    p=$(sed 's/.*p99-us=\([0-9]*\).*/\1/' <<<"$line")
+    c=$(awk -v t=$((after - before)) -v hz="$TICK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+    rate[$name]+="$r " p99[$name]+="$p " cpu_rt[$name]+="$c "
+    printf '%-20s %10s aller-retours/s   p99 %7s µs   CPU %6s µs/aller-retour\n' "$name" "$r" "$p" "$c"
 }
 
-echo "== 1. $CLIENTS clients TCP, aller-retours pendant $SECONDS_RUN s (machine partagée : chiffres indicatifs)"
-round_trips tcp_server "$TARGET/tcp_server" --port 0
-round_trips echo_nu "$TARGET/examples/echo_nu" 0
+# median "x y z ...": the middle value.
+median() {
+    tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+echo "== 1. $CLIENTS clients TCP, aller-retours pendant $SECONDS_RUN s, $ROUNDS manches alternées ($(uptime | sed 's/.*load/load/'))"
+for _ in $(seq "$ROUNDS"); do
+    round_trips tcp_server "$TARGET/tcp_server" --port 0
+    round_trips echo_nu "$TARGET/examples/echo_nu" 0
+done
 if command -v python3 >/dev/null; then
     round_trips python_threads python3 -u crates/mixed_server/examples/serveur_threads.py 0
 fi
-awk -v a="${cpu_rt[tcp_server]}" -v b="${cpu_rt[echo_nu]}" -v ra="${rate[tcp_server]}" -v rb="${rate[echo_nu]}" \
-    'BEGIN { printf "tcp_server / echo_nu : CPU par aller-retour %.2fx (cible <= 1.15), débit %.2fx (cible >= 1)\n", a / b, ra / rb }'
+for name in tcp_server echo_nu; do
+    printf '%-20s médianes : %s aller-retours/s, p99 %s µs, CPU %s µs/aller-retour\n' "$name" \
+        "$(median "${rate[$name]}")" "$(median "${p99[$name]}")" "$(median "${cpu_rt[$name]}")"
+done
+awk -v a="$(median "${cpu_rt[tcp_server]}")" -v b="$(median "${cpu_rt[echo_nu]}")" \
+    -v ra="$(median "${rate[tcp_server]}")" -v rb="$(median "${rate[echo_nu]}")" \
+    'BEGIN { printf "tcp_server / echo_nu (médianes) : CPU par aller-retour %.2fx (cible <= 1.15), débit %.2fx (cible >= 1)\n", a / b, ra / rb }'
 if [[ -n ${rate[python_threads]:-} ]]; then
-    awk -v ra="${rate[tcp_server]}" -v rb="${rate[python_threads]}" \
+    awk -v ra="$(median "${rate[tcp_server]}")" -v rb="${rate[python_threads]}" \
         'BEGIN { printf "tcp_server / serveur_threads.py : débit %.2fx\n", ra / rb }'
 fi
 
