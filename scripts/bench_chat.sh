@@ -49,30 +49,8 @@ CHARGE_ARGS=${CHARGE_ARGS:-}
 
 cargo build --release --quiet -p serveur_chat --bin serveur_chat --example charge_chat --example relais_nu
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start NAME CMD... : starts a server, waits for its ready line, sets $port.
-start() {
-    local name=$1
-    shift
-    "$@" >"$work/$name.out" 2>"$work/$name.err" &
-    pids+=($!)
-    last_pid=$!
-    for _ in $(seq 100); do
-        port=$(sed -n 's/.*en écoute sur 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$name.err")
-        [[ -n $port ]] && return
-        sleep 0.05
-    done
-    echo "bench_chat: $name ne démarre pas" >&2
-    cat "$work/$name.err" >&2
-    exit 1
-}
+BENCH=bench_chat
+source "$(dirname "$0")/commun_bench.sh"
 
 start serveur_chat "$TARGET/serveur_chat" --port 0 --membres-par-hote 1024 --rafale 1000000 --debit 1000000
 chat_pid=$last_pid chat_port=$port
@@ -80,7 +58,6 @@ start relais_nu "$TARGET/examples/relais_nu" 127.0.0.1:0
 relay_pid=$last_pid relay_port=$port
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # run WHO RATE MESSAGES: one load run, prints a table row, sets $line.
 run() {

@@ -39,40 +39,11 @@ if [[ ! -x $NGIRCD ]]; then
 fi
 cargo build --release --quiet -p irc_chat --bin irc_server --example charge_irc
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+BENCH=bench_irc
+source "$(dirname "$0")/commun_bench.sh"
 
-# A free TCP port on 127.0.0.1 (ngircd has no "port 0").
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_port PORT NAME: until the port accepts connections.
-wait_port() {
-    for _ in $(seq 200); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return; fi
-        sleep 0.05
-    done
-    echo "bench_irc: $2 ne démarre pas" >&2
-    cat "$work/$2.err" >&2 || true
-    exit 1
-}
-
-"$IRC_SERVER" --port 0 --sans-anti-flood --connexions-max 4096 \
-    >"$work/irc_server.out" 2>"$work/irc_server.err" &
-pids+=($!)
-irc_pid=$!
-for _ in $(seq 200); do
-    irc_port=$(sed -n 's/.*en écoute sur 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/irc_server.err")
-    [[ -n $irc_port ]] && break
-    sleep 0.05
-done
-[[ -n $irc_port ]] || { echo "bench_irc: irc_server ne démarre pas" >&2; cat "$work/irc_server.err" >&2; exit 1; }
+start irc_server "$IRC_SERVER" --port 0 --sans-anti-flood --connexions-max 4096
+irc_pid=$last_pid irc_port=$port
 
 ngircd_port=$(free_port)
 cat >"$work/ngircd.conf" <<EOF
@@ -101,7 +72,6 @@ ngircd_pid=$!
 wait_port "$ngircd_port" ngircd
 
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 row() { printf '%-10s %12s %9s %9s %10s %8s\n' "$@"; }
 
 # run NAME PORT PID: one load run; prints a row, appends to NAME's lists.
@@ -118,7 +88,6 @@ run() {
     p99[$name]+="$(field p99_us "$line") "
     cpu[$name]+="$(field cpu_us_per_delivery "$line") "
 }
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 
 echo "bench_irc: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cœurs, $("$NGIRCD" --version | head -1 | cut -d- -f1)"
 echo "$CLIENTS clients dans #bench x $MESSAGES messages (remises = messages x $((CLIENTS - 1))), fenêtre $WINDOW, $ROUNDS manches alternées"
@@ -129,9 +98,9 @@ for _ in $(seq "$ROUNDS"); do
     run ngircd "$ngircd_port" "$ngircd_pid"
 done
 echo "charge après : $(uptime)"
-r_ours=$(med "${rate[irc_server]}") r_ng=$(med "${rate[ngircd]}")
-p_ours=$(med "${p99[irc_server]}") p_ng=$(med "${p99[ngircd]}")
-c_ours=$(med "${cpu[irc_server]}") c_ng=$(med "${cpu[ngircd]}")
+r_ours=$(median_of "${rate[irc_server]}") r_ng=$(median_of "${rate[ngircd]}")
+p_ours=$(median_of "${p99[irc_server]}") p_ng=$(median_of "${p99[ngircd]}")
+c_ours=$(median_of "${cpu[irc_server]}") c_ng=$(median_of "${cpu[ngircd]}")
 echo "médianes : irc_server $r_ours remises/s, p99 $p_ours µs, $c_ours µs CPU/remise ; ngircd $r_ng remises/s, p99 $p_ng µs, $c_ng µs CPU/remise"
 awk -v a="$r_ours" -v b="$r_ng" -v c="$p_ours" -v d="$p_ng" -v e="$c_ours" -v f="$c_ng" 'BEGIN {
     printf "rapports irc_server/ngircd : remises/s %.2fx (objectif >= 1.0), p99 %.2fx (objectif <= 1.0), CPU/remise %.2fx (objectif <= 1.0)\n", a / b, c / d, e / f }'

@@ -32,35 +32,8 @@ TICK=$(getconf CLK_TCK)
 cargo build --release --quiet -p mixed_server --bin tcp_server --bin mixed_server \
     --example charge --example echo_nu
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start NAME CMD... : starts a server, waits for its ready line, sets $port
-# and $last_pid.
-start() {
-    local name=$1
-    shift
-    # Created here: the background job opens them only once it runs, and
-    # the sed below (set -e, pipefail) must not fail on a missing file.
-    : >"$work/$name.out"
-    : >"$work/$name.err"
-    "$@" >"$work/$name.out" 2>"$work/$name.err" &
-    last_pid=$!
-    pids+=("$last_pid")
-    for _ in $(seq 200); do
-        port=$(sed -n 's/.*en écoute sur 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$name.err" | head -1)
-        [[ -n $port ]] && return
-        sleep 0.05
-    done
-    echo "bench_sockets: $name ne démarre pas" >&2
-    cat "$work/$name.err" >&2
-    exit 1
-}
+BENCH=bench_sockets
+source "$(dirname "$0")/commun_bench.sh"
 
 # cpu PID... : user+system ticks of these processes (all their threads).
 cpu() {
@@ -96,11 +69,6 @@ round_trips() {
     printf '%-20s %10s aller-retours/s   p99 %7s µs   CPU %6s µs/aller-retour\n' "$name" "$r" "$p" "$c"
 }
 
-# median "x y z ...": the middle value.
-median() {
-    tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
 echo "== 1. $CLIENTS clients TCP, aller-retours pendant $SECONDS_RUN s, $ROUNDS manches alternées ($(uptime | sed 's/.*load/load/'))"
 for _ in $(seq "$ROUNDS"); do
     round_trips tcp_server "$TARGET/tcp_server" --port 0
@@ -111,13 +79,13 @@ if command -v python3 >/dev/null; then
 fi
 for name in tcp_server echo_nu; do
     printf '%-20s médianes : %s aller-retours/s, p99 %s µs, CPU %s µs/aller-retour\n' "$name" \
-        "$(median "${rate[$name]}")" "$(median "${p99[$name]}")" "$(median "${cpu_rt[$name]}")"
+        "$(median_of "${rate[$name]}")" "$(median_of "${p99[$name]}")" "$(median_of "${cpu_rt[$name]}")"
 done
-awk -v a="$(median "${cpu_rt[tcp_server]}")" -v b="$(median "${cpu_rt[echo_nu]}")" \
-    -v ra="$(median "${rate[tcp_server]}")" -v rb="$(median "${rate[echo_nu]}")" \
+awk -v a="$(median_of "${cpu_rt[tcp_server]}")" -v b="$(median_of "${cpu_rt[echo_nu]}")" \
+    -v ra="$(median_of "${rate[tcp_server]}")" -v rb="$(median_of "${rate[echo_nu]}")" \
     'BEGIN { printf "tcp_server / echo_nu (médianes) : CPU par aller-retour %.2fx (cible <= 1.15), débit %.2fx (cible >= 1)\n", a / b, ra / rb }'
 if [[ -n ${rate[python_threads]:-} ]]; then
-    awk -v ra="$(median "${rate[tcp_server]}")" -v rb="${rate[python_threads]}" \
+    awk -v ra="$(median_of "${rate[tcp_server]}")" -v rb="${rate[python_threads]}" \
         'BEGIN { printf "tcp_server / serveur_threads.py : débit %.2fx\n", ra / rb }'
 fi
 
@@ -130,7 +98,7 @@ if ! command -v nginx >/dev/null; then
     echo "nginx absent (apt-get install nginx-light) : pas de comparaison TLS"
     exit 0
 fi
-nginx_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+nginx_port=$(free_port)
 cat >"$work/nginx.conf" <<CONF
 daemon off;
 worker_processes auto;
@@ -151,10 +119,7 @@ http {
 CONF
 nginx -p "$work" -c "$work/nginx.conf" &
 pids+=($!)
-for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$nginx_port") 2>/dev/null && break
-    sleep 0.05
-done
+wait_port "$nginx_port" nginx
 theirs=$("$TARGET/examples/charge" poignees-tls --port "$nginx_port" --ca "$work/pki/ca.pem" --threads "$THREADS" --secondes "$SECONDS_RUN")
 echo "nginx                $theirs"
 awk -v a="${ours##*par-seconde=}" -v b="${theirs##*par-seconde=}" \
