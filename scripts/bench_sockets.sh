@@ -13,7 +13,8 @@
 #    Target: tcp_server <= 1.15x echo_nu's CPU per round trip, >= its rate.
 # 2. TLS: full handshakes/s (no resumption, THREADS client threads) against
 #    mixed_server --tls and nginx (nginx-light, same certificate and key,
-#    session cache and tickets off). Target: >= 1.0x nginx.
+#    session cache and tickets off), alternated ROUNDS times: the ratio of
+#    the medians. Target: >= 1.0x nginx.
 #
 #    tcp_server and echo_nu run alternately ROUNDS times (default 5, the
 #    order swapped every round): a run's rate drifts by up to +-15 % from
@@ -115,22 +116,21 @@ done
 awk -v a="$(median_of "${cpu_rt[tcp_server]}")" -v b="$(median_of "${cpu_rt[echo_nu]}")" \
     -v ra="$(median_of "${rate[tcp_server]}")" -v rb="$(median_of "${rate[echo_nu]}")" \
     'BEGIN { printf "tcp_server / echo_nu (médianes) : CPU par aller-retour %.2fx (cible <= 1.15), débit %.2fx (cible >= 1)\n", a / b, ra / rb }'
-awk -v r="$(median "$round_ratios")" -v sa="$(median "${share[tcp_server]}")" -v sb="$(median "${share[echo_nu]}")" \
+awk -v r="$(median_of "$round_ratios")" -v sa="$(median_of "${share[tcp_server]}")" -v sb="$(median_of "${share[echo_nu]}")" \
     'BEGIN { printf "tcp_server / echo_nu : débit, médiane des rapports par manche %.2fx ; CPU serveur / CPU reste %.2fx\n", r, sa / sb }'
 if [[ -n ${rate[python_threads]:-} ]]; then
     awk -v ra="$(median_of "${rate[tcp_server]}")" -v rb="${rate[python_threads]}" \
         'BEGIN { printf "tcp_server / serveur_threads.py : débit %.2fx\n", ra / rb }'
 fi
 
-echo "== 2. poignées de main TLS complètes ($THREADS threads clients, $SECONDS_RUN s)"
-"$TARGET/mixed_server" certificat --dossier "$work/pki" >/dev/null
-start mixed_tls "$TARGET/mixed_server" --tls --dossier "$work/pki" --port 0 --port-udp 0
-ours=$("$TARGET/examples/charge" poignees-tls --port "$port" --ca "$work/pki/ca.pem" --threads "$THREADS" --secondes "$SECONDS_RUN")
-echo "mixed_server --tls   $ours"
+echo "== 2. poignées de main TLS complètes ($THREADS threads clients, $SECONDS_RUN s, $ROUNDS manches alternées)"
 if ! command -v nginx >/dev/null; then
     echo "nginx absent (apt-get install nginx-light) : pas de comparaison TLS"
     exit 0
 fi
+"$TARGET/mixed_server" certificat --dossier "$work/pki" >/dev/null
+start mixed_tls "$TARGET/mixed_server" --tls --dossier "$work/pki" --port 0 --port-udp 0
+tls_port=$port
 nginx_port=$(free_port)
 cat >"$work/nginx.conf" <<CONF
 daemon off;
@@ -153,7 +153,23 @@ CONF
 nginx -p "$work" -c "$work/nginx.conf" &
 pids+=($!)
 wait_port "$nginx_port" nginx
-theirs=$("$TARGET/examples/charge" poignees-tls --port "$nginx_port" --ca "$work/pki/ca.pem" --threads "$THREADS" --secondes "$SECONDS_RUN")
-echo "nginx                $theirs"
-awk -v a="${ours##*par-seconde=}" -v b="${theirs##*par-seconde=}" \
-    'BEGIN { printf "mixed_server --tls / nginx : %.2fx (cible >= 1.0)\n", a / b }'
+
+# handshakes NAME PORT: one run; prints it, appends its rate to NAME's list.
+declare -A handshakes_per_s
+handshakes() {
+    local line
+    line=$("$TARGET/examples/charge" poignees-tls --port "$2" --ca "$work/pki/ca.pem" --threads "$THREADS" --secondes "$SECONDS_RUN")
+    printf '%-20s %s\n' "$1" "$line"
+    handshakes_per_s[$1]+="${line##*par-seconde=} "
+}
+for round in $(seq "$ROUNDS"); do
+    if ((round % 2)); then
+        handshakes "mixed_server --tls" "$tls_port"
+        handshakes nginx "$nginx_port"
+    else
+        handshakes nginx "$nginx_port"
+        handshakes "mixed_server --tls" "$tls_port"
+    fi
+done
+awk -v a="$(median_of "${handshakes_per_s[mixed_server --tls]}")" -v b="$(median_of "${handshakes_per_s[nginx]}")" \
+    'BEGIN { printf "médianes : mixed_server --tls %d, nginx %d poignées de main/s ; rapport %.2fx (cible >= 1.0)\n", a, b, a / b }'
