@@ -232,12 +232,7 @@ fn main() -> ExitCode {
     let delivered = latencies.len() as u64;
     let lost = expected * n as u64 - delivered;
     latencies.sort_unstable();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0)
-    };
+    let pct = |p: f64| test_support::percentile(&latencies, p);
     let mut report = format!(
         "deliveries={delivered} lost={lost} seconds={seconds:.3} deliveries_per_s={:.0} p50_us={} p99_us={}",
         delivered as f64 / seconds,

@@ -512,12 +512,7 @@ fn main() {
         .map(|(k, n)| format!("{k}({n})"))
         .collect();
     latencies.sort_unstable();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0)
-    };
+    let pct = |p: f64| test_support::percentile(&latencies, p);
     let lost = expected.saturating_sub(delivered);
     let per_s = delivered as f64 / elapsed.as_secs_f64();
     let achieved = total as f64 / send_time.as_secs_f64();

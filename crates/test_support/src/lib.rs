@@ -7,6 +7,17 @@
 //!   which installs every peer program) it fails instead.
 //! - [`TestRng`]: a small seeded generator for many varied inputs.
 //! - [`have_program`]: whether a peer program is on PATH.
+//! - [`percentile`]: a latency percentile, for the load generators.
+
+/// The `p` percentile (0.0 to 1.0) of `sorted` (ascending), zero if empty:
+/// the value below which that share of the samples lies.
+pub fn percentile<T: Copy + Default>(sorted: &[T], p: f64) -> T {
+    let last = sorted.len().saturating_sub(1);
+    sorted
+        .get(((sorted.len() as f64 * p) as usize).min(last))
+        .copied()
+        .unwrap_or_default()
+}
 
 /// Whether a program is on PATH (for tests that need a real peer).
 pub fn have_program(name: &str) -> bool {
@@ -66,6 +77,16 @@ impl TestRng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentiles_of_one_to_a_hundred() {
+        let samples: Vec<u32> = (1..=100).collect();
+        assert_eq!(percentile(&samples, 0.5), 51);
+        assert_eq!(percentile(&samples, 0.99), 100);
+        assert_eq!(percentile(&samples, 1.0), 100);
+        assert_eq!(percentile(&samples, 0.0), 1);
+        assert_eq!(percentile::<u64>(&[], 0.99), 0);
+    }
 
     /// One test for both cases (tests share the environment): the variable
     /// is read at each call.
