@@ -1,9 +1,9 @@
 //! `decodeur_trame`: the frame decoder of lab 16.
 //!
 //! # Layout
-//! - The text of each frame comes from [`crate::layout`] (the lab's
-//!   blocks, byte for byte); this crate only feeds it frames and writes the
-//!   text out.
+//! - The text of each frame comes from [`sheet`] (the lab's functions and
+//!   their blocks, byte for byte) walked layer by layer by [`walk`]; the
+//!   rest of the crate feeds it frames and writes the text out.
 //! - [`input`]: the frame given on the command line (hex or `b'...'`).
 //! - [`capture`]: pcap and pcapng files, streamed through a small buffer.
 //! - [`live`]: an `AF_PACKET` socket (16.12).

@@ -47,7 +47,7 @@
 //!   have random ones); Total Length and UDP Length bound the data when
 //!   they agree with the bytes present (Ethernet padding is not data),
 //!   otherwise the bytes present are the data. No checksum line, no
-//!   fragment note: those are `--details` ([`crate::details`]);
+//!   fragment note: those are `--details` (`details`);
 //! - in a Linux cooked capture the protocol field is never an IEEE 802.3
 //!   length: a value up to 1500 is a protocol of its own (4 = LLC 802.2 …),
 //!   printed as any protocol we do not decode.

@@ -6,7 +6,7 @@
 //! The operations both protocols share (join, leave, kick, rename, nick,
 //! grant, revoke, kill, say, quit) are written once, here; each takes the
 //! already-checked arguments and tells every member in the member's own
-//! protocol ([`Hub::fan`]: a sentence for the project's clients, an IRC line
+//! protocol (`Hub::fan`: a sentence for the project's clients, an IRC line
 //! for IRC clients). [`crate::project`] and [`crate::irc_mode`] parse lines,
 //! check rights (the `check_*` functions, which return a [`Refusal`]) and
 //! call them.

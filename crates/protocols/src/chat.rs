@@ -276,7 +276,7 @@ const FORMAT_CHARS: [(u32, u32); 22] = [
 
 /// Does `c` get escaped: C0 controls but tab, DEL, C1 controls, the line
 /// and paragraph separators (U+2028, U+2029) and the format characters of
-/// [`FORMAT_CHARS`].
+/// `FORMAT_CHARS`.
 pub fn needs_escape(c: char) -> bool {
     let u = c as u32;
     match u {

@@ -1,8 +1,8 @@
 //! Receiving on a UDP socket that [`Shutdown`](crate::Shutdown) may wake.
 //!
-//! Why not `UdpSocket::recv_from`: once [`Shutdown::wake_udp_socket`]
-//! (crate::Shutdown::wake_udp_socket) has shut the socket's reading side
-//! down, Linux's `recvfrom` returns 0 bytes *without* writing an address,
+//! Why not `UdpSocket::recv_from`: once
+//! [`Shutdown::wake_udp_socket`](crate::Shutdown::wake_udp_socket) has
+//! shut the socket's reading side down, Linux's `recvfrom` returns 0 bytes *without* writing an address,
 //! and the standard library may then read an address left over from an
 //! earlier call and panic (`assertion failed: len >=
 //! size_of::<c::sockaddr_in>()`, seen in relay_server's tests after a first

@@ -1,7 +1,7 @@
 //! `serveur_chat`: the UDP chat server of lab 18. The sheet's flow, as this
 //! crate runs it:
 //!
-//! 1. `recvfrom` in an endless loop, print `recv_data : b'...'`  -> [`receive_loop`], [`journal`]
+//! 1. `recvfrom` in an endless loop, print `recv_data : b'...'`  -> `receive_loop`, [`journal`]
 //! 2. `traite_data(addr, data)` (g.)                             -> [`Chat::traite_data`]
 //! 3. `send_entrance_notification(addr, name)` (c.)              -> [`Chat::send_entrance_notification`]
 //! 4. `send_message(addr, message)` (d.)                         -> [`Chat::send_message`]
