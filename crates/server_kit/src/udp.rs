@@ -2,11 +2,11 @@
 //!
 //! Why not `UdpSocket::recv_from`: once
 //! [`Shutdown::wake_udp_socket`](crate::Shutdown::wake_udp_socket) has
-//! shut the socket's reading side down, Linux's `recvfrom` returns 0 bytes *without* writing an address,
-//! and the standard library may then read an address left over from an
-//! earlier call and panic (`assertion failed: len >=
-//! size_of::<c::sockaddr_in>()`, seen in relay_server's tests after a first
-//! datagram). This call reports the missing address as `None` instead.
+//! shut the socket's reading side down, Linux's `recvfrom` returns 0
+//! bytes *without* writing an address, and the standard library may then
+//! read an address left over from an earlier call and panic (`assertion
+//! failed: len >= size_of::<c::sockaddr_in>()`, seen in relay_server's
+//! tests after a first datagram). This call reports the missing address as `None` instead.
 
 use std::io;
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
