@@ -9,7 +9,10 @@
 //!   (`sigwait`), which drops the unread input (half a password must not
 //!   reach the shell), restores the terminal, prints one French line and
 //!   exits with 128 + the signal's number (130 for Ctrl-C). No signal
-//!   handler, hence no global state for one.
+//!   handler, hence no global state for one. Once the line is read, the
+//!   watcher is told to end ([`STOP_WATCHING`], sent to that thread only)
+//!   and joined: a client that asks for passwords again and again
+//!   (`mixed_client --json`, one per `LOGIN`) keeps no thread behind.
 //!
 //! The signals only reach the watcher if no other thread of the process
 //! takes them: a program with other threads blocks them there
@@ -17,16 +20,22 @@
 //! printing thread.
 
 use std::io::{self, BufRead};
+use std::os::unix::thread::JoinHandleExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 
+use nix::sys::pthread::pthread_kill;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::termios::{tcflush, tcgetattr, tcsetattr, FlushArg, LocalFlags, SetArg, Termios};
 use server_kit::cli::BoxError;
 
 /// Printed (on stderr) when a signal ends the prompt.
 pub const INTERRUPTED: &str = "saisie du mot de passe interrompue";
+
+/// Sent by the prompt to its own watcher thread: the prompt is over, end.
+/// (One the terminal never sends; blocked only while a prompt runs.)
+pub const STOP_WATCHING: Signal = Signal::SIGUSR2;
 
 /// The signals that would end the process with the echo still off.
 fn ending_signals() -> SigSet {
@@ -102,23 +111,35 @@ impl Drop for EchoOff {
 struct SignalWatch {
     previous: SigSet,
     done: Arc<AtomicBool>,
+    watcher: Option<JoinHandle<()>>,
 }
 
 impl SignalWatch {
     fn start(saved: &Termios) -> io::Result<SignalWatch> {
-        let set = ending_signals();
+        let mut set = ending_signals();
+        set.add(STOP_WATCHING);
         let previous = set.thread_swap_mask(SigmaskHow::SIG_BLOCK)?;
         let done = Arc::new(AtomicBool::new(false));
-        let watch = SignalWatch {
+        let mut watch = SignalWatch {
             previous,
             done: Arc::clone(&done),
+            watcher: None,
         };
         let saved = saved.clone();
         // The watcher inherits the blocked mask, as `sigwait` requires.
-        thread::Builder::new()
+        let watcher = thread::Builder::new()
             .name("signaux".into())
             .spawn(move || {
-                let Ok(signal) = set.wait() else { return };
+                let signal = loop {
+                    let Ok(signal) = set.wait() else { return };
+                    match signal {
+                        // Only once the prompt is over (not a stray one
+                        // from another process).
+                        STOP_WATCHING if done.load(Ordering::Acquire) => return,
+                        STOP_WATCHING => continue,
+                        signal => break signal,
+                    }
+                };
                 if !done.load(Ordering::Acquire) {
                     // Half a password typed must not go on to the shell
                     // (which would show it, or run it): drop unread input.
@@ -129,6 +150,7 @@ impl SignalWatch {
                 // The signal's usual meaning: the process ends.
                 std::process::exit(128 + signal as i32);
             })?;
+        watch.watcher = Some(watcher);
         Ok(watch)
     }
 }
@@ -137,5 +159,10 @@ impl Drop for SignalWatch {
     fn drop(&mut self) {
         self.done.store(true, Ordering::Release);
         let _ = self.previous.thread_set_mask();
+        if let Some(watcher) = self.watcher.take() {
+            if pthread_kill(watcher.as_pthread_t(), STOP_WATCHING).is_ok() {
+                let _ = watcher.join();
+            }
+        }
     }
 }

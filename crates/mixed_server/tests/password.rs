@@ -1,7 +1,10 @@
-//! `mixed_server ajouter-utilisateur` on a real terminal: a pseudo-terminal
+//! `mixed_server ajouter-utilisateur` and `mixed_client --json`'s LOGIN on a
+//! real terminal: a pseudo-terminal
 //! whose slave side is the child's stdin, stdout and stderr, as a user's
 //! terminal would be. What the child (and the terminal's echo) writes is
 //! read on the master side.
+
+mod common;
 
 use std::fs;
 use std::io::Read;
@@ -31,7 +34,12 @@ struct OnTerminal {
 }
 
 impl OnTerminal {
+    /// `mixed_server ARGS` on a terminal.
     fn start(args: &[&str]) -> OnTerminal {
+        OnTerminal::run(env!("CARGO_BIN_EXE_mixed_server"), args)
+    }
+
+    fn run(exe: &str, args: &[&str]) -> OnTerminal {
         let pty = openpty(None, None).expect("openpty");
         let modes = tcgetattr(pty.slave.as_fd()).unwrap();
         assert!(
@@ -39,7 +47,7 @@ impl OnTerminal {
             "a fresh terminal echoes"
         );
         let io = || Stdio::from(pty.slave.try_clone().unwrap());
-        let child = Command::new(env!("CARGO_BIN_EXE_mixed_server"))
+        let child = Command::new(exe)
             .args(args)
             .stdin(io())
             .stdout(io())
@@ -68,8 +76,17 @@ impl OnTerminal {
 
     /// Waits until the terminal shows `expected`.
     fn wait_for(&mut self, expected: &str) {
+        self.wait_for_times(expected, 1);
+    }
+
+    /// Waits until the terminal has shown `expected` `times` times.
+    fn wait_for_times(&mut self, expected: &str, times: usize) {
         let deadline = Instant::now() + WAIT;
-        while !String::from_utf8_lossy(&self.text).contains(expected) {
+        while String::from_utf8_lossy(&self.text)
+            .matches(expected)
+            .count()
+            < times
+        {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.shown.recv_timeout(left) {
                 Ok(chunk) => self.text.extend(chunk),
@@ -160,4 +177,58 @@ fn ctrl_c_at_the_prompt_gives_the_echo_back() {
     assert_eq!(code, Some(130));
     assert!(shown.contains(INTERRUPTED), "{shown:?}");
     assert!(!file.exists(), "nothing is written after Ctrl-C");
+}
+
+/// Threads of process `pid` now.
+fn threads(pid: u32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/task")).unwrap().count()
+}
+
+#[test]
+fn each_login_prompt_ends_its_signal_watcher() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("utilisateurs.txt");
+    let file = file.to_str().unwrap();
+    let added = common::client(
+        "mixed_server",
+        &["ajouter-utilisateur", "--utilisateurs", file, "alice"],
+        "secret\n",
+    );
+    assert!(added.status.success(), "{}", common::text(&added.stderr));
+    let server = common::Running::start(
+        "mixed_server",
+        &[
+            "--port",
+            "0",
+            "--port-udp",
+            "0",
+            "--json",
+            "--utilisateurs",
+            file,
+        ],
+    );
+    let port = server.port().to_string();
+    let mut terminal = OnTerminal::run(
+        common::exe("mixed_client"),
+        &["--json", "--serveur", "127.0.0.1", "--port", &port],
+    );
+    let mut after_first = 0;
+    for attempt in 1..=3 {
+        terminal.type_keys("LOGIN alice\n");
+        terminal.wait_for_times(PROMPT, attempt);
+        terminal.type_keys("faux\n");
+        terminal.wait_for_times("erreur", attempt);
+        if attempt == 1 {
+            after_first = threads(terminal.child.id());
+        }
+    }
+    assert_eq!(
+        threads(terminal.child.id()),
+        after_first,
+        "each LOGIN left a thread behind"
+    );
+    terminal.type_keys("LOGOUT\n");
+    let (code, shown) = terminal.finish();
+    assert!(!shown.contains("faux"), "the password was shown: {shown:?}");
+    assert!(code.is_some(), "{shown}");
 }
