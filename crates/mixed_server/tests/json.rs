@@ -11,51 +11,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{client, text, Running, WAIT};
+use common::{client, json_server, json_server_with, text, WAIT};
 use rustls::pki_types::ServerName;
 use server_kit::Stream;
 
 const OK: &str = r#"{"statut":"ok"}"#;
 const BAD_LOGIN: &str = r#"{"statut":"erreur","raison":"utilisateur ou mot de passe incorrect"}"#;
-
-fn users(dir: &Path) -> String {
-    let file = dir.join("utilisateurs.txt");
-    for (name, password) in [("alice", "secret"), ("bob", "azerty"), ("carol", "carol")] {
-        let out = client(
-            "mixed_server",
-            &[
-                "ajouter-utilisateur",
-                "--utilisateurs",
-                file.to_str().unwrap(),
-                name,
-            ],
-            &format!("{password}\n"),
-        );
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
-    let stored = std::fs::read_to_string(&file).unwrap();
-    assert!(!stored.contains("secret") && stored.contains("alice:$argon2id$"));
-    file.to_str().unwrap().to_string()
-}
-
-fn json_server(dir: &Path) -> Running {
-    json_server_with(dir, &[])
-}
-
-fn json_server_with(dir: &Path, extra: &[&str]) -> Running {
-    let file = users(dir);
-    let mut args = vec![
-        "--port",
-        "0",
-        "--port-udp",
-        "0",
-        "--json",
-        "--utilisateurs",
-        &file,
-    ];
-    args.extend(extra);
-    Running::start("mixed_server", &args)
-}
 
 /// A client speaking JSON lines, in clear or under TLS.
 struct Peer {

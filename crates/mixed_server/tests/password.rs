@@ -187,26 +187,7 @@ fn threads(pid: u32) -> usize {
 #[test]
 fn each_login_prompt_ends_its_signal_watcher() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("utilisateurs.txt");
-    let file = file.to_str().unwrap();
-    let added = common::client(
-        "mixed_server",
-        &["ajouter-utilisateur", "--utilisateurs", file, "alice"],
-        "secret\n",
-    );
-    assert!(added.status.success(), "{}", common::text(&added.stderr));
-    let server = common::Running::start(
-        "mixed_server",
-        &[
-            "--port",
-            "0",
-            "--port-udp",
-            "0",
-            "--json",
-            "--utilisateurs",
-            file,
-        ],
-    );
+    let server = common::json_server(dir.path());
     let port = server.port().to_string();
     let mut terminal = OnTerminal::run(
         common::exe("mixed_client"),

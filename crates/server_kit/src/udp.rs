@@ -6,7 +6,8 @@
 //! bytes *without* writing an address, and the standard library may then
 //! read an address left over from an earlier call and panic (`assertion
 //! failed: len >= size_of::<c::sockaddr_in>()`, seen in relay_server's
-//! tests after a first datagram). This call reports the missing address as `None` instead.
+//! tests after a first datagram). This call reports the missing address
+//! as `None` instead.
 
 use std::io;
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};

@@ -176,3 +176,45 @@ pub fn unavailable(message: &str) {
     }
     e2e::skip(&format!("test ignoré : {message}"));
 }
+
+/// A users file in `dir` with alice (`secret`), bob (`azerty`) and carol
+/// (`carol`), added by `mixed_server ajouter-utilisateur`; its path.
+pub fn users(dir: &Path) -> String {
+    let file = dir.join("utilisateurs.txt");
+    for (name, password) in [("alice", "secret"), ("bob", "azerty"), ("carol", "carol")] {
+        let out = client(
+            "mixed_server",
+            &[
+                "ajouter-utilisateur",
+                "--utilisateurs",
+                file.to_str().unwrap(),
+                name,
+            ],
+            &format!("{password}\n"),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(!stored.contains("secret") && stored.contains("alice:$argon2id$"));
+    file.to_str().unwrap().to_string()
+}
+
+/// `mixed_server --json` on free ports, with [`users`].
+pub fn json_server(dir: &Path) -> Running {
+    json_server_with(dir, &[])
+}
+
+pub fn json_server_with(dir: &Path, extra: &[&str]) -> Running {
+    let file = users(dir);
+    let mut args = vec![
+        "--port",
+        "0",
+        "--port-udp",
+        "0",
+        "--json",
+        "--utilisateurs",
+        &file,
+    ];
+    args.extend(extra);
+    Running::start("mixed_server", &args)
+}
