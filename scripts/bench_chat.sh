@@ -57,7 +57,6 @@ chat_pid=$last_pid chat_port=$port
 start relais_nu "$TARGET/examples/relais_nu" 127.0.0.1:0
 relay_pid=$last_pid relay_port=$port
 
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 # run WHO RATE MESSAGES: one load run, prints a table row, sets $line.
 run() {

@@ -71,7 +71,6 @@ pids+=($!)
 ngircd_pid=$!
 wait_port "$ngircd_port" ngircd
 
-field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 row() { printf '%-10s %12s %9s %9s %10s %8s\n' "$@"; }
 
 # run NAME PORT PID: one load run; prints a row, appends to NAME's lists.

@@ -1,7 +1,7 @@
 # Shared by bench_chat.sh, bench_irc.sh and bench_sockets.sh (to source,
 # after setting BENCH to the script's name for its messages): a work folder
 # removed at exit with every server started, a server started until its
-# ready line, a free port, medians.
+# ready line, a free port, result fields, medians.
 
 work=$(mktemp -d)
 pids=()
@@ -49,6 +49,9 @@ wait_port() {
     cat "$work/$2.err" >&2 || true
     exit 1
 }
+
+# field KEY "LINE": the value of KEY=VALUE in a load generator's result line.
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 # median: the middle of the numbers on stdin, one a line (the mean of the
 # two middle ones for an even count).

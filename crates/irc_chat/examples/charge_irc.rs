@@ -64,18 +64,6 @@ fn parse_args() -> Option<Args> {
     (args.clients >= 2 && args.window >= 1).then_some(args)
 }
 
-/// The server's CPU time so far (user + system, all threads), in seconds.
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which may hold spaces: "(...) S ...".
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split(' ').collect();
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13
-    // after the name; in clock ticks (100 per second on Linux).
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
-
 /// Reads lines until one whose command (second word) is `numeric`.
 fn wait_for(reader: &mut BufReader<TcpStream>, numeric: &str) -> std::io::Result<()> {
     let mut line = String::new();
@@ -211,7 +199,9 @@ fn main() -> ExitCode {
             drop(stream);
         }));
     }
-    let cpu_before = args.pid.and_then(cpu_seconds);
+    let cpu_before = args
+        .pid
+        .and_then(|pid| test_support::process_cpu_seconds(pid).ok());
     let t0 = Instant::now();
     start.wait();
     let mut latencies = Vec::with_capacity(expected as usize * n);
@@ -221,7 +211,9 @@ fn main() -> ExitCode {
         last = last.max(seen.last.unwrap_or(t0));
         latencies.extend(seen.latencies_us);
     }
-    let cpu_after = args.pid.and_then(cpu_seconds);
+    let cpu_after = args
+        .pid
+        .and_then(|pid| test_support::process_cpu_seconds(pid).ok());
     for s in &senders {
         s.thread().unpark();
     }

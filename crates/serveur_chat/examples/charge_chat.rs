@@ -123,46 +123,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// utime + stime of a process, in seconds (USER_HZ is 100 on Linux).
-fn cpu_seconds(pid: u32) -> io::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The command name may hold spaces: fields start after the last ')'.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // Field 3 (state) is fields[0]; utime is field 14, stime field 15.
-    Ok((ticks(11) + ticks(12)) as f64 / 100.0)
-}
-
-/// Drops counted by the kernel at the sockets bound to local `port`
-/// (IPv4 and IPv6), or None if `/proc/net/udp` cannot be read.
-fn socket_drops(port: u16) -> Option<u64> {
-    let mut total = None;
-    for table in ["/proc/net/udp", "/proc/net/udp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            // local_address is "ADDR:PORT" in hex; drops is the last field.
-            let local_port = fields
-                .get(1)
-                .and_then(|a| a.rsplit_once(':'))
-                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
-            if local_port == Some(port) {
-                let drops = fields.last().and_then(|d| d.parse::<u64>().ok());
-                *total.get_or_insert(0) += drops.unwrap_or(0);
-            }
-        }
-    }
-    total
-}
-
 /// The machine's UDP receive-buffer overflows so far (IPv4 and IPv6).
 fn rcvbuf_errors() -> Option<u64> {
     let mut total = None;
@@ -418,11 +378,11 @@ fn main() {
         std::process::exit(1);
     }
 
-    let drops_before = socket_drops(args.server.port());
+    let drops_before = test_support::udp_socket_drops(args.server.port());
     let overflows_before = rcvbuf_errors();
     let cpu_before = args
         .pid
-        .map(cpu_seconds)
+        .map(test_support::process_cpu_seconds)
         .transpose()
         .expect("read /proc/PID/stat");
     // With a flooder, only client 0 sends.
@@ -487,10 +447,15 @@ fn main() {
         (Some(b), Some(a)) => a.saturating_sub(b).to_string(),
         _ => "NA".into(),
     };
-    let server_drops = delta(drops_before, socket_drops(args.server.port()));
+    let server_drops = delta(
+        drops_before,
+        test_support::udp_socket_drops(args.server.port()),
+    );
     let overflows = delta(overflows_before, rcvbuf_errors());
     let cpu = match (args.pid, cpu_before) {
-        (Some(pid), Some(before)) => Some(cpu_seconds(pid).expect("read /proc/PID/stat") - before),
+        (Some(pid), Some(before)) => {
+            Some(test_support::process_cpu_seconds(pid).expect("read /proc/PID/stat") - before)
+        }
         _ => None,
     };
 

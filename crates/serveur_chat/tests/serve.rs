@@ -181,21 +181,9 @@ fn a_silent_member_expires_after_the_inactivity_delay() {
     handle.join().unwrap().unwrap();
 }
 
-/// Drops the kernel counted at the UDP sockets bound to local `port`
-/// (`/proc/net/udp` and `udp6`, last column).
+/// Drops the kernel counted at the UDP sockets bound to local `port`.
 fn socket_drops(port: u16) -> u64 {
-    let mut total = 0;
-    for table in ["/proc/net/udp", "/proc/net/udp6"] {
-        let text = std::fs::read_to_string(table).unwrap_or_default();
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let local = fields[1].rsplit_once(':').unwrap().1;
-            if u16::from_str_radix(local, 16).unwrap() == port {
-                total += fields.last().unwrap().parse::<u64>().unwrap();
-            }
-        }
-    }
-    total
+    test_support::udp_socket_drops(port).expect("/proc/net/udp")
 }
 
 /// Reads `s` until a datagram equal to `want` (a set-aside member's

@@ -7,7 +7,9 @@
 //!   which installs every peer program) it fails instead.
 //! - [`TestRng`]: a small seeded generator for many varied inputs.
 //! - [`have_program`]: whether a peer program is on PATH.
-//! - [`percentile`]: a latency percentile, for the load generators.
+//! - For the load generators: [`percentile`], a process's CPU time
+//!   ([`process_cpu_seconds`]) and the kernel's drops at a UDP port
+//!   ([`udp_socket_drops`]).
 
 /// The `p` percentile (0.0 to 1.0) of `sorted` (ascending), zero if empty:
 /// the value below which that share of the samples lies.
@@ -17,6 +19,47 @@ pub fn percentile<T: Copy + Default>(sorted: &[T], p: f64) -> T {
         .get(((sorted.len() as f64 * p) as usize).min(last))
         .copied()
         .unwrap_or_default()
+}
+
+/// A process's CPU time so far (user + system, all its threads), in
+/// seconds, from `/proc/PID/stat` (clock ticks: 100 a second on Linux).
+pub fn process_cpu_seconds(pid: u32) -> std::io::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name may hold spaces: fields start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // Field 3 (state) is fields[0]; utime is field 14, stime field 15.
+    Ok((ticks(11) + ticks(12)) as f64 / 100.0)
+}
+
+/// Drops counted by the kernel at the UDP sockets bound to local `port`
+/// (IPv4 and IPv6), or None if `/proc/net/udp` cannot be read.
+pub fn udp_socket_drops(port: u16) -> Option<u64> {
+    let mut total = None;
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local_address is "ADDR:PORT" in hex; drops is the last field.
+            let local_port = fields
+                .get(1)
+                .and_then(|a| a.rsplit_once(':'))
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if local_port == Some(port) {
+                let drops = fields.last().and_then(|d| d.parse::<u64>().ok());
+                *total.get_or_insert(0) += drops.unwrap_or(0);
+            }
+        }
+    }
+    total
 }
 
 /// Whether a program is on PATH (for tests that need a real peer).
