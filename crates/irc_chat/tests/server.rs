@@ -11,12 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{pipe, Peer, Rng, Running, SharedBuf};
+use common::{pipe, Peer, Running, SharedBuf};
 use irc_chat::client::{self, End};
 use irc_chat::server::{Config, Server};
 use irc_chat::texts::{CHOOSE_NICK, CONNECTED};
 use irc_chat::Flood;
 use server_kit::{PortChoice, Shutdown};
+use test_support::TestRng;
 
 #[test]
 fn the_reports_client_lines_over_raw_sockets() {
@@ -216,7 +217,7 @@ fn many_clients_joining_leaving_kicking_and_vanishing_leave_a_consistent_server(
     let workers: Vec<_> = (0..clients)
         .map(|i| {
             thread::spawn(move || {
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((i + 1) * 0x1000_0001));
+                let mut rng = TestRng(0x9E37_79B9_7F4A_7C15 ^ ((i + 1) * 0x1000_0001));
                 let start = Instant::now();
                 while start.elapsed() < run_for {
                     let stream = TcpStream::connect(addr).unwrap();
@@ -227,18 +228,18 @@ fn many_clients_joining_leaving_kicking_and_vanishing_leave_a_consistent_server(
                         let _ = std::io::copy(&mut &drain, &mut std::io::sink());
                     });
                     let mut w = &stream;
-                    let irc = rng.next(3) == 0;
-                    let nick = format!("u{i}_{}", rng.next(3));
+                    let irc = rng.below(3) == 0;
+                    let nick = format!("u{i}_{}", rng.below(3));
                     let hello = if irc {
                         format!("NICK {nick}\r\nUSER u 0 * :u\r\n")
                     } else {
                         format!("message{nick}\n")
                     };
                     let _ = w.write_all(hello.as_bytes());
-                    for _ in 0..rng.next(60) {
-                        let chan = format!("c{}", rng.next(4));
-                        let other = format!("u{}_{}", rng.next(clients), rng.next(3));
-                        let line = match (rng.next(9), irc) {
+                    for _ in 0..rng.below(60) {
+                        let chan = format!("c{}", rng.below(4));
+                        let other = format!("u{}_{}", rng.below(clients), rng.below(3));
+                        let line = match (rng.below(9), irc) {
                             (0 | 1, false) => format!("JOIN {chan}\n"),
                             (0 | 1, true) => format!("JOIN #{chan}\r\n"),
                             (2, false) => "LEAVE\n".into(),
@@ -259,7 +260,7 @@ fn many_clients_joining_leaving_kicking_and_vanishing_leave_a_consistent_server(
                         }
                     }
                     // Vanish abruptly, or say goodbye.
-                    if rng.next(2) == 0 {
+                    if rng.below(2) == 0 {
                         let _ = w.write_all(if irc { b"QUIT\r\n" } else { b"BYE\n" });
                     }
                     let _ = stream.shutdown(std::net::Shutdown::Both);

@@ -20,8 +20,9 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Peer, Rng, Running};
+use common::{Peer, Running};
 use irc_chat::Flood;
+use test_support::TestRng;
 
 /// Clients at once.
 const CLIENTS: u64 = 200;
@@ -51,21 +52,21 @@ fn seed() -> u64 {
 
 /// Any nickname of the run: a churning client's (`u<i>_<k>`) or a
 /// resident's (`r<i>`), so kicks and grants hit both.
-fn someone(rng: &mut Rng) -> String {
-    let i = rng.next(CLIENTS);
-    if i % RESIDENT_EVERY == 0 && rng.next(2) == 0 {
+fn someone(rng: &mut TestRng) -> String {
+    let i = rng.below(CLIENTS);
+    if i % RESIDENT_EVERY == 0 && rng.below(2) == 0 {
         format!("r{i}")
     } else {
-        format!("u{i}_{}", rng.next(3))
+        format!("u{i}_{}", rng.below(3))
     }
 }
 
 /// One random command. Residents never change their nickname nor leave.
-fn random_line(rng: &mut Rng, irc: bool, resident: bool) -> String {
-    let chan = format!("c{}", rng.next(CHANNELS));
+fn random_line(rng: &mut TestRng, irc: bool, resident: bool) -> String {
+    let chan = format!("c{}", rng.below(CHANNELS));
     let other = someone(rng);
     let kinds = if resident { 10 } else { 12 };
-    match (rng.next(kinds), irc) {
+    match (rng.below(kinds), irc) {
         (0..=2, false) => format!("JOIN {chan}\n"),
         (0..=2, true) => format!("JOIN #{chan}\r\n"),
         (3, false) => "LEAVE\n".into(),
@@ -83,7 +84,7 @@ fn random_line(rng: &mut Rng, irc: bool, resident: bool) -> String {
         (9, false) => format!("MSG {other};u1_1 psst\n"),
         (9, true) => format!("NAMES #{chan}\r\n"),
         // Only churning clients, from here on.
-        (10, _) => format!("NICK u{}_{}\r\n", rng.next(CLIENTS), rng.next(3)),
+        (10, _) => format!("NICK u{}_{}\r\n", rng.below(CLIENTS), rng.below(3)),
         (_, false) => "WHO\n".into(),
         (_, true) => format!("WHO #{chan}\r\n"),
     }
@@ -136,21 +137,21 @@ fn hello(irc: bool, nick: &str) -> String {
 
 /// A client that connects, acts and vanishes, again and again, until
 /// `until`.
-fn churn(addr: SocketAddr, i: u64, mut rng: Rng, until: Instant) {
+fn churn(addr: SocketAddr, i: u64, mut rng: TestRng, until: Instant) {
     while Instant::now() < until {
-        let irc = rng.next(3) == 0;
-        let nick = format!("u{i}_{}", rng.next(3));
+        let irc = rng.below(3) == 0;
+        let nick = format!("u{i}_{}", rng.below(3));
         let Some(mut conn) = Conn::open(addr, &hello(irc, &nick)) else {
             continue;
         };
-        for _ in 0..rng.next(40) {
+        for _ in 0..rng.below(40) {
             if !conn.write(&random_line(&mut rng, irc, false)) {
                 break;
             }
-            thread::sleep(Duration::from_millis(rng.next(PAUSE_MS)));
+            thread::sleep(Duration::from_millis(rng.below(PAUSE_MS)));
         }
         // Say goodbye, or vanish abruptly (unread answers included).
-        if rng.next(2) == 0 {
+        if rng.below(2) == 0 {
             conn.write(if irc { "QUIT :salut\r\n" } else { "BYE\n" });
         }
         conn.end();
@@ -159,14 +160,14 @@ fn churn(addr: SocketAddr, i: u64, mut rng: Rng, until: Instant) {
 
 /// A resident: one connection for the whole run, acting at random; its
 /// connection is returned, still open, for the checks.
-fn reside(addr: SocketAddr, i: u64, mut rng: Rng, until: Instant) -> Conn {
-    let irc = rng.next(2) == 0;
+fn reside(addr: SocketAddr, i: u64, mut rng: TestRng, until: Instant) -> Conn {
+    let irc = rng.below(2) == 0;
     let mut conn = Conn::open(addr, &hello(irc, &format!("r{i}"))).expect("connexion");
     while Instant::now() < until {
         if !conn.write(&random_line(&mut rng, irc, true)) {
             break;
         }
-        thread::sleep(Duration::from_millis(rng.next(2 * PAUSE_MS)));
+        thread::sleep(Duration::from_millis(rng.below(2 * PAUSE_MS)));
     }
     conn
 }
@@ -331,7 +332,7 @@ fn two_hundred_clients_for_twenty_seconds_leave_a_consistent_server() {
     let mut churners = Vec::new();
     let mut residents = Vec::new();
     for i in 0..CLIENTS {
-        let rng = Rng::new(seed ^ (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let rng = TestRng((seed ^ (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1);
         if i % RESIDENT_EVERY == 0 {
             residents.push((
                 format!("r{i}"),

@@ -210,21 +210,3 @@ impl Read for PipeReader {
         }
     }
 }
-
-/// A small xorshift generator: reproducible randomness without a crate.
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// A generator for `seed` (never the all-zero state xorshift keeps).
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed | 1)
-    }
-
-    /// A number in `0..n`.
-    pub fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
