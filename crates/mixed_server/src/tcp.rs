@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rustls::ServerConfig;
 use server_kit::accept::{self, Limits};
+use server_kit::refusal::{Refusals, Refused};
 use server_kit::stream::{tls_error, Stream, TLS_HANDSHAKE_RECORD};
 use server_kit::tls::describe_tls_error;
 use server_kit::Shutdown;
@@ -58,14 +59,32 @@ pub fn full_message(max: usize) -> String {
 pub const TLS_EXPECTED: &[u8] =
     "Erreur : ce port attend une connexion TLS (client en clair ?)\n".as_bytes();
 
-/// Turns a client over the cap away: one explanation (`message`), sent
-/// without waiting more than a second on it, then the connection closes.
-pub fn refuse(mut stream: TcpStream, peer: SocketAddr, max: usize, message: &[u8], log: &Log) {
+/// Polite refusals sent at once, each on a short thread; beyond this (a
+/// flood) a client over the cap gets one write attempt that cannot block.
+pub const REFUSALS_MAX: usize = 32;
+
+/// Turns a client over the cap away: one explanation (`message`), then the
+/// close, without ever holding up the accept thread (server_kit's polite
+/// refusal: the line arrives even if the client already sent its message).
+///
+/// Under `--tls` the line goes out in clear, before any handshake, as it
+/// always did: a TLS client reports a protocol error rather than a hang.
+pub fn refuse(
+    stream: TcpStream,
+    peer: SocketAddr,
+    max: usize,
+    message: &[u8],
+    refusals: &Refusals,
+    log: &Log,
+) {
     log.log(Event::Diag(format!(
         "{peer} refusé : {max} clients déjà servis"
     )));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-    let _ = stream.write_all(message);
+    if refusals.refuse(stream, message) == Refused::NotSent {
+        log.log(Event::Diag(format!(
+            "{peer} : refus non envoyé (pas de thread)"
+        )));
+    }
 }
 
 /// The sheet's inner loop: `recv(1024)` until the client leaves, printing
@@ -105,12 +124,14 @@ pub fn serve(
 ) -> io::Result<()> {
     let max = options.limits.max_clients;
     let refuse_log = log.clone();
+    let refusals = Refusals::new(REFUSALS_MAX);
+    let full = full_message(max);
     let log = log.clone();
     accept::serve(
         listener,
         shutdown,
         options.limits,
-        move |stream, peer| refuse(stream, peer, max, full_message(max).as_bytes(), &refuse_log),
+        move |stream, peer| refuse(stream, peer, max, full.as_bytes(), &refusals, &refuse_log),
         move |tcp, peer| {
             log.log(Event::Peer(options.texts.connected, peer));
             if let Err(e) = session(tcp, &options, &log) {

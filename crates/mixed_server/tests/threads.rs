@@ -3,13 +3,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
 use common::{Running, WAIT};
+use protocols::mixed_json::{reason, Answer, ServerLine};
 
 fn ask(stream: &mut TcpStream, message: &str) -> String {
     stream.write_all(message.as_bytes()).unwrap();
@@ -84,6 +85,61 @@ fn beyond_the_cap_a_client_gets_one_line_and_is_closed() {
         (ask(&mut d, "d") == "Message reçu via TCP").then_some(())
     });
     assert!(served.is_some());
+}
+
+/// What a client over the cap reads after sending `message` at once, as
+/// the sheet's clients do: everything up to the server's end of stream. A
+/// reset instead of that end (the server closing over the unread message)
+/// is an error here, even when the line came first.
+fn refused_after_speaking(server: SocketAddr, message: &[u8]) -> Result<String, ErrorKind> {
+    let mut late = TcpStream::connect(server).unwrap();
+    late.write_all(message).unwrap();
+    late.set_read_timeout(Some(WAIT)).unwrap();
+    let mut got = String::new();
+    late.read_to_string(&mut got).map_err(|e| e.kind())?;
+    Ok(got)
+}
+
+/// Several clients over the cap at once, each speaking first.
+fn refused_together(server: SocketAddr, message: &'static [u8]) -> Vec<Result<String, ErrorKind>> {
+    let late: Vec<_> = (0..8)
+        .map(|_| thread::spawn(move || refused_after_speaking(server, message)))
+        .collect();
+    late.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn over_the_cap_a_client_that_spoke_first_still_reads_the_whole_line() {
+    let server = Running::start(
+        "mixed_server",
+        &["--port", "0", "--port-udp", "0", "--clients-max", "1"],
+    );
+    let mut served = TcpStream::connect(server.addr()).unwrap();
+    served.set_read_timeout(Some(WAIT)).unwrap();
+    assert_eq!(ask(&mut served, "a"), "Message reçu via TCP");
+    let line = "Serveur plein (1 clients au maximum), réessayez plus tard.\n";
+    for got in refused_together(server.addr(), b"Bonjour serveur TCP") {
+        assert_eq!(got.as_deref(), Ok(line));
+    }
+    // The client served all along was not disturbed.
+    assert_eq!(ask(&mut served, "b"), "Message reçu via TCP");
+}
+
+#[test]
+fn over_the_cap_a_json_client_that_spoke_first_still_reads_the_whole_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::json_server_with(dir.path(), &["--clients-max", "1"]);
+    // Accepted (and counted) before any later connection is.
+    let _served = TcpStream::connect(server.addr()).unwrap();
+    let mut full = ServerLine::from(Answer::error(reason::SERVER_FULL)).to_line();
+    full.push(b'\n');
+    let full = String::from_utf8(full).unwrap();
+    for got in refused_together(
+        server.addr(),
+        b"{\"commande\":\"LOGIN\",\"utilisateur\":\"alice\",\"mot_de_passe\":\"secret\"}\n",
+    ) {
+        assert_eq!(got.as_ref(), Ok(&full));
+    }
 }
 
 #[test]

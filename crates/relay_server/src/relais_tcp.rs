@@ -15,12 +15,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown as Direction, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use server_kit::accept::Registry;
+use server_kit::refusal::{Refusals, Refused};
 use server_kit::Shutdown;
 
 use crate::{timed_out, transient, BUSY_TEXT, ROLE_RECEIVER, ROLE_SENDER, SERVER_BINARY};
@@ -39,12 +40,9 @@ const CHUNK: usize = 64 * 1024;
 type Client = (TcpStream, SocketAddr);
 
 /// Refusals being sent at once, each on its own short thread; beyond this
-/// (a flood of connections) a late client's connection is just closed.
+/// (a flood of connections) a late client's connection is just closed
+/// after one write attempt that cannot block.
 const REFUSALS_MAX: usize = 32;
-/// How long a refused client's data is drained before its connection is
-/// closed (closing with unread data would send a reset, which can destroy
-/// the refusal line before the client reads it).
-const REFUSAL_DRAIN: Duration = Duration::from_secs(2);
 
 /// Serves pair after pair until `shutdown`.
 ///
@@ -56,7 +54,7 @@ pub fn serve(listener: TcpListener, shutdown: &Shutdown, options: &Options) -> i
     shutdown.wake_tcp_listener(&listener)?;
     let registry = Registry::closed_on(shutdown);
     let busy = Arc::new(AtomicBool::new(false));
-    let refusals = Arc::new(AtomicUsize::new(0));
+    let refusals = Refusals::new(REFUSALS_MAX);
     let mut first: Option<Client> = None;
     let mut pair_thread: Option<JoinHandle<()>> = None;
     while let Some(client) = accept_client(&listener, shutdown) {
@@ -139,55 +137,13 @@ fn start_pair(
         })
 }
 
-/// Tells a late client the server is busy, on a short thread of its own so
-/// the accept loop is never held up by it.
-fn refuse((stream, from): Client, refusals: &Arc<AtomicUsize>) {
+/// Tells a late client the server is busy, without holding up the accept
+/// loop (server_kit's polite refusal: the line arrives even if the client
+/// spoke first).
+fn refuse((stream, from): Client, refusals: &Refusals) {
     eprintln!("{SERVER_BINARY}: client {from} refusé : une paire est déjà en cours");
-    if refusals.fetch_add(1, Ordering::AcqRel) >= REFUSALS_MAX {
-        refusals.fetch_sub(1, Ordering::AcqRel);
-        // A flood: one attempt that cannot block, then close.
-        let _ = stream.set_nonblocking(true);
-        let _ = (&stream).write_all(busy_line().as_bytes());
-        return;
-    }
-    let refusals = Arc::clone(refusals);
-    let spawned = thread::Builder::new()
-        .name(format!("refus {from}"))
-        .spawn(move || {
-            send_refusal(&stream);
-            refusals.fetch_sub(1, Ordering::AcqRel);
-        });
-    if spawned.is_err() {
+    if refusals.refuse(stream, format!("{BUSY_TEXT}\n").as_bytes()) == Refused::NotSent {
         eprintln!("{SERVER_BINARY}: client {from} : refus non envoyé (pas de thread)");
-    }
-}
-
-fn busy_line() -> String {
-    format!("{BUSY_TEXT}\n")
-}
-
-/// Writes the refusal line, says "no more" (FIN), then reads and drops
-/// whatever the client sends until it closes or [`REFUSAL_DRAIN`] passes,
-/// so the close does not reset the connection over unread data.
-fn send_refusal(stream: &TcpStream) {
-    let _ = stream.set_write_timeout(Some(REFUSAL_DRAIN));
-    if (&*stream).write_all(busy_line().as_bytes()).is_err() {
-        return;
-    }
-    let _ = stream.shutdown(Direction::Write);
-    let deadline = Instant::now() + REFUSAL_DRAIN;
-    let mut sink = [0u8; 4096];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
-            return;
-        }
-        match (&*stream).read(&mut sink) {
-            Ok(0) => return,
-            Ok(_) => continue,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return,
-        }
     }
 }
 

@@ -104,8 +104,8 @@ impl Registry {
 
 /// Accepts until `shutdown`, serving each connection with `handler` on its
 /// own thread (or inline with [`Limits::one_at_a_time`]). Over the cap, the
-/// connection goes to `refuse`, on the accept thread: keep it short (it
-/// should set a write timeout). Returns once every connection thread ended.
+/// connection goes to `refuse`, on the accept thread: it must not block
+/// ([`crate::refusal::Refusals`] does not). Returns once every connection thread ended.
 pub fn serve<H, F>(
     listener: &TcpListener,
     shutdown: &Shutdown,

@@ -28,6 +28,9 @@
 //! - [`tls`]: TLS configurations from PEM files, and French handshake errors.
 //! - [`accept`]: the capped thread-per-connection accept loop, with the
 //!   registry through which Ctrl-C closes every open connection.
+//! - [`refusal`]: turning a TCP client away so that it reads the one-line
+//!   reason even if it spoke first (FIN, then drain, never a reset), on
+//!   capped short threads so the accept loop never waits on it.
 
 pub mod accept;
 pub mod bind;
@@ -36,6 +39,7 @@ pub mod descriptors;
 pub mod journal;
 pub mod lines;
 pub mod peer;
+pub mod refusal;
 pub mod shutdown;
 pub mod stream;
 pub mod tls;

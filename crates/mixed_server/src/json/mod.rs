@@ -31,6 +31,7 @@ use std::time::Duration;
 use protocols::mixed_json::{reason, Answer, ServerLine};
 use server_kit::accept;
 use server_kit::cli::BoxError;
+use server_kit::refusal::Refusals;
 use server_kit::Shutdown;
 
 use crate::log::Log;
@@ -77,6 +78,9 @@ pub fn serve(
     };
     let refuse_log = log.clone();
     let max = config.limits.max_clients;
+    let refusals = Refusals::new(crate::tcp::REFUSALS_MAX);
+    let mut full = ServerLine::from(Answer::error(reason::SERVER_FULL)).to_line();
+    full.push(b'\n');
     let context = Arc::new(session::Context {
         options: options.clone(),
         tls: config.tls.clone(),
@@ -87,11 +91,7 @@ pub fn serve(
         listener,
         shutdown,
         config.limits,
-        move |stream, peer| {
-            let mut line = ServerLine::from(Answer::error(reason::SERVER_FULL)).to_line();
-            line.push(b'\n');
-            crate::tcp::refuse(stream, peer, max, &line, &refuse_log);
-        },
+        move |stream, peer| crate::tcp::refuse(stream, peer, max, &full, &refusals, &refuse_log),
         move |tcp, peer| session::run(tcp, peer, &context),
     );
     // Every session has ended, so every hub sender with it.
