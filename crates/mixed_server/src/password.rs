@@ -14,6 +14,14 @@
 //!   and joined: a client that asks for passwords again and again
 //!   (`mixed_client --json`, one per `LOGIN`) keeps no thread behind.
 //!
+//! - Ctrl-Z (`SIGTSTP`) is taken by the watcher too, and handled as `sudo`
+//!   and `ssh` do: it drops the half-typed line (the prompt starts again),
+//!   gives the terminal its echo back, then stops the process with the
+//!   default `SIGTSTP` (the shell reports an ordinary stopped job). On
+//!   `SIGCONT` (`fg`), once the process is in the terminal's foreground
+//!   again, the echo goes off and the prompt is shown again. Without this,
+//!   the user's shell would run with no echo until `fg`.
+//!
 //! The signals only reach the watcher if no other thread of the process
 //! takes them: a program with other threads blocks them there
 //! ([`block_signals_in_this_thread`]), as `mixed_client --json` does in its
@@ -22,12 +30,13 @@
 use std::io::{self, BufRead};
 use std::os::unix::thread::JoinHandleExt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 
 use nix::sys::pthread::pthread_kill;
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signal::{raise, SigSet, SigmaskHow, Signal};
 use nix::sys::termios::{tcflush, tcgetattr, tcsetattr, FlushArg, LocalFlags, SetArg, Termios};
+use nix::unistd::{getpgrp, tcgetpgrp};
 use server_kit::cli::BoxError;
 
 /// Printed (on stderr) when a signal ends the prompt.
@@ -51,10 +60,21 @@ fn ending_signals() -> SigSet {
     set
 }
 
-/// Keeps the ending signals away from the calling thread (for the threads a
-/// program runs beside a password prompt).
+/// The signals the watcher takes: the ending ones, and the stop and
+/// continue pair.
+fn watched_signals() -> SigSet {
+    let mut set = ending_signals();
+    set.add(Signal::SIGTSTP);
+    // Blocking SIGCONT does not keep the process stopped: it continues,
+    // and the signal waits for the watcher's `sigwait`.
+    set.add(Signal::SIGCONT);
+    set
+}
+
+/// Keeps the signals the prompt watches away from the calling thread (for
+/// the threads a program runs beside a password prompt).
 pub fn block_signals_in_this_thread() {
-    let _ = ending_signals().thread_block();
+    let _ = watched_signals().thread_block();
 }
 
 /// Reads one line from stdin, without its end of line. On a terminal,
@@ -65,8 +85,11 @@ pub fn read_password(prompt: &str) -> Result<String, BoxError> {
         // Not a terminal (a pipe, a file): nothing to hide, nothing to ask.
         return read_line();
     };
-    let signals = SignalWatch::start(&saved)?;
-    let echo = EchoOff::start(&saved)?;
+    // Running from the start: a signal before the echo goes off still
+    // restores the terminal and says so.
+    let prompt_state = Arc::new(Mutex::new(Prompt::Hidden));
+    let signals = SignalWatch::start(&saved, prompt, &prompt_state)?;
+    let echo = EchoOff::start(&saved, &prompt_state)?;
     eprint!("{prompt}");
     let line = read_line();
     drop(echo);
@@ -82,26 +105,103 @@ fn read_line() -> Result<String, BoxError> {
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
+/// Where the prompt is; the watcher and the reading thread change the
+/// terminal only under this lock, so the prompt's end never races a Ctrl-Z.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prompt {
+    /// Echo off (or about to be), waiting for the line.
+    Hidden,
+    /// Stopped by Ctrl-Z (or not back in the foreground yet): the terminal
+    /// is as it was, the echo will go off again on resuming.
+    Suspended,
+    /// The line is read: the watcher leaves the terminal alone.
+    Over,
+}
+
+type PromptState = Arc<Mutex<Prompt>>;
+
+fn lock(state: &PromptState) -> MutexGuard<'_, Prompt> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `saved` without the echo.
+fn quiet(saved: &Termios) -> Termios {
+    let mut quiet = saved.clone();
+    quiet.local_flags.remove(LocalFlags::ECHO);
+    quiet
+}
+
 /// The terminal with its echo off; restored as it was when dropped.
 struct EchoOff {
     saved: Termios,
+    state: PromptState,
 }
 
 impl EchoOff {
-    fn start(saved: &Termios) -> io::Result<EchoOff> {
-        let mut quiet = saved.clone();
-        quiet.local_flags.remove(LocalFlags::ECHO);
-        // TCSAFLUSH would drop keys typed ahead; they belong to the password.
-        tcsetattr(io::stdin(), SetArg::TCSANOW, &quiet)?;
+    fn start(saved: &Termios, state: &PromptState) -> io::Result<EchoOff> {
+        let mut prompt = lock(state);
+        // TCSANOW: TCSAFLUSH would drop keys typed ahead; they belong to
+        // the password.
+        tcsetattr(io::stdin(), SetArg::TCSANOW, &quiet(saved))?;
+        *prompt = Prompt::Hidden;
         Ok(EchoOff {
             saved: saved.clone(),
+            state: Arc::clone(state),
         })
     }
 }
 
 impl Drop for EchoOff {
     fn drop(&mut self) {
+        let mut prompt = lock(&self.state);
         let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, &self.saved);
+        *prompt = Prompt::Over;
+    }
+}
+
+/// Ctrl-Z during the prompt: the half-typed line dropped (the prompt starts
+/// again; a real Ctrl-Z already flushes it, a `kill -TSTP` does not), the
+/// terminal as it was, then the process stopped as `SIGTSTP` stops it.
+/// Returns once the process is continued.
+fn suspend(saved: &Termios, state: &PromptState) {
+    {
+        let mut prompt = lock(state);
+        if *prompt == Prompt::Hidden {
+            let _ = tcflush(io::stdin(), FlushArg::TCIFLUSH);
+            let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, saved);
+            *prompt = Prompt::Suspended;
+        }
+    }
+    // The default action of SIGTSTP, taken by this thread alone: the whole
+    // process stops here, and `raise` returns on SIGCONT. (In an orphaned
+    // process group the kernel drops it: the prompt simply starts again.)
+    let tstp = SigSet::from(Signal::SIGTSTP);
+    let _ = tstp.thread_unblock();
+    let _ = raise(Signal::SIGTSTP);
+    let _ = tstp.thread_block();
+}
+
+/// After a stop: once in the terminal's foreground again, echo off and the
+/// prompt shown anew. (In the background, changing the terminal would hide
+/// the shell's echo; the read stops the process, SIGTTIN, and the next
+/// SIGCONT comes back here.)
+fn resume(saved: &Termios, prompt_text: &str, state: &PromptState) {
+    let mut prompt = lock(state);
+    if *prompt != Prompt::Suspended || !in_foreground() {
+        return;
+    }
+    if tcsetattr(io::stdin(), SetArg::TCSANOW, &quiet(saved)).is_ok() {
+        *prompt = Prompt::Hidden;
+        eprint!("{prompt_text}");
+    }
+}
+
+/// Whether this process's group is the terminal's foreground one (true
+/// when the terminal is not our controlling one: there is no job control).
+fn in_foreground() -> bool {
+    match tcgetpgrp(io::stdin()) {
+        Ok(group) => group == getpgrp(),
+        Err(_) => true,
     }
 }
 
@@ -115,8 +215,8 @@ struct SignalWatch {
 }
 
 impl SignalWatch {
-    fn start(saved: &Termios) -> io::Result<SignalWatch> {
-        let mut set = ending_signals();
+    fn start(saved: &Termios, prompt: &str, state: &PromptState) -> io::Result<SignalWatch> {
+        let mut set = watched_signals();
         set.add(STOP_WATCHING);
         let previous = set.thread_swap_mask(SigmaskHow::SIG_BLOCK)?;
         let done = Arc::new(AtomicBool::new(false));
@@ -125,7 +225,7 @@ impl SignalWatch {
             done: Arc::clone(&done),
             watcher: None,
         };
-        let saved = saved.clone();
+        let (saved, prompt, state) = (saved.clone(), prompt.to_string(), Arc::clone(state));
         // The watcher inherits the blocked mask, as `sigwait` requires.
         let watcher = thread::Builder::new()
             .name("signaux".into())
@@ -137,10 +237,17 @@ impl SignalWatch {
                         // from another process).
                         STOP_WATCHING if done.load(Ordering::Acquire) => return,
                         STOP_WATCHING => continue,
+                        Signal::SIGTSTP => {
+                            suspend(&saved, &state);
+                            resume(&saved, &prompt, &state);
+                        }
+                        Signal::SIGCONT => resume(&saved, &prompt, &state),
                         signal => break signal,
                     }
                 };
-                if !done.load(Ordering::Acquire) {
+                // Held until the exit: the prompt cannot end meanwhile.
+                let now = lock(&state);
+                if *now != Prompt::Over {
                     // Half a password typed must not go on to the shell
                     // (which would show it, or run it): drop unread input.
                     let _ = tcflush(io::stdin(), FlushArg::TCIFLUSH);

@@ -9,6 +9,7 @@ mod common;
 use std::fs;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -47,7 +48,11 @@ impl OnTerminal {
             "a fresh terminal echoes"
         );
         let io = || Stdio::from(pty.slave.try_clone().unwrap());
+        // In a group of its own, as a shell runs each job: that group is
+        // not orphaned (its parent, this test, is in another group of the
+        // same session), so SIGTSTP's default action does stop it.
         let child = Command::new(exe)
+            .process_group(0)
             .args(args)
             .stdin(io())
             .stdout(io())
@@ -211,5 +216,75 @@ fn each_login_prompt_ends_its_signal_watcher() {
     terminal.type_keys("LOGOUT\n");
     let (code, shown) = terminal.finish();
     assert!(!shown.contains("faux"), "the password was shown: {shown:?}");
+    assert!(code.is_some(), "{shown}");
+}
+
+/// Whether process `pid` is stopped (`T` in /proc/PID/stat).
+fn stopped(pid: u32) -> bool {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the command's name, which is in parentheses.
+    stat.rsplit_once(')')
+        .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
+}
+
+/// Ctrl-Z under the `times`-th prompt, then `fg`: checks that the child
+/// stopped with the echo back on, then got it off again and asked anew.
+fn stop_and_continue(terminal: &mut OnTerminal, times: usize) {
+    assert!(!terminal.echo_on(), "echo still on under the prompt");
+    let pid = Pid::from_raw(terminal.child.id() as i32);
+    kill(pid, Signal::SIGTSTP).unwrap();
+    let deadline = Instant::now() + WAIT;
+    while !stopped(terminal.child.id()) {
+        assert!(Instant::now() < deadline, "SIGTSTP did not stop the child");
+        thread::sleep(Duration::from_millis(10));
+    }
+    // What the user's shell gets back while the prompt is stopped.
+    assert!(terminal.echo_on(), "stopped with the echo off");
+    kill(pid, Signal::SIGCONT).unwrap();
+    terminal.wait_for_times(PROMPT, times + 1);
+    assert!(!terminal.echo_on(), "echo on under the prompt shown again");
+}
+
+#[test]
+fn ctrl_z_at_the_prompt_gives_the_echo_back_until_fg() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("utilisateurs.txt");
+    let mut terminal = adding_alice(&file);
+    stop_and_continue(&mut terminal, 1);
+    terminal.type_keys("Tr3s-s3cret\n");
+    terminal.wait_for("utilisateur alice enregistré");
+    let (code, shown) = terminal.finish();
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(
+        !shown.contains("Tr3s-s3cret"),
+        "the password was shown: {shown:?}"
+    );
+    assert!(Users::load(&file).unwrap().check("alice", "Tr3s-s3cret"));
+}
+
+#[test]
+fn ctrl_z_at_a_login_prompt_gives_the_echo_back_until_fg() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::json_server(dir.path());
+    let port = server.port().to_string();
+    // mixed_client has a printing thread beside the prompt: the signals
+    // must still reach the prompt's watcher.
+    let mut terminal = OnTerminal::run(
+        common::exe("mixed_client"),
+        &["--json", "--serveur", "127.0.0.1", "--port", &port],
+    );
+    terminal.type_keys("LOGIN alice\n");
+    terminal.wait_for(PROMPT);
+    stop_and_continue(&mut terminal, 1);
+    terminal.type_keys("secret\n");
+    // The server's answer to the LOGIN, on a line of its own (the terminal
+    // turns each \n into \r\n): accepted.
+    terminal.wait_for("\nok\r\n");
+    terminal.type_keys("LOGOUT\n");
+    let (code, shown) = terminal.finish();
+    assert!(
+        !shown.contains("secret"),
+        "the password was shown: {shown:?}"
+    );
     assert!(code.is_some(), "{shown}");
 }
