@@ -41,6 +41,7 @@ use protocols::chat_irc_file::DATA_PREFIX;
 use server_kit::accept::{self, Limits};
 use server_kit::cli::BoxError;
 use server_kit::lines::{read_line_bounded, LineRead};
+use server_kit::refusal::{Refusals, Refused};
 use server_kit::{BindError, ClientWriter, PortChoice, SendError, Shutdown, Stream};
 
 use crate::hub::{ClientId, Delivery, Event, Hub, HubConfig, SystemClock};
@@ -206,14 +207,18 @@ impl Server {
             max_clients: self.config.max_clients,
             one_at_a_time: false,
         };
+        // The polite refusal: a client that spoke first (an IRC client sends
+        // NICK at once) still reads the line instead of a reset.
+        let refusals = Refusals::default();
         let served = accept::serve(
             &self.listener,
             shutdown,
             limits,
-            |mut stream, peer| {
+            |stream, peer| {
                 eprintln!("{BINARY}: {peer} refusé : serveur complet");
-                let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-                let _ = stream.write_all(SERVER_FULL.as_bytes());
+                if refusals.refuse(stream, SERVER_FULL.as_bytes()) == Refused::NotSent {
+                    eprintln!("{BINARY}: {peer} : refus non envoyé (pas de thread)");
+                }
             },
             move |stream, peer| connection(stream, peer, &context),
         );

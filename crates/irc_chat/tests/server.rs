@@ -312,6 +312,9 @@ fn a_full_server_says_so_in_french_and_closes() {
     let _a = Peer::project(addr, "alice");
     let _b = Peer::project(addr, "bob");
     let mut c = Peer::connect(addr);
+    // As an IRC client does, c speaks first: the refusal must still arrive
+    // whole, not be lost to a reset over its unread line.
+    c.send("NICK carol");
     let mut refused = String::new();
     c.reader.read_to_string(&mut refused).unwrap();
     assert_eq!(refused, irc_chat::server::SERVER_FULL);

@@ -59,10 +59,6 @@ pub fn full_message(max: usize) -> String {
 pub const TLS_EXPECTED: &[u8] =
     "Erreur : ce port attend une connexion TLS (client en clair ?)\n".as_bytes();
 
-/// Polite refusals sent at once, each on a short thread; beyond this (a
-/// flood) a client over the cap gets one write attempt that cannot block.
-pub const REFUSALS_MAX: usize = 32;
-
 /// Turns a client over the cap away: one explanation (`message`), then the
 /// close, without ever holding up the accept thread (server_kit's polite
 /// refusal: the line arrives even if the client already sent its message).
@@ -124,7 +120,7 @@ pub fn serve(
 ) -> io::Result<()> {
     let max = options.limits.max_clients;
     let refuse_log = log.clone();
-    let refusals = Refusals::new(REFUSALS_MAX);
+    let refusals = Refusals::default();
     let full = full_message(max);
     let log = log.clone();
     accept::serve(

@@ -39,11 +39,6 @@ const CHUNK: usize = 64 * 1024;
 
 type Client = (TcpStream, SocketAddr);
 
-/// Refusals being sent at once, each on its own short thread; beyond this
-/// (a flood of connections) a late client's connection is just closed
-/// after one write attempt that cannot block.
-const REFUSALS_MAX: usize = 32;
-
 /// Serves pair after pair until `shutdown`.
 ///
 /// The accept loop stays free while a pair is relayed on its own thread, so
@@ -54,7 +49,7 @@ pub fn serve(listener: TcpListener, shutdown: &Shutdown, options: &Options) -> i
     shutdown.wake_tcp_listener(&listener)?;
     let registry = Registry::closed_on(shutdown);
     let busy = Arc::new(AtomicBool::new(false));
-    let refusals = Refusals::new(REFUSALS_MAX);
+    let refusals = Refusals::default();
     let mut first: Option<Client> = None;
     let mut pair_thread: Option<JoinHandle<()>> = None;
     while let Some(client) = accept_client(&listener, shutdown) {

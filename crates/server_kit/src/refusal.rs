@@ -31,6 +31,11 @@ use std::time::{Duration, Instant};
 /// How long a refused client's data is drained, at most, before the close.
 pub const DRAIN: Duration = Duration::from_secs(2);
 
+/// Polite refusals at once by default: enough for any honest burst of
+/// clients over a server's cap, few enough that a flood of connections
+/// costs at most this many short threads.
+pub const AT_ONCE: usize = 32;
+
 /// How a refused connection was handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
@@ -48,6 +53,14 @@ pub struct Refusals {
     in_progress: Arc<AtomicUsize>,
     max: usize,
     drain: Duration,
+}
+
+impl Default for Refusals {
+    /// At most [`AT_ONCE`] polite refusals at once, each draining at most
+    /// [`DRAIN`].
+    fn default() -> Refusals {
+        Refusals::new(AT_ONCE)
+    }
 }
 
 impl Refusals {

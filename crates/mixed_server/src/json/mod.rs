@@ -78,7 +78,7 @@ pub fn serve(
     };
     let refuse_log = log.clone();
     let max = config.limits.max_clients;
-    let refusals = Refusals::new(crate::tcp::REFUSALS_MAX);
+    let refusals = Refusals::default();
     let mut full = ServerLine::from(Answer::error(reason::SERVER_FULL)).to_line();
     full.push(b'\n');
     let context = Arc::new(session::Context {
