@@ -94,13 +94,11 @@ pub struct Server {
 
 /// What the hub thread receives.
 enum Input {
-    /// A new chat connection and its writer.
+    /// A new chat connection: its writer, the hub's end of its credit.
     Open {
         id: ClientId,
         host: String,
-        writer: ClientWriter,
-        writer_thread: JoinHandle<()>,
-        credit: Receiver<()>,
+        conn: Conn,
     },
     Event(Event),
 }
@@ -216,9 +214,12 @@ fn connection(stream: TcpStream, peer: SocketAddr, cx: &Context) {
     let _ = cx.hub.send(Input::Open {
         id,
         host: peer.ip().to_string(),
-        writer,
-        writer_thread,
-        credit: hub_credit,
+        conn: Conn {
+            writer,
+            writer_thread,
+            credit: hub_credit,
+            pending: Vec::new(),
+        },
     });
     read_loop(id, stream, &cx.hub, &credit);
 }
@@ -441,22 +442,8 @@ fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, rendez
         let waiting = std::iter::from_fn(|| rx.try_recv().ok());
         for input in first.into_iter().chain(waiting).take(MAX_BATCH) {
             events.push(match input {
-                Input::Open {
-                    id,
-                    host,
-                    writer,
-                    writer_thread,
-                    credit,
-                } => {
-                    out.open(
-                        id,
-                        Conn {
-                            writer,
-                            writer_thread,
-                            credit,
-                            pending: Vec::new(),
-                        },
-                    );
+                Input::Open { id, host, conn } => {
+                    out.open(id, conn);
                     Event::Connect { id, host }
                 }
                 Input::Event(e) => {
@@ -488,25 +475,11 @@ fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, rendez
     // Shutdown: the registry has cut every socket, so every writer ends;
     // writers of connections announced meanwhile too. The channel
     // disconnects once every connection thread is gone.
-    let ids: Vec<ClientId> = out.conns.keys().copied().collect();
-    for id in ids {
-        out.end(id);
-    }
+    out.finished.extend(out.conns.drain().map(|(_, c)| end(c)));
     while let Ok(input) = rx.recv() {
-        if let Input::Open {
-            writer,
-            writer_thread,
-            credit,
-            ..
-        } = input
-        {
-            writer.disconnect();
-            out.finished.push(end(Conn {
-                writer,
-                writer_thread,
-                credit,
-                pending: Vec::new(),
-            }));
+        if let Input::Open { conn, .. } = input {
+            conn.writer.disconnect();
+            out.finished.push(end(conn));
         }
     }
     for h in out.finished {
