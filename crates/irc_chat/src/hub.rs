@@ -488,6 +488,20 @@ impl Hub {
         }
     }
 
+    /// The member of `cid` named `nick`, for a command only the channel's
+    /// main admin may give (GRANT, REVOKE, KILL): that is checked first.
+    fn main_admins_member(
+        &self,
+        actor: ClientId,
+        cid: ChanId,
+        nick: &str,
+    ) -> Result<ClientId, Refusal> {
+        if self.chan(cid).main_admin != actor {
+            return Err(Refusal::NotMainAdmin);
+        }
+        self.member(cid, nick)
+    }
+
     /// Everyone sharing a channel with `id` (without `id`), once each.
     fn co_members(&self, id: ClientId) -> Vec<ClientId> {
         let mut set = BTreeSet::new();
@@ -724,12 +738,8 @@ impl Hub {
         cid: ChanId,
         nick: &str,
     ) -> Result<ClientId, Refusal> {
-        let chan = self.chan(cid);
-        if chan.main_admin != actor {
-            return Err(Refusal::NotMainAdmin);
-        }
-        let target = self.member(cid, nick)?;
-        if chan.is_admin(target) {
+        let target = self.main_admins_member(actor, cid, nick)?;
+        if self.chan(cid).is_admin(target) {
             return Err(Refusal::AlreadyAdmin(self.nick(target).to_owned()));
         }
         Ok(target)
@@ -765,15 +775,11 @@ impl Hub {
         cid: ChanId,
         nick: &str,
     ) -> Result<ClientId, Refusal> {
-        let chan = self.chan(cid);
-        if chan.main_admin != actor {
-            return Err(Refusal::NotMainAdmin);
-        }
-        let target = self.member(cid, nick)?;
+        let target = self.main_admins_member(actor, cid, nick)?;
         if target == actor {
             return Err(Refusal::RevokeSelf);
         }
-        if !chan.granted.contains(&target) {
+        if !self.chan(cid).granted.contains(&target) {
             return Err(Refusal::NotAdminNick(self.nick(target).to_owned()));
         }
         Ok(target)
@@ -785,10 +791,7 @@ impl Hub {
         cid: ChanId,
         nick: &str,
     ) -> Result<ClientId, Refusal> {
-        if self.chan(cid).main_admin != actor {
-            return Err(Refusal::NotMainAdmin);
-        }
-        let target = self.member(cid, nick)?;
+        let target = self.main_admins_member(actor, cid, nick)?;
         if target == actor {
             return Err(Refusal::KillSelf);
         }

@@ -31,12 +31,12 @@
 use std::collections::HashMap;
 use std::io::{self, BufReader, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle, Thread};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 use protocols::chat_irc_file::DATA_PREFIX;
 use server_kit::accept::{self, Limits};
 use server_kit::cli::BoxError;
@@ -95,13 +95,11 @@ pub struct Server {
 
 /// What the hub thread receives.
 enum Input {
-    /// A new chat connection and its writer.
+    /// A new chat connection: its writer, the hub's end of its credit.
     Open {
         id: ClientId,
         host: String,
-        writer: ClientWriter,
-        writer_thread: JoinHandle<()>,
-        credit: Credit,
+        conn: Conn,
     },
     Event(Event),
 }
@@ -114,48 +112,20 @@ enum Input {
 /// client that never reads.
 const LINES_IN_FLIGHT: usize = 16;
 
-/// A connection's lines in flight to the hub, and its reader thread, which
-/// waits (parked) while there are [`LINES_IN_FLIGHT`].
-#[derive(Clone)]
-struct Credit {
-    /// Counted by the reader, counted down by the hub; pushed far below
-    /// zero when the hub is done with the connection.
-    in_flight: Arc<AtomicIsize>,
-    reader: Thread,
+/// A connection's lines in flight to the hub, as tokens in a channel of
+/// [`LINES_IN_FLIGHT`]: its reader sends one before each line (and waits
+/// while the channel is full), the hub takes one back with each line. The
+/// hub drops its end when it is done with the connection: the reader then
+/// never waits again (it reads on until the end of the stream the writer
+/// causes).
+fn credit() -> (Sender<()>, Receiver<()>) {
+    bounded(LINES_IN_FLIGHT)
 }
 
-/// [`LINES_IN_FLIGHT`] as the counter's type.
-const LIMIT: isize = LINES_IN_FLIGHT as isize;
-
-impl Credit {
-    fn new() -> Credit {
-        Credit {
-            in_flight: Arc::new(AtomicIsize::new(0)),
-            reader: thread::current(),
-        }
-    }
-
-    /// The reader's side: waits for room, then counts one more line.
-    fn take(&self) {
-        while self.in_flight.load(Ordering::Acquire) >= LIMIT {
-            thread::park();
-        }
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// The hub's side: one line taken off the queue.
-    fn give_back(&self) {
-        if self.in_flight.fetch_sub(1, Ordering::AcqRel) >= LIMIT {
-            self.reader.unpark();
-        }
-    }
-
-    /// The connection is over for the hub: the reader never waits again
-    /// (it reads on until the end of the stream the writer causes).
-    fn release(&self) {
-        self.in_flight.store(isize::MIN / 2, Ordering::Release);
-        self.reader.unpark();
-    }
+/// The reader's side of the credit: waits for room for one more line.
+fn take_credit(credit: &Sender<()>) {
+    // An error means the hub is done with the connection: no wait.
+    let _ = credit.send(());
 }
 
 /// What every connection thread shares.
@@ -245,13 +215,16 @@ fn connection(stream: TcpStream, peer: SocketAddr, cx: &Context) {
     };
     let (writer, writer_thread) =
         ClientWriter::for_stream(Stream::plain(write_half), WRITER_QUEUE, WRITE_DEADLINE);
-    let credit = Credit::new();
+    let (credit, hub_credit) = credit();
     let _ = cx.hub.send(Input::Open {
         id,
         host: peer.ip().to_string(),
-        writer,
-        writer_thread,
-        credit: credit.clone(),
+        conn: Conn {
+            writer,
+            writer_thread,
+            credit: hub_credit,
+            pending: Vec::new(),
+        },
     });
     read_loop(id, stream, &cx.hub, &credit);
 }
@@ -291,7 +264,7 @@ fn opens_data_connection(stream: &TcpStream, wait: Duration) -> io::Result<bool>
 }
 
 /// One connection's lines to the hub, until the end of the stream.
-fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>, credit: &Credit) {
+fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>, credit: &Sender<()>) {
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::with_capacity(256);
     let mut skipping = false;
@@ -300,7 +273,7 @@ fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>, credit: &Credi
             Ok(LineRead::Line) if skipping => skipping = false,
             Ok(LineRead::Line) => {
                 let line = std::mem::take(&mut buf);
-                credit.take();
+                take_credit(credit);
                 if tx.send(Input::Event(Event::Line { id, line })).is_err() {
                     return;
                 }
@@ -308,7 +281,7 @@ fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>, credit: &Credi
             Ok(LineRead::TooLong) => {
                 // Reported once, then the rest of the line is skipped.
                 if !skipping {
-                    credit.take();
+                    take_credit(credit);
                     let _ = tx.send(Input::Event(Event::TooLong { id }));
                 }
                 skipping = true;
@@ -317,7 +290,7 @@ fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>, credit: &Credi
                 // The report's client sends its last BYE without `\n`.
                 if !buf.is_empty() && !skipping {
                     let line = std::mem::take(&mut buf);
-                    credit.take();
+                    take_credit(credit);
                     let _ = tx.send(Input::Event(Event::Line { id, line }));
                 }
                 break "Connexion fermée".to_owned();
@@ -332,7 +305,8 @@ fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>, credit: &Credi
 struct Conn {
     writer: ClientWriter,
     writer_thread: JoinHandle<()>,
-    credit: Credit,
+    /// The hub's end of the connection's credit.
+    credit: Receiver<()>,
     /// Bytes gathered for it during the hub's batch.
     pending: Vec<u8>,
 }
@@ -366,7 +340,7 @@ impl Outbox<'_> {
     /// A line of `id` was taken off the hub's queue.
     fn give_back(&self, id: ClientId) {
         if let Some(c) = self.conns.get(&id) {
-            c.credit.give_back();
+            let _ = c.credit.try_recv();
         }
     }
 
@@ -473,22 +447,8 @@ fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, rendez
         let waiting = std::iter::from_fn(|| rx.try_recv().ok());
         for input in first.into_iter().chain(waiting).take(MAX_BATCH) {
             events.push(match input {
-                Input::Open {
-                    id,
-                    host,
-                    writer,
-                    writer_thread,
-                    credit,
-                } => {
-                    out.open(
-                        id,
-                        Conn {
-                            writer,
-                            writer_thread,
-                            credit,
-                            pending: Vec::new(),
-                        },
-                    );
+                Input::Open { id, host, conn } => {
+                    out.open(id, conn);
                     Event::Connect { id, host }
                 }
                 Input::Event(e) => {
@@ -520,25 +480,11 @@ fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, rendez
     // Shutdown: the registry has cut every socket, so every writer ends;
     // writers of connections announced meanwhile too. The channel
     // disconnects once every connection thread is gone.
-    let ids: Vec<ClientId> = out.conns.keys().copied().collect();
-    for id in ids {
-        out.end(id);
-    }
+    out.finished.extend(out.conns.drain().map(|(_, c)| end(c)));
     while let Ok(input) = rx.recv() {
-        if let Input::Open {
-            writer,
-            writer_thread,
-            credit,
-            ..
-        } = input
-        {
-            writer.disconnect();
-            out.finished.push(end(Conn {
-                writer,
-                writer_thread,
-                credit,
-                pending: Vec::new(),
-            }));
+        if let Input::Open { conn, .. } = input {
+            conn.writer.disconnect();
+            out.finished.push(end(conn));
         }
     }
     for h in out.finished {
@@ -550,7 +496,7 @@ fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, rendez
 /// included) and end; it then shuts the socket down, which ends the
 /// connection's reader too.
 fn end(c: Conn) -> JoinHandle<()> {
-    c.credit.release();
+    drop(c.credit);
     drop(c.writer);
     c.writer_thread
 }

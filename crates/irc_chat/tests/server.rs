@@ -7,11 +7,11 @@ mod common;
 use std::io::{Cursor, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{pipe, Peer, Running, SharedBuf};
+use common::{start_client, text, Peer, Running, Screen, SharedBuf};
 use irc_chat::client::{self, End};
 use irc_chat::server::{Config, Server};
 use irc_chat::texts::{CHOOSE_NICK, CONNECTED};
@@ -152,11 +152,8 @@ fn a_client_that_never_reads_is_dropped_and_the_others_keep_going() {
 
 #[test]
 fn irc_client_prints_escaped_text_and_says_goodbye() {
-    let server = Running::start(Flood::default());
-    let mut bob = Peer::project(server.addr, "bob");
-    bob.send("JOIN c");
-    bob.line();
-    let out = Arc::new(Mutex::new(Vec::new()));
+    let (server, mut bob) = bob_alone_in_c();
+    let out = Screen::default();
     let stream = client::connect("127.0.0.1", server.addr.port()).unwrap();
     let input = Cursor::new("alice\n/JOIN c\nbonjour\n/BYE\n");
     let sink = SharedBuf(Arc::clone(&out));
@@ -167,20 +164,15 @@ fn irc_client_prints_escaped_text_and_says_goodbye() {
     });
     let end = client::run(stream, input, sink).unwrap();
     assert_eq!(end, End::Bye);
-    let got = String::from_utf8(out.lock().unwrap().clone()).unwrap();
     assert_eq!(
-        got,
+        text(&out),
         format!("{CONNECTED}{CHOOSE_NICK}Bienvenue alice ! Tapez /HELP pour la liste des commandes\nVous avez rejoint la chaîne c\n")
     );
     let mut bob = bob_thread.join().unwrap();
     bob.expect("alice est parti\n");
     // The server closing is reported as such.
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let stream = client::connect("127.0.0.1", server.addr.port()).unwrap();
-    let (_keep_open, input) = pipe();
+    let (_keep_open, _screen, run) = start_client(server.addr);
     bob.send("messagecoucou \u{1b}[2J");
-    let sink = SharedBuf(Arc::clone(&out));
-    let run = thread::spawn(move || client::run(stream, input, sink).unwrap());
     thread::sleep(Duration::from_millis(200));
     drop(server);
     assert_eq!(run.join().unwrap(), End::ServerClosed);
@@ -188,15 +180,8 @@ fn irc_client_prints_escaped_text_and_says_goodbye() {
 
 #[test]
 fn the_client_escapes_what_it_prints() {
-    let server = Running::start(Flood::default());
-    let mut bob = Peer::project(server.addr, "bob");
-    bob.send("JOIN c");
-    bob.line();
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let stream = client::connect("127.0.0.1", server.addr.port()).unwrap();
-    let (keep_open, input) = pipe();
-    let sink = SharedBuf(Arc::clone(&out));
-    let run = thread::spawn(move || client::run(stream, input, sink).unwrap());
+    let (server, mut bob) = bob_alone_in_c();
+    let (keep_open, out, run) = start_client(server.addr);
     keep_open.send("alice\n/JOIN c\n");
     bob.expect("alice a rejoint la chaîne c\n");
     // A raw peer could send anything; the client still escapes it.
@@ -204,8 +189,18 @@ fn the_client_escapes_what_it_prints() {
     thread::sleep(Duration::from_millis(300));
     keep_open.send("/BYE\n");
     assert_eq!(run.join().unwrap(), End::Bye);
-    let got = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+    let got = text(&out);
     assert!(got.ends_with("bob: coucou \\x1b[2J\\x07\n"), "{got}");
+}
+
+/// A server where bob, a client of the project's protocol, has created
+/// channel c (his reply read).
+fn bob_alone_in_c() -> (Running, Peer) {
+    let server = Running::start(Flood::default());
+    let mut bob = Peer::project(server.addr, "bob");
+    bob.send("JOIN c");
+    bob.line();
+    (server, bob)
 }
 
 #[test]

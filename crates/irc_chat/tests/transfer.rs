@@ -7,12 +7,12 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::sync::Arc;
+use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{pipe, text, wait_for, Peer, PipeWriter, Running, Screen, SharedBuf};
-use irc_chat::client::{self, End};
+use common::{start_client, text, wait_for, Peer, Running};
+use irc_chat::client::End;
 use irc_chat::server::Config;
 use irc_chat::texts::data;
 use irc_chat::transfer::TransferConfig;
@@ -346,13 +346,4 @@ fn irc_client_send_and_recv_write_the_file_beside_an_existing_one() {
     );
     let entries = std::fs::read_dir(&inbox).unwrap().count();
     assert_eq!(entries, 2);
-}
-
-fn start_client(addr: SocketAddr) -> (PipeWriter, Screen, JoinHandle<End>) {
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let stream = client::connect("127.0.0.1", addr.port()).unwrap();
-    let (keys, input) = pipe();
-    let sink = SharedBuf(Arc::clone(&out));
-    let run = thread::spawn(move || client::run(stream, input, sink).unwrap());
-    (keys, out, run)
 }

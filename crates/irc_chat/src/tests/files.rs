@@ -11,9 +11,8 @@ fn an_offer_accepted_gives_each_end_its_order_and_token() {
     let mut s = Sim::new();
     let a = s.project("alice");
     let b = s.project("bob");
-    s.line(a, &format!("SEND bob 1048576 {HASH} mon rapport.pdf"));
     assert_eq!(
-        s.take(a),
+        s.reply(a, &format!("SEND bob 1048576 {HASH} mon rapport.pdf")),
         "Fichier mon rapport.pdf proposé à bob (1048576 octets) : en attente de son accord\n"
     );
     assert_eq!(
@@ -37,8 +36,10 @@ fn an_offer_accepted_gives_each_end_its_order_and_token() {
         )
     );
     // An offer is accepted once.
-    s.line(b, "RECV alice");
-    assert_eq!(s.take(b), "alice ne vous propose aucun fichier\n");
+    assert_eq!(
+        s.reply(b, "RECV alice"),
+        "alice ne vous propose aucun fichier\n"
+    );
     assert_eq!(s.transfers.len(), 1);
 }
 
@@ -48,28 +49,28 @@ fn refusals() {
     let a = s.project("alice");
     let b = s.project("bob");
     let i = s.irc("ircuser");
-    s.line(a, &format!("SEND carol 10 {HASH} f.txt"));
-    assert_eq!(s.take(a), "Utilisateur inconnu : carol\n");
-    s.line(a, &format!("SEND ALICE 10 {HASH} f.txt"));
-    assert_eq!(s.take(a), SEND_TO_SELF);
-    s.line(a, &format!("SEND ircuser 10 {HASH} f.txt"));
     assert_eq!(
-        s.take(a),
+        s.reply(a, &format!("SEND carol 10 {HASH} f.txt")),
+        "Utilisateur inconnu : carol\n"
+    );
+    assert_eq!(
+        s.reply(a, &format!("SEND ALICE 10 {HASH} f.txt")),
+        SEND_TO_SELF
+    );
+    assert_eq!(
+        s.reply(a, &format!("SEND ircuser 10 {HASH} f.txt")),
         "ircuser utilise un client IRC, qui ne peut pas échanger de fichiers\n"
     );
-    s.line(a, &format!("SEND bob 10 {HASH} ../etc/passwd"));
     assert_eq!(
-        s.take(a),
+        s.reply(a, &format!("SEND bob 10 {HASH} ../etc/passwd")),
         "Nom de fichier invalide : un nom de fichier, pas un chemin (ni / ni \\)\n"
     );
-    s.line(a, &format!("SEND bob 10 {HASH} a\u{1b}[2J"));
     assert_eq!(
-        s.take(a),
+        s.reply(a, &format!("SEND bob 10 {HASH} a\u{1b}[2J")),
         "Nom de fichier invalide : caractère de contrôle interdit\n"
     );
-    s.line(a, &format!("SEND bob 104857601 {HASH} gros.iso"));
     assert_eq!(
-        s.take(a),
+        s.reply(a, &format!("SEND bob 104857601 {HASH} gros.iso")),
         "Fichier trop gros : 104857601 octets, 104857600 (100 Mio) au plus\n"
     );
     s.line(a, &format!("SEND bob 104857600 {HASH} juste.iso"));
@@ -77,13 +78,13 @@ fn refusals() {
         .take(b)
         .starts_with("alice vous propose le fichier juste.iso"));
     s.take_all();
-    s.line(b, "RECV carol");
-    assert_eq!(s.take(b), "Utilisateur inconnu : carol\n");
-    s.line(a, "RECV bob");
-    assert_eq!(s.take(a), "bob ne vous propose aucun fichier\n");
-    s.line(b, "RECV");
+    assert_eq!(s.reply(b, "RECV carol"), "Utilisateur inconnu : carol\n");
     assert_eq!(
-        s.take(b),
+        s.reply(a, "RECV bob"),
+        "bob ne vous propose aucun fichier\n"
+    );
+    assert_eq!(
+        s.reply(b, "RECV"),
         "Commande mal formée, la syntaxe est : /RECV <pseudo> [<dossier>]\n"
     );
     assert!(s.transfers.is_empty());
@@ -101,11 +102,14 @@ fn twenty_offers_at_most_per_sender() {
         s.line(a, &format!("SEND u{n} 1 {HASH} f.txt"));
     }
     s.take_all();
-    s.line(a, &format!("SEND u20 1 {HASH} f.txt"));
-    assert_eq!(s.take(a), TOO_MANY_OFFERS);
+    assert_eq!(
+        s.reply(a, &format!("SEND u20 1 {HASH} f.txt")),
+        TOO_MANY_OFFERS
+    );
     // Replacing an offer is always possible.
-    s.line(a, &format!("SEND u3 2 {HASH} g.txt"));
-    assert!(s.take(a).starts_with("Fichier g.txt proposé à u3"));
+    assert!(s
+        .reply(a, &format!("SEND u3 2 {HASH} g.txt"))
+        .starts_with("Fichier g.txt proposé à u3"));
 }
 
 #[test]
@@ -113,25 +117,33 @@ fn a_new_offer_replaces_the_old_and_leaving_cancels_offers() {
     let mut s = Sim::new();
     let a = s.project("alice");
     let b = s.project("bob");
-    s.line(a, &format!("SEND bob 1 {HASH} un.txt"));
-    s.line(a, &format!("SEND bob 2 {HASH} deux.txt"));
-    s.take_all();
-    s.line(b, "RECV alice");
-    assert!(s.take(b).contains(" : recevez deux.txt (2 octets,"));
-    s.line(b, "RECV alice");
-    assert_eq!(s.take(b), "alice ne vous propose aucun fichier\n");
+    s.set_up(&[
+        (a, &format!("SEND bob 1 {HASH} un.txt")),
+        (a, &format!("SEND bob 2 {HASH} deux.txt")),
+    ]);
+    assert!(s
+        .reply(b, "RECV alice")
+        .contains(" : recevez deux.txt (2 octets,"));
+    assert_eq!(
+        s.reply(b, "RECV alice"),
+        "alice ne vous propose aucun fichier\n"
+    );
     // A nickname change keeps the offer; a departure drops it.
-    s.line(a, &format!("SEND bob 3 {HASH} trois.txt"));
-    s.line(a, "NICK alice2");
-    s.take_all();
-    s.line(b, "RECV alice2");
-    assert!(s.take(b).contains(" : recevez trois.txt (3 octets,"));
+    s.set_up(&[
+        (a, &format!("SEND bob 3 {HASH} trois.txt")),
+        (a, "NICK alice2"),
+    ]);
+    assert!(s
+        .reply(b, "RECV alice2")
+        .contains(" : recevez trois.txt (3 octets,"));
     s.line(a, &format!("SEND bob 4 {HASH} quatre.txt"));
     s.disconnect(a);
     let c = s.project("alice2");
     s.take_all();
-    s.line(b, "RECV alice2");
-    assert_eq!(s.take(b), "alice2 ne vous propose aucun fichier\n");
+    assert_eq!(
+        s.reply(b, "RECV alice2"),
+        "alice2 ne vous propose aucun fichier\n"
+    );
     assert_eq!(s.take(c), "");
     assert_eq!(s.transfers.len(), 2);
 }

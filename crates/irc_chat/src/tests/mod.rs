@@ -109,6 +109,21 @@ impl Sim {
         });
     }
 
+    /// What `id` is answered when it sends `line` (and received before).
+    fn reply(&mut self, id: ClientId, line: &str) -> String {
+        self.line(id, line);
+        self.take(id)
+    }
+
+    /// A scenario's set-up: each client sends its line, then every inbox
+    /// is emptied (what those lines answer is checked elsewhere).
+    fn set_up(&mut self, lines: &[(ClientId, &str)]) {
+        for (id, line) in lines {
+            self.line(*id, line);
+        }
+        self.take_all();
+    }
+
     /// What `id` received since the last call.
     fn take(&mut self, id: ClientId) -> String {
         self.inbox.remove(&id).unwrap_or_default()
@@ -129,6 +144,24 @@ impl Sim {
         let got = self.take(id);
         assert!(got.ends_with(&crate::texts::welcome(nick)), "{got}");
         id
+    }
+
+    /// Registered clients of the project's protocol, one per nickname.
+    fn projects<const N: usize>(&mut self, nicks: [&str; N]) -> [ClientId; N] {
+        nicks.map(|nick| self.project(nick))
+    }
+
+    /// alice, bob and carol in chan1 (alice its admin), dave alone in
+    /// chan2, every inbox empty.
+    fn three_in_chan1_and_dave_in_chan2(&mut self) -> [ClientId; 4] {
+        let [a, b, c, d] = self.projects(["alice", "bob", "carol", "dave"]);
+        self.set_up(&[
+            (a, "JOIN chan1"),
+            (b, "JOIN chan1"),
+            (c, "JOIN chan1"),
+            (d, "JOIN chan2"),
+        ]);
+        [a, b, c, d]
     }
 
     /// A registered IRC client.

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use irc_chat::client::{self, End};
 use irc_chat::server::{Config, Server};
 use irc_chat::texts::{CHOOSE_NICK, CONNECTED};
 use irc_chat::{Flood, HubConfig};
@@ -171,6 +172,17 @@ pub fn wait_for(screen: &Screen, what: &str) {
         );
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `irc_client` connected to `addr`, running in its own thread: the
+/// keyboard the test types on, the screen it prints to, its end.
+pub fn start_client(addr: SocketAddr) -> (PipeWriter, Screen, JoinHandle<End>) {
+    let out = Screen::default();
+    let stream = client::connect("127.0.0.1", addr.port()).unwrap();
+    let (keys, input) = pipe();
+    let sink = SharedBuf(Arc::clone(&out));
+    let run = thread::spawn(move || client::run(stream, input, sink).unwrap());
+    (keys, out, run)
 }
 
 /// A keyboard the test types on, line by line.
