@@ -65,7 +65,7 @@ use fanout::Fanout;
 use journal::Journal;
 use penalty::Penalties;
 pub use protocol::{Chat, Limits};
-use protocol::{Delivery, Reaction, Rejection, BALISE_QUIT};
+use protocol::{Delivery, Reaction, Rejection};
 use turns::Turns;
 
 /// The binary's name, in the ready line and log lines.
@@ -231,7 +231,8 @@ fn receive_loop(
                             }
                             Mode::Chat => {
                                 let reaction = chat.traite_data(now, from, data);
-                                set_aside.after(now, from, data, &reaction);
+                                set_aside.after(now, from, &reaction);
+                                set_aside.forget(chat.departed());
                                 let Reaction {
                                     deliveries,
                                     rejected,
@@ -291,7 +292,6 @@ fn receive_loop(
                 if let Some((name, farewell)) = chat.gone(addr) {
                     journal.departed(addr, name, protocol::Departure::Unreachable);
                     send_all(socket, &mut fanout, &[farewell], journal);
-                    set_aside.left(addr);
                 }
             }
         }
@@ -302,9 +302,9 @@ fn receive_loop(
             for (addr, name, farewell) in chat.expire(now) {
                 journal.departed(addr, name, protocol::Departure::Inactive);
                 send_all(socket, &mut fanout, &[farewell], journal);
-                set_aside.left(addr);
             }
         }
+        set_aside.forget(chat.departed());
         set_aside.update(now, socket, journal);
         let wanted = set_aside.wake_within(now, tick);
         if wanted != timeout {
@@ -346,18 +346,19 @@ impl SetAside {
     }
 
     /// After a datagram from `from` was handled: a member over its bucket
-    /// is set aside; a member that quit is no longer.
-    fn after(&mut self, now: Instant, from: SocketAddr, data: &[u8], reaction: &Reaction) {
-        match &reaction.rejected {
-            Some(Rejection::RateLimited) => self.changed |= self.penalties.add(now, from),
-            None if data == BALISE_QUIT.as_bytes() => self.left(from),
-            _ => {}
+    /// is set aside.
+    fn after(&mut self, now: Instant, from: SocketAddr, reaction: &Reaction) {
+        if reaction.rejected == Some(Rejection::RateLimited) {
+            self.changed |= self.penalties.add(now, from);
         }
     }
 
-    /// `addr` is no longer a member.
-    fn left(&mut self, addr: SocketAddr) {
-        self.changed |= self.penalties.remove(addr);
+    /// The members that left ([`Chat::departed`], whatever the reason) are
+    /// no longer set aside: their address may be a newcomer's next.
+    fn forget(&mut self, departed: impl IntoIterator<Item = SocketAddr>) {
+        for addr in departed {
+            self.changed |= self.penalties.remove(addr);
+        }
     }
 
     /// Ends the set-asides due at `now`, and attaches the filter if the
