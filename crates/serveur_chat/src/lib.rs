@@ -18,7 +18,9 @@
 //! - [`turns`]: a batch is handled round robin over its senders.
 //! - [`penalty`]: a member over its token bucket is set aside in the
 //!   kernel (a BPF filter on the socket drops its datagrams before the
-//!   receive buffer) until its bucket is full again.
+//!   receive buffer) until its bucket is full again; [`penalty::SetAside`]
+//!   is the receive loop's bookkeeping of it (fed the rejections and
+//!   [`Chat::departed`]).
 //! - [`fanout`]: one payload to many addresses, one `sendmmsg` per batch.
 //! - [`departures`]: members whose client is gone, from the ICMP errors on
 //!   the socket's error queue (`IP_RECVERR`).
@@ -63,7 +65,7 @@ use server_kit::{BindError, PortChoice, Shutdown, UdpOptions};
 
 use fanout::Fanout;
 use journal::Journal;
-use penalty::Penalties;
+use penalty::SetAside;
 pub use protocol::{Chat, Limits};
 use protocol::{Delivery, Reaction, Rejection};
 use turns::Turns;
@@ -191,7 +193,7 @@ fn receive_loop(
     let mut next_sweep = Instant::now() + tick;
     let mut receiver = batch::Receiver::default();
     let mut turns = Turns::default();
-    let mut set_aside = SetAside::new(penalty_period(&limits));
+    let mut set_aside = SetAside::new(&limits);
     let mut logs: Vec<Option<Logged>> = Vec::with_capacity(batch::BATCH);
     let mut pending: Vec<Delivery> = Vec::new();
     loop {
@@ -310,79 +312,6 @@ fn receive_loop(
         if wanted != timeout {
             socket.set_read_timeout(Some(wanted))?;
             timeout = wanted;
-        }
-    }
-}
-
-/// How long a member over its token bucket is set aside in the kernel:
-/// the time its bucket takes to fill up again (`burst / rate`), so that
-/// when the set-aside ends, a member still flooding gets one burst through
-/// and is set aside again, and its long-run rate is the bucket's. Between
-/// 100 ms and 1 min.
-pub fn penalty_period(limits: &Limits) -> Duration {
-    let refill = f64::from(limits.burst) / limits.rate;
-    Duration::from_secs_f64(refill.clamp(0.1, 60.0))
-}
-
-/// The receive loop's side of [`penalty`]: who is set aside, and whether
-/// the filter on the socket is up to date.
-#[derive(Debug)]
-struct SetAside {
-    penalties: Penalties,
-    /// The list changed since the filter was last attached.
-    changed: bool,
-    /// Attaching failed once: the set-aside is given up (the buckets still
-    /// drop the excess in user space).
-    failed: bool,
-}
-
-impl SetAside {
-    fn new(period: Duration) -> Self {
-        SetAside {
-            penalties: Penalties::new(period),
-            changed: false,
-            failed: false,
-        }
-    }
-
-    /// After a datagram from `from` was handled: a member over its bucket
-    /// is set aside.
-    fn after(&mut self, now: Instant, from: SocketAddr, reaction: &Reaction) {
-        if reaction.rejected == Some(Rejection::RateLimited) {
-            self.changed |= self.penalties.add(now, from);
-        }
-    }
-
-    /// The members that left ([`Chat::departed`], whatever the reason) are
-    /// no longer set aside: their address may be a newcomer's next.
-    fn forget(&mut self, departed: impl IntoIterator<Item = SocketAddr>) {
-        for addr in departed {
-            self.changed |= self.penalties.remove(addr);
-        }
-    }
-
-    /// Ends the set-asides due at `now`, and attaches the filter if the
-    /// list changed.
-    fn update(&mut self, now: Instant, socket: &UdpSocket, journal: &Journal) {
-        if self.penalties.next_end().is_some_and(|end| end <= now) {
-            self.changed |= self.penalties.expire(now);
-        }
-        if self.changed && !self.failed {
-            self.changed = false;
-            if let Err(e) = self.penalties.apply(socket) {
-                self.failed = true;
-                journal.set_aside_failed(e);
-            }
-        }
-    }
-
-    /// The read timeout: `tick`, or less if a set-aside ends sooner.
-    fn wake_within(&self, now: Instant, tick: Duration) -> Duration {
-        match self.penalties.next_end() {
-            Some(end) => end
-                .saturating_duration_since(now)
-                .clamp(Duration::from_millis(1), tick),
-            None => tick,
         }
     }
 }
