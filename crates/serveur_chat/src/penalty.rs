@@ -196,8 +196,8 @@ impl SetAside {
     }
 
     /// The members that left ([`Chat::departed`](crate::Chat::departed),
-    /// whatever the reason) are
-    /// no longer set aside: their address may be a newcomer's next.
+    /// whatever the reason) are no longer set aside: their address may be
+    /// a newcomer's next.
     pub fn forget(&mut self, departed: impl IntoIterator<Item = SocketAddr>) {
         for addr in departed {
             self.changed |= self.penalties.remove(addr);
