@@ -196,6 +196,10 @@ fn receive_loop(
     let mut set_aside = SetAside::new(&limits);
     let mut logs: Vec<Option<Logged>> = Vec::with_capacity(batch::BATCH);
     let mut pending: Vec<Delivery> = Vec::new();
+    // 18.1: the senders to answer, in turn order; one buffer for the whole
+    // run, and the answer is the same constant for all, so a datagram costs
+    // no allocation here.
+    let mut answers: Vec<SocketAddr> = Vec::with_capacity(batch::BATCH * READ_AHEAD);
     loop {
         let mut received = receiver.receive(socket);
         if shutdown.is_triggered() {
@@ -226,10 +230,7 @@ fn receive_loop(
                         match mode {
                             Mode::BienRecu => {
                                 logs[i] = Some(Logged::received());
-                                pending.push(Delivery {
-                                    payload: BIEN_RECU.as_bytes().to_vec(),
-                                    to: vec![from],
-                                });
+                                answers.push(from);
                             }
                             Mode::Chat => {
                                 let reaction = chat.traite_data(now, from, data);
@@ -282,6 +283,10 @@ fn receive_loop(
         set_aside.update(now, socket, journal);
         send_all(socket, &mut fanout, &pending, journal);
         pending.clear();
+        fanout.send(socket, BIEN_RECU.as_bytes(), &answers, |to, e| {
+            journal.send_failed(to, e)
+        });
+        answers.clear();
         // The error queue is read whenever an error was reported, and at
         // every tick anyway: queued errors take room in the receive buffer,
         // they must never pile up (in 18.1 mode they are just dropped).
