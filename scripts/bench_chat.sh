@@ -29,10 +29,17 @@
 #    receive-buffer overflows (machine-wide).
 #    FLOOD_SERVER=path/to/serveur_chat runs this part against another build
 #    (main's, say), to compare.
+# 4. --bien-recu (18.1): 2 clients send BIEN_RECU_MESSAGES messages each at
+#    RATIO_RATE to serveur_chat --bien-recu (its stdout log on, to a file),
+#    each answered `Bien reçu !`, alternated BIEN_RECU_ROUNDS times with
+#    relais_nu and the same 2 clients (each message forwarded to the other:
+#    also one send per message): the medians of the CPU per answer and
+#    their ratio.
 #
 # Usage: scripts/bench_chat.sh            (defaults below)
 #        ROUNDS=3 RATES="2000 6000" MESSAGES=500 scripts/bench_chat.sh
 #        ROUNDS=0 RATES="" scripts/bench_chat.sh           (the flood part only)
+#        ROUNDS=0 RATES="" FLOOD_ROUNDS=0 scripts/bench_chat.sh   (18.1 only)
 #        CHARGE_ARGS="--pause-us 100" scripts/bench_chat.sh   (the old sweep)
 #        CHARGE_ARGS="--reception poll" scripts/bench_chat.sh
 #        CHARGE_ARGS="--reception lots --pause-us 500" scripts/bench_chat.sh
@@ -145,6 +152,46 @@ if ((FLOOD_ROUNDS > 0)); then
     kill -INT "$flood_pid"
     wait "$flood_pid" || true
     grep -c 'trop de messages' "$work/serveur_chat_flood.err" | sed 's/^/avis « trop de messages » (un par rafale) : /'
+fi
+
+# 4. 18.1: one answer per datagram, against the bare relay's one forward.
+BIEN_RECU_ROUNDS=${BIEN_RECU_ROUNDS:-3}
+# 20,000 answers: about 0.1 s of the server's CPU, which /proc counts in
+# 10 ms ticks.
+BIEN_RECU_MESSAGES=${BIEN_RECU_MESSAGES:-10000}
+if ((BIEN_RECU_ROUNDS > 0)); then
+    start serveur_chat_bien_recu "$TARGET/serveur_chat" --port 0 --bien-recu
+    bien_recu_pid=$last_pid bien_recu_port=$port
+    echo
+    echo "4. --bien-recu : $BIEN_RECU_ROUNDS manches alternées, 2 clients x $BIEN_RECU_MESSAGES messages à $RATIO_RATE msg/s (relais_nu : chaque message à l'autre client)"
+    header
+    bien_recu_cpu=() relay2_cpu=()
+    for _ in $(seq "$BIEN_RECU_ROUNDS"); do
+        for who in bien_recu relais_nu; do
+            if [[ $who == bien_recu ]]; then
+                args=(--serveur "127.0.0.1:$bien_recu_port" --pid "$bien_recu_pid" --mode bien-recu)
+            else
+                args=(--serveur "127.0.0.1:$relay_port" --pid "$relay_pid")
+            fi
+            line=$("$TARGET/examples/charge_chat" "${args[@]}" --clients 2 \
+                --messages "$BIEN_RECU_MESSAGES" --rate "$RATIO_RATE" $CHARGE_ARGS | grep '^RESULT')
+            printf '%-13s %7s %8s %11s %8s %9s %9s %9s\n' "$who" "$RATIO_RATE" "$(field achieved_rate "$line")" \
+                "$(field deliveries_per_s "$line")" "$(field lost "$line")" "$(field p50_us "$line")" \
+                "$(field p99_us "$line")" "$(field cpu_us_per_delivery "$line")"
+            if [[ $who == bien_recu ]]; then
+                bien_recu_cpu+=("$(field cpu_us_per_delivery "$line")")
+            else
+                relay2_cpu+=("$(field cpu_us_per_delivery "$line")")
+            fi
+        done
+    done
+    a=$(printf '%s\n' "${bien_recu_cpu[@]}" | median)
+    b=$(printf '%s\n' "${relay2_cpu[@]}" | median)
+    awk -v a="$a" -v b="$b" 'BEGIN {
+        printf "médianes : serveur_chat --bien-recu %.3f µs/réponse, relais_nu %.3f µs/remise, rapport %.3f\n", a, b, a / b }'
+    echo "(p50/p99 à 0 pour --bien-recu : la réponse ne porte pas l'heure d'envoi)"
+    kill -INT "$bien_recu_pid"
+    wait "$bien_recu_pid" || true
 fi
 echo
 

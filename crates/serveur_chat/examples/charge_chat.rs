@@ -17,6 +17,12 @@
 //! listen; the report is about client 0's messages (the flooder's are not
 //! counted): `delivery_ratio` (delivered / expected) and p99 delay.
 //!
+//! `--mode bien-recu` (lab 18.1, `serveur_chat --bien-recu`): no
+//! registration and no `__quit__`; every message is answered `Bien reçu !`
+//! to its sender, and each answer counts as one delivery (no latency: the
+//! answer carries no send time). Against `relais_nu`, `--clients 2` in the
+//! default mode gives the same one delivery per message, as a floor.
+//!
 //! `missed` lists the first 20 messages (number, then how many clients got
 //! it) that did not reach every other client.
 //!
@@ -56,7 +62,12 @@ struct Args {
     pause: Duration,
     /// Size of the flooder's messages; 0: no flooder.
     flood: usize,
+    /// `--mode bien-recu`: the server answers each datagram to its sender.
+    bien_recu: bool,
 }
+
+/// `serveur_chat --bien-recu`'s answer (its `BIEN_RECU`).
+const BIEN_RECU: &[u8] = "Bien reçu !".as_bytes();
 
 /// How the receiving thread waits for datagrams.
 #[derive(Clone, Copy, PartialEq)]
@@ -93,6 +104,7 @@ fn parse_args() -> Result<Args, String> {
         reception: Reception::Sweep,
         pause: SWEEP_PAUSE,
         flood: 0,
+        bien_recu: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -106,6 +118,13 @@ fn parse_args() -> Result<Args, String> {
             "--pid" => args.pid = Some(value.parse().map_err(|e| bad(&e))?),
             "--inondation" => args.flood = value.parse().map_err(|e| bad(&e))?,
             "--pause-us" => args.pause = Duration::from_micros(value.parse().map_err(|e| bad(&e))?),
+            "--mode" => {
+                args.bien_recu = match value.as_str() {
+                    "chat" => false,
+                    "bien-recu" => true,
+                    _ => return Err(bad(&"chat ou bien-recu")),
+                }
+            }
             "--reception" => {
                 args.reception = match value.as_str() {
                     "balayage" => Reception::Sweep,
@@ -119,6 +138,9 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.clients < 2 || args.rate <= 0.0 {
         return Err("il faut au moins 2 clients et un débit > 0".into());
+    }
+    if args.bien_recu && args.flood > 0 {
+        return Err("--inondation ne va pas avec --mode bien-recu".into());
     }
     Ok(args)
 }
@@ -193,7 +215,10 @@ fn receive_all(
         let mut got = 0;
         let mut count = |data: &[u8]| {
             got += 1;
-            if data.starts_with(b"[flood] ") || data.starts_with(b"__message__:f") {
+            if data == BIEN_RECU {
+                // 18.1: the answer to one message.
+                messages += 1;
+            } else if data.starts_with(b"[flood] ") || data.starts_with(b"__message__:f") {
                 // The flooder's (or a notice to it): not what is measured.
                 others += 1;
             } else if data.first() == Some(&b'[') || data.starts_with(b"__message__:") {
@@ -359,11 +384,18 @@ fn main() {
     });
     // The flooder registers first: its entrance reaches only itself.
 
-    // Registration: client i gets the join notices of clients i..n.
-    for (i, s) in sockets.iter().enumerate() {
-        send(s, format!("__new_name__:c{i:02}").as_bytes(), args.server);
+    // Registration: client i gets the join notices of clients i..n (none
+    // in 18.1: nobody registers).
+    if !args.bien_recu {
+        for (i, s) in sockets.iter().enumerate() {
+            send(s, format!("__new_name__:c{i:02}").as_bytes(), args.server);
+        }
     }
-    let joins = (n * (n + 1) / 2) as u64;
+    let joins = if args.bien_recu {
+        0
+    } else {
+        (n * (n + 1) / 2) as u64
+    };
     let (_, _, got) = receive_all(
         &sockets,
         args.reception,
@@ -388,7 +420,13 @@ fn main() {
     // With a flooder, only client 0 sends.
     let senders = if flooder.is_some() { 1 } else { n };
     let total = senders * args.messages;
-    let expected = (total * (n - 1)) as u64;
+    // One delivery per message to each other client; in 18.1, one answer
+    // to its sender.
+    let expected = if args.bien_recu {
+        total as u64
+    } else {
+        (total * (n - 1)) as u64
+    };
     let n_minus_one = n - 1;
     let sending = Arc::new(AtomicBool::new(true));
     let flood = flooder.map(|socket| {
@@ -430,7 +468,8 @@ fn main() {
         })
     };
     let t_messages = Instant::now();
-    let mut per_message = vec![0u32; total];
+    // The answers of 18.1 do not say which message they answer.
+    let mut per_message = vec![0u32; if args.bien_recu { 0 } else { total }];
     let (delivered, mut latencies, _) = receive_all(
         &sockets,
         args.reception,
@@ -463,7 +502,13 @@ fn main() {
     // registered (its `__quit__` lost in a full server buffer) would make the
     // server send to a closed port for every later message, and each of
     // those sends costs an ICMP error on loopback.
-    if let Err(left) = leave(&sockets, args.server) {
+    // In 18.1 nobody registered.
+    let left = if args.bien_recu {
+        Ok(())
+    } else {
+        leave(&sockets, args.server)
+    };
+    if let Err(left) = left {
         eprintln!("charge_chat: {left} client(s) toujours inscrits après 5 __quit__");
     }
 

@@ -57,11 +57,14 @@ impl Receiver {
     }
 
     fn receive_with(&mut self, socket: &UdpSocket, flags: MsgFlags) -> io::Result<usize> {
-        let mut slices: Vec<[IoSliceMut; 1]> = self
-            .storage
-            .chunks_mut(SLOT)
-            .map(|slot| [IoSliceMut::new(slot)])
-            .collect();
+        // On the stack: a receive allocates nothing (at a low rate, one
+        // receive per datagram).
+        let mut slots = self.storage.chunks_exact_mut(SLOT);
+        let mut slices: [[IoSliceMut; 1]; BATCH] = std::array::from_fn(|_| {
+            [IoSliceMut::new(
+                slots.next().expect("storage holds BATCH slots"),
+            )]
+        });
         let results = recvmmsg(
             socket.as_raw_fd(),
             &mut self.headers,

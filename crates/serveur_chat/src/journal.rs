@@ -3,8 +3,10 @@
 //! thread so that a slow or stuck stdout never blocks the receive loop (a
 //! paused terminal, `serveur_chat | less`).
 //!
-//! The receive loop only copies the datagram; its Python `repr` is computed
-//! on the writer thread. Beyond [`MAX_QUEUED_ENTRIES`] entries or
+//! The receive loop only copies the datagram, into a buffer the writer
+//! thread hands back once the line is written ([`RECYCLED_BUFFERS`] of
+//! them, up to [`RECYCLED_CAPACITY`] bytes each), so that logging allocates
+//! nothing once warm; its Python `repr` is computed on the writer thread. Beyond [`MAX_QUEUED_ENTRIES`] entries or
 //! [`MAX_QUEUED_BYTES`] bytes of datagrams waiting, entries are dropped and
 //! the count is logged on stderr: memory stays bounded and the chat keeps
 //! running even if nobody reads the log.
@@ -17,6 +19,8 @@
 use std::io::{self, Write};
 use std::net::SocketAddr;
 
+use crossbeam_channel::{Receiver, Sender};
+
 use protocols::pyrepr::write_bytes_repr_vec;
 use server_kit::journal::{self, JournalThread, Limits, Stream};
 
@@ -27,10 +31,36 @@ pub const MAX_QUEUED_ENTRIES: usize = 16_384;
 /// Datagram bytes waiting for the writer before new entries are dropped.
 pub const MAX_QUEUED_BYTES: usize = 32 << 20;
 
+/// Datagram buffers kept for reuse, at most: enough for the entries in
+/// flight while the writer keeps up (the loop reads at most 8 batches of 32
+/// ahead).
+pub const RECYCLED_BUFFERS: usize = 1024;
+/// A buffer grown past this (a large datagram) is not kept: the kept ones
+/// hold at most 1,024 × 2 KiB.
+pub const RECYCLED_CAPACITY: usize = 2048;
+
+/// A datagram's bytes on their way to the writer; dropped there once
+/// written (or here if the queue is full), the buffer goes back to the pool.
+#[derive(Debug)]
+struct Recycled {
+    bytes: Vec<u8>,
+    pool: Sender<Vec<u8>>,
+}
+
+impl Drop for Recycled {
+    fn drop(&mut self) {
+        let bytes = std::mem::take(&mut self.bytes);
+        if bytes.capacity() <= RECYCLED_CAPACITY {
+            // A full pool: this one is freed.
+            let _ = self.pool.try_send(bytes);
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Entry {
     /// A datagram as received: `recv_data : b'...'` on stdout.
-    Received(Vec<u8>),
+    Received(Recycled),
     /// A datagram that changed nothing, on stderr.
     Rejected(SocketAddr, Rejection),
     /// A send that failed, on stderr.
@@ -56,7 +86,7 @@ impl journal::Entry for Entry {
         match self {
             Entry::Received(datagram) => {
                 text.extend_from_slice(b"recv_data : ");
-                write_bytes_repr_vec(text, datagram);
+                write_bytes_repr_vec(text, &datagram.bytes);
                 text.push(b'\n');
             }
             Entry::Rejected(from, why) => {
@@ -85,7 +115,7 @@ impl journal::Entry for Entry {
 
     fn queued_bytes(&self) -> usize {
         match self {
-            Entry::Received(datagram) => datagram.len(),
+            Entry::Received(datagram) => datagram.bytes.len(),
             _ => 0,
         }
     }
@@ -98,6 +128,8 @@ impl journal::Entry for Entry {
 pub struct Journal {
     entries: Option<journal::Journal<Entry>>,
     writer: Option<JournalThread>,
+    /// Datagram buffers back from the writer (see [`Recycled`]).
+    recycled: (Sender<Vec<u8>>, Receiver<Vec<u8>>),
 }
 
 impl Journal {
@@ -115,12 +147,20 @@ impl Journal {
         Ok(Journal {
             entries: Some(entries),
             writer: Some(writer),
+            recycled: crossbeam_channel::bounded(RECYCLED_BUFFERS),
         })
     }
 
     /// Logs a received datagram (`recv_data : ` + its Python repr).
     pub fn received(&self, datagram: &[u8]) {
-        self.log(Entry::Received(datagram.to_vec()));
+        let (pool, back) = &self.recycled;
+        let mut bytes = back.try_recv().unwrap_or_default();
+        bytes.clear();
+        bytes.extend_from_slice(datagram);
+        self.log(Entry::Received(Recycled {
+            bytes,
+            pool: pool.clone(),
+        }));
     }
 
     /// Logs why a datagram from `from` was ignored.
@@ -189,5 +229,43 @@ mod tests {
             err.text(),
             "t: datagramme de 127.0.0.1:9 ignoré : balise inconnue\n"
         );
+    }
+
+    /// Written lines hand their buffer back, and the next datagram is
+    /// copied into it (a longer one too, a shorter one is not padded by
+    /// the previous bytes); a buffer grown too large is not kept.
+    #[test]
+    fn datagram_buffers_are_reused_once_written() {
+        let out = Shared::default();
+        let journal = Journal::start("t", out.clone(), io::sink()).unwrap();
+        let waiting = |n: usize| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while journal.recycled.1.len() != n && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            journal.recycled.1.len()
+        };
+        journal.received(b"un");
+        journal.received(b"deux");
+        assert_eq!(waiting(2), 2);
+        journal.received(b"trois, plus long");
+        journal.received(b"4");
+        assert_eq!(waiting(2), 2);
+        journal.finish();
+        assert_eq!(
+            out.text(),
+            "recv_data : b'un'\nrecv_data : b'deux'\n\
+             recv_data : b'trois, plus long'\nrecv_data : b'4'\n"
+        );
+        // A buffer grown past RECYCLED_CAPACITY is freed, not kept.
+        let (pool, back) = crossbeam_channel::bounded(RECYCLED_BUFFERS);
+        for len in [RECYCLED_CAPACITY + 1, RECYCLED_CAPACITY] {
+            drop(Recycled {
+                bytes: vec![b'x'; len],
+                pool: pool.clone(),
+            });
+        }
+        assert_eq!(back.try_recv().map(|b| b.capacity()), Ok(RECYCLED_CAPACITY));
+        assert!(back.try_recv().is_err());
     }
 }

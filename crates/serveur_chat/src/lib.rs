@@ -18,7 +18,9 @@
 //! - [`turns`]: a batch is handled round robin over its senders.
 //! - [`penalty`]: a member over its token bucket is set aside in the
 //!   kernel (a BPF filter on the socket drops its datagrams before the
-//!   receive buffer) until its bucket is full again.
+//!   receive buffer) until its bucket is full again; [`penalty::SetAside`]
+//!   is the receive loop's bookkeeping of it (fed the rejections and
+//!   [`Chat::departed`]).
 //! - [`fanout`]: one payload to many addresses, one `sendmmsg` per batch.
 //! - [`departures`]: members whose client is gone, from the ICMP errors on
 //!   the socket's error queue (`IP_RECVERR`).
@@ -63,9 +65,9 @@ use server_kit::{BindError, PortChoice, Shutdown, UdpOptions};
 
 use fanout::Fanout;
 use journal::Journal;
-use penalty::Penalties;
+use penalty::SetAside;
 pub use protocol::{Chat, Limits};
-use protocol::{Delivery, Reaction, Rejection, BALISE_QUIT};
+use protocol::{Delivery, Reaction, Rejection};
 use turns::Turns;
 
 /// The binary's name, in the ready line and log lines.
@@ -191,9 +193,13 @@ fn receive_loop(
     let mut next_sweep = Instant::now() + tick;
     let mut receiver = batch::Receiver::default();
     let mut turns = Turns::default();
-    let mut set_aside = SetAside::new(penalty_period(&limits));
+    let mut set_aside = SetAside::new(&limits);
     let mut logs: Vec<Option<Logged>> = Vec::with_capacity(batch::BATCH);
     let mut pending: Vec<Delivery> = Vec::new();
+    // 18.1: the senders to answer, in turn order; one buffer for the whole
+    // run, and the answer is the same constant for all, so a datagram costs
+    // no allocation here.
+    let mut answers: Vec<SocketAddr> = Vec::with_capacity(batch::BATCH * READ_AHEAD);
     loop {
         let mut received = receiver.receive(socket);
         if shutdown.is_triggered() {
@@ -224,14 +230,12 @@ fn receive_loop(
                         match mode {
                             Mode::BienRecu => {
                                 logs[i] = Some(Logged::received());
-                                pending.push(Delivery {
-                                    payload: BIEN_RECU.as_bytes().to_vec(),
-                                    to: vec![from],
-                                });
+                                answers.push(from);
                             }
                             Mode::Chat => {
                                 let reaction = chat.traite_data(now, from, data);
-                                set_aside.after(now, from, data, &reaction);
+                                set_aside.after(now, from, &reaction);
+                                set_aside.forget(chat.departed());
                                 let Reaction {
                                     deliveries,
                                     rejected,
@@ -279,6 +283,10 @@ fn receive_loop(
         set_aside.update(now, socket, journal);
         send_all(socket, &mut fanout, &pending, journal);
         pending.clear();
+        fanout.send(socket, BIEN_RECU.as_bytes(), &answers, |to, e| {
+            journal.send_failed(to, e)
+        });
+        answers.clear();
         // The error queue is read whenever an error was reported, and at
         // every tick anyway: queued errors take room in the receive buffer,
         // they must never pile up (in 18.1 mode they are just dropped).
@@ -291,7 +299,6 @@ fn receive_loop(
                 if let Some((name, farewell)) = chat.gone(addr) {
                     journal.departed(addr, name, protocol::Departure::Unreachable);
                     send_all(socket, &mut fanout, &[farewell], journal);
-                    set_aside.left(addr);
                 }
             }
         }
@@ -302,86 +309,14 @@ fn receive_loop(
             for (addr, name, farewell) in chat.expire(now) {
                 journal.departed(addr, name, protocol::Departure::Inactive);
                 send_all(socket, &mut fanout, &[farewell], journal);
-                set_aside.left(addr);
             }
         }
+        set_aside.forget(chat.departed());
         set_aside.update(now, socket, journal);
         let wanted = set_aside.wake_within(now, tick);
         if wanted != timeout {
             socket.set_read_timeout(Some(wanted))?;
             timeout = wanted;
-        }
-    }
-}
-
-/// How long a member over its token bucket is set aside in the kernel:
-/// the time its bucket takes to fill up again (`burst / rate`), so that
-/// when the set-aside ends, a member still flooding gets one burst through
-/// and is set aside again, and its long-run rate is the bucket's. Between
-/// 100 ms and 1 min.
-pub fn penalty_period(limits: &Limits) -> Duration {
-    let refill = f64::from(limits.burst) / limits.rate;
-    Duration::from_secs_f64(refill.clamp(0.1, 60.0))
-}
-
-/// The receive loop's side of [`penalty`]: who is set aside, and whether
-/// the filter on the socket is up to date.
-#[derive(Debug)]
-struct SetAside {
-    penalties: Penalties,
-    /// The list changed since the filter was last attached.
-    changed: bool,
-    /// Attaching failed once: the set-aside is given up (the buckets still
-    /// drop the excess in user space).
-    failed: bool,
-}
-
-impl SetAside {
-    fn new(period: Duration) -> Self {
-        SetAside {
-            penalties: Penalties::new(period),
-            changed: false,
-            failed: false,
-        }
-    }
-
-    /// After a datagram from `from` was handled: a member over its bucket
-    /// is set aside; a member that quit is no longer.
-    fn after(&mut self, now: Instant, from: SocketAddr, data: &[u8], reaction: &Reaction) {
-        match &reaction.rejected {
-            Some(Rejection::RateLimited) => self.changed |= self.penalties.add(now, from),
-            None if data == BALISE_QUIT.as_bytes() => self.left(from),
-            _ => {}
-        }
-    }
-
-    /// `addr` is no longer a member.
-    fn left(&mut self, addr: SocketAddr) {
-        self.changed |= self.penalties.remove(addr);
-    }
-
-    /// Ends the set-asides due at `now`, and attaches the filter if the
-    /// list changed.
-    fn update(&mut self, now: Instant, socket: &UdpSocket, journal: &Journal) {
-        if self.penalties.next_end().is_some_and(|end| end <= now) {
-            self.changed |= self.penalties.expire(now);
-        }
-        if self.changed && !self.failed {
-            self.changed = false;
-            if let Err(e) = self.penalties.apply(socket) {
-                self.failed = true;
-                journal.set_aside_failed(e);
-            }
-        }
-    }
-
-    /// The read timeout: `tick`, or less if a set-aside ends sooner.
-    fn wake_within(&self, now: Instant, tick: Duration) -> Duration {
-        match self.penalties.next_end() {
-            Some(end) => end
-                .saturating_duration_since(now)
-                .clamp(Duration::from_millis(1), tick),
-            None => tick,
         }
     }
 }

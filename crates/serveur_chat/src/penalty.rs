@@ -28,6 +28,12 @@
 //! filter holds at most [`MAX_PENALIZED`] addresses (the excess of others
 //! is still dropped by their buckets, in user space).
 //!
+//! [`SetAside`] is the receive loop's side of it: a member whose datagram
+//! was rejected over its bucket is set aside (or renewed), a member that
+//! left (as [`Chat::departed`](crate::Chat::departed) reports, whatever the
+//! reason) is forgotten, due set-asides end, and the filter is rebuilt
+//! only when the list changed, before the batch's fan-out.
+//!
 //! The filter sees the datagram from its UDP header (offset 0: source
 //! port, 4: length, 8: payload); the IP header is read through the
 //! kernel's `SKF_NET_OFF` base. One socket may receive IPv4 and IPv6 (a
@@ -39,6 +45,9 @@ use std::time::{Duration, Instant};
 
 use protocols::chat::{BALISE_KEEPALIVE, BALISE_QUIT};
 use socket2::{SockFilter, SockRef};
+
+use crate::journal::Journal;
+use crate::protocol::{Limits, Reaction, Rejection};
 
 /// Addresses set aside at once, at most (a filter holds 4,096
 /// instructions; an IPv6 entry takes 11).
@@ -143,6 +152,81 @@ impl Penalties {
         socket.attach_filter(&program(self.addresses(), self.sample))?;
         self.attached = true;
         Ok(())
+    }
+}
+
+/// How long a member over its token bucket is set aside in the kernel:
+/// the time its bucket takes to fill up again (`burst / rate`), so that
+/// when the set-aside ends, a member still flooding gets one burst through
+/// and is set aside again, and its long-run rate is the bucket's. Between
+/// 100 ms and 1 min.
+pub fn period_for(limits: &Limits) -> Duration {
+    let refill = f64::from(limits.burst) / limits.rate;
+    Duration::from_secs_f64(refill.clamp(0.1, 60.0))
+}
+
+/// The receive loop's side of the set-aside: who is set aside, and whether
+/// the filter on the socket is up to date.
+#[derive(Debug)]
+pub struct SetAside {
+    penalties: Penalties,
+    /// The list changed since the filter was last attached.
+    changed: bool,
+    /// Attaching failed once: the set-aside is given up (the buckets still
+    /// drop the excess in user space).
+    failed: bool,
+}
+
+impl SetAside {
+    /// Set-asides of [`period_for`] `limits`.
+    pub fn new(limits: &Limits) -> Self {
+        SetAside {
+            penalties: Penalties::new(period_for(limits)),
+            changed: false,
+            failed: false,
+        }
+    }
+
+    /// After a datagram from `from` was handled: a member over its bucket
+    /// is set aside.
+    pub fn after(&mut self, now: Instant, from: SocketAddr, reaction: &Reaction) {
+        if reaction.rejected == Some(Rejection::RateLimited) {
+            self.changed |= self.penalties.add(now, from);
+        }
+    }
+
+    /// The members that left ([`Chat::departed`](crate::Chat::departed),
+    /// whatever the reason) are no longer set aside: their address may be
+    /// a newcomer's next.
+    pub fn forget(&mut self, departed: impl IntoIterator<Item = SocketAddr>) {
+        for addr in departed {
+            self.changed |= self.penalties.remove(addr);
+        }
+    }
+
+    /// Ends the set-asides due at `now`, and attaches the filter if the
+    /// list changed.
+    pub fn update(&mut self, now: Instant, socket: &UdpSocket, journal: &Journal) {
+        if self.penalties.next_end().is_some_and(|end| end <= now) {
+            self.changed |= self.penalties.expire(now);
+        }
+        if self.changed && !self.failed {
+            self.changed = false;
+            if let Err(e) = self.penalties.apply(socket) {
+                self.failed = true;
+                journal.set_aside_failed(e);
+            }
+        }
+    }
+
+    /// The read timeout: `tick`, or less if a set-aside ends sooner.
+    pub fn wake_within(&self, now: Instant, tick: Duration) -> Duration {
+        match self.penalties.next_end() {
+            Some(end) => end
+                .saturating_duration_since(now)
+                .clamp(Duration::from_millis(1), tick),
+            None => tick,
+        }
     }
 }
 
@@ -404,6 +488,69 @@ mod tests {
         // sample) and from 3,200 (no filter).
         let got = received(&server).len();
         assert!((100..=300).contains(&got), "{got} of {SENT} got through");
+    }
+
+    fn rejected(why: Option<Rejection>) -> Reaction {
+        Reaction {
+            deliveries: Vec::new(),
+            rejected: why,
+        }
+    }
+
+    /// The loop's bookkeeping: only a datagram over its bucket sets its
+    /// sender aside; a departure ends the set-aside; the read timeout
+    /// follows the next end; the filter is attached when the list changed
+    /// and detached once it is empty.
+    #[test]
+    fn the_set_aside_follows_the_buckets_and_the_departures() {
+        let server = receiver("127.0.0.1:0").unwrap();
+        let journal = Journal::start("test", io::sink(), io::sink()).unwrap();
+        let limits = Limits {
+            burst: 10,
+            rate: 20.0,
+            ..Limits::default()
+        };
+        assert_eq!(period_for(&limits), Duration::from_millis(500));
+        let mut set_aside = SetAside::new(&limits);
+        let (flooder, other) = (
+            UdpSocket::bind("127.0.0.1:0").unwrap(),
+            UdpSocket::bind("127.0.0.1:0").unwrap(),
+        );
+        let (f, o) = (flooder.local_addr().unwrap(), other.local_addr().unwrap());
+        let now = Instant::now();
+        let tick = Duration::from_secs(1);
+        set_aside.after(now, o, &rejected(None));
+        set_aside.after(now, o, &rejected(Some(Rejection::TooLong)));
+        assert_eq!(set_aside.wake_within(now, tick), tick);
+        set_aside.after(now, f, &rejected(Some(Rejection::RateLimited)));
+        assert_eq!(set_aside.penalties.addresses().collect::<Vec<_>>(), [f]);
+        assert_eq!(set_aside.wake_within(now, tick), Duration::from_millis(500));
+        set_aside.update(now, &server, &journal);
+        assert!(!set_aside.changed && !set_aside.failed);
+        // Attached: one in SAMPLE (64) messages from the flooder passes.
+        let to = server.local_addr().unwrap();
+        for _ in 0..8 {
+            flooder.send_to(b"__message__:flood", to).unwrap();
+        }
+        other.send_to(b"__message__:ok", to).unwrap();
+        let got = received(&server);
+        let flood = got
+            .iter()
+            .filter(|d| d[..] == b"__message__:flood"[..])
+            .count();
+        assert!(flood < 8, "{flood} of 8 got through");
+        assert!(got.contains(&b"__message__:ok".to_vec()));
+        // Another member leaving changes nothing; the flooder leaving
+        // ends its set-aside, and the filter is detached.
+        set_aside.forget([o]);
+        assert!(!set_aside.changed);
+        set_aside.forget([f]);
+        assert!(set_aside.changed);
+        assert_eq!(set_aside.penalties.next_end(), None);
+        set_aside.update(now, &server, &journal);
+        flooder.send_to(b"__message__:back", to).unwrap();
+        assert_eq!(received(&server), [&b"__message__:back"[..]]);
+        journal.finish();
     }
 
     #[test]

@@ -228,6 +228,12 @@ pub struct Chat {
     limits: Limits,
     /// One bucket for all the refusals sent (see [`REFUSALS_PER_SECOND`]).
     refusals: TokenBucket,
+    /// The members removed since the caller last took them
+    /// ([`Chat::departed`]), whatever the reason (`__quit__`, unreachable,
+    /// inactive): recorded in [`Chat::remove`], the one place a member
+    /// leaves, so the server's other bookkeeping (the set-asides) never has
+    /// to guess who left from the datagrams.
+    departed: Vec<SocketAddr>,
 }
 
 /// Refusals (`__name_refused__:`, `__full__:`) go to addresses nobody has
@@ -250,7 +256,15 @@ impl Chat {
             members: Vec::new(),
             limits,
             refusals: TokenBucket::full(Instant::now(), REFUSAL_BURST),
+            departed: Vec::new(),
         }
+    }
+
+    /// The addresses of the members removed since the last call, in the
+    /// order they left, whatever the reason; the list is emptied (its
+    /// buffer kept: no allocation once warm).
+    pub fn departed(&mut self) -> std::vec::Drain<'_, SocketAddr> {
+        self.departed.drain(..)
     }
 
     /// The members' addresses and names, in registration order.
@@ -429,9 +443,11 @@ impl Chat {
         Ok(vec![farewell, ack])
     }
 
-    /// Removes member `i`; the farewell the others get.
+    /// Removes member `i` (recorded for [`Chat::departed`]); the farewell
+    /// the others get.
     fn remove(&mut self, i: usize) -> Delivery {
         let member = self.members.remove(i);
+        self.departed.push(member.addr);
         Delivery {
             payload: wire::quit_notification(&member.name.display).into_bytes(),
             to: self.all_but(member.addr),
@@ -805,6 +821,37 @@ mod tests {
         assert_eq!(farewell.to, [addr(2)]);
         assert!(chat.gone(addr(1)).is_none());
         assert!(chat.gone(addr(9)).is_none());
+    }
+
+    #[test]
+    fn every_departure_is_recorded_once_whatever_the_reason() {
+        let mut clock = Clock::new();
+        let mut chat = Chat::default();
+        let t0 = clock.0;
+        for port in 1..=4 {
+            chat.traite_data(t0, addr(port), format!("__new_name__:m{port}").as_bytes());
+        }
+        assert_eq!(chat.departed().count(), 0);
+        // Datagrams that remove nobody record nobody.
+        let t = clock.advance(Duration::from_secs(1));
+        chat.traite_data(t, addr(9), b"__quit__");
+        chat.traite_data(t, addr(1), b"__quit__ ");
+        chat.traite_data(t, addr(1), b"__message__:hi");
+        chat.traite_data(t, addr(3), b"__keepalive__");
+        assert_eq!(chat.departed().count(), 0);
+        assert!(chat.gone(addr(9)).is_none());
+        // __quit__, unreachable, then inactive (m1 and m3 stayed active).
+        chat.traite_data(t, addr(2), b"__quit__");
+        chat.gone(addr(4));
+        assert_eq!(chat.departed().collect::<Vec<_>>(), [addr(2), addr(4)]);
+        assert_eq!(chat.departed().count(), 0);
+        let t = clock.advance(DEFAULT_INACTIVITY);
+        assert_eq!(chat.expire(t).len(), 2);
+        assert_eq!(chat.departed().collect::<Vec<_>>(), [addr(1), addr(3)]);
+        assert!(chat.members().is_empty());
+        // A refused newcomer records nobody.
+        chat.traite_data(t, addr(5), b"__new_name__:\n");
+        assert_eq!(chat.departed().count(), 0);
     }
 
     #[test]

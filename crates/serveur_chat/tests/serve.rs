@@ -124,6 +124,41 @@ fn bien_recu_answers_every_datagram() {
     assert_eq!(out.text(), "recv_data : b'un'\nrecv_data : b'deux'\n");
 }
 
+/// Many senders at once (their datagrams read in batches, answered in one
+/// `sendmmsg` per batch): each datagram gets exactly one answer, to its
+/// sender, and each is logged once.
+#[test]
+fn bien_recu_answers_each_datagram_of_a_batch_to_its_sender() {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let (addr, shutdown, handle, out, err) = start(ip, Mode::BienRecu);
+    const EACH: usize = 50;
+    let peers: Vec<UdpSocket> = (0..3).map(|_| peer(ip)).collect();
+    for k in 0..EACH {
+        for (p, peer) in peers.iter().enumerate() {
+            peer.send_to(format!("{p}:{k}").as_bytes(), addr).unwrap();
+        }
+    }
+    for peer in &peers {
+        for _ in 0..EACH {
+            assert_eq!(recv(peer), "Bien reçu !");
+        }
+        peer.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        assert!(peer.recv_from(&mut buf).is_err(), "one answer too many");
+    }
+    shutdown.trigger();
+    handle.join().unwrap().unwrap();
+    let mut logged: Vec<String> = out.text().lines().map(String::from).collect();
+    logged.sort();
+    let mut sent: Vec<String> = (0..EACH)
+        .flat_map(|k| (0..3).map(move |p| format!("recv_data : b'{p}:{k}'")))
+        .collect();
+    sent.sort();
+    assert_eq!(logged, sent);
+    assert_eq!(err.text(), "");
+}
+
 #[test]
 fn a_member_whose_socket_closed_is_removed_through_the_icmp_error() {
     for ip in [
