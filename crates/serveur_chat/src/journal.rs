@@ -28,7 +28,8 @@ use crate::protocol::{Departure, Rejection};
 
 /// Entries waiting for the writer before new ones are dropped.
 pub const MAX_QUEUED_ENTRIES: usize = 16_384;
-/// Datagram bytes waiting for the writer before new entries are dropped.
+/// Datagram buffer bytes (their capacity) waiting for the writer before new
+/// entries are dropped.
 pub const MAX_QUEUED_BYTES: usize = 32 << 20;
 
 /// Datagram buffers kept for reuse, at most: enough for the entries in
@@ -115,7 +116,10 @@ impl journal::Entry for Entry {
 
     fn queued_bytes(&self) -> usize {
         match self {
-            Entry::Received(datagram) => datagram.bytes.len(),
+            // The capacity, not the length: a reused buffer may hold up to
+            // RECYCLED_CAPACITY bytes for a short datagram, and the budget
+            // bounds memory.
+            Entry::Received(datagram) => datagram.bytes.capacity(),
             _ => 0,
         }
     }
