@@ -184,6 +184,18 @@ fn ctrl_c_at_the_prompt_gives_the_echo_back() {
     assert!(!file.exists(), "nothing is written after Ctrl-C");
 }
 
+/// A JSON server (users in `dir`) and `mixed_client --json` connected to it
+/// on a terminal. Keep the server: dropping it stops it.
+fn json_client_on_terminal(dir: &std::path::Path) -> (common::Running, OnTerminal) {
+    let server = common::json_server(dir);
+    let port = server.port().to_string();
+    let terminal = OnTerminal::run(
+        common::exe("mixed_client"),
+        &["--json", "--serveur", "127.0.0.1", "--port", &port],
+    );
+    (server, terminal)
+}
+
 /// Threads of process `pid` now.
 fn threads(pid: u32) -> usize {
     fs::read_dir(format!("/proc/{pid}/task")).unwrap().count()
@@ -192,12 +204,7 @@ fn threads(pid: u32) -> usize {
 #[test]
 fn each_login_prompt_ends_its_signal_watcher() {
     let dir = tempfile::tempdir().unwrap();
-    let server = common::json_server(dir.path());
-    let port = server.port().to_string();
-    let mut terminal = OnTerminal::run(
-        common::exe("mixed_client"),
-        &["--json", "--serveur", "127.0.0.1", "--port", &port],
-    );
+    let (_server, mut terminal) = json_client_on_terminal(dir.path());
     let mut after_first = 0;
     for attempt in 1..=3 {
         terminal.type_keys("LOGIN alice\n");
@@ -265,14 +272,9 @@ fn ctrl_z_at_the_prompt_gives_the_echo_back_until_fg() {
 #[test]
 fn ctrl_z_at_a_login_prompt_gives_the_echo_back_until_fg() {
     let dir = tempfile::tempdir().unwrap();
-    let server = common::json_server(dir.path());
-    let port = server.port().to_string();
     // mixed_client has a printing thread beside the prompt: the signals
     // must still reach the prompt's watcher.
-    let mut terminal = OnTerminal::run(
-        common::exe("mixed_client"),
-        &["--json", "--serveur", "127.0.0.1", "--port", &port],
-    );
+    let (_server, mut terminal) = json_client_on_terminal(dir.path());
     terminal.type_keys("LOGIN alice\n");
     terminal.wait_for(PROMPT);
     stop_and_continue(&mut terminal, 1);
