@@ -301,7 +301,8 @@ fn read_loop(id: ClientId, stream: TcpStream, tx: &Sender<Input>, credit: &Sende
     let _ = tx.send(Input::Event(Event::Disconnect { id, reason }));
 }
 
-/// A connection the hub holds: its writer, and the writer's thread.
+/// A connection the hub holds: its writer, the writer's thread, and its
+/// end of the reader's credit.
 struct Conn {
     writer: ClientWriter,
     writer_thread: JoinHandle<()>,

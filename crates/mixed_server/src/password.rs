@@ -87,10 +87,9 @@ pub fn read_password(prompt: &str) -> Result<String, BoxError> {
     };
     // Running from the start: a signal before the echo goes off still
     // restores the terminal and says so.
-    let prompt_state = Arc::new(Mutex::new(Prompt::Hidden));
+    let prompt_state = Arc::new(Mutex::new(Prompt::Starting));
     let signals = SignalWatch::start(&saved, prompt, &prompt_state)?;
-    let echo = EchoOff::start(&saved, &prompt_state)?;
-    eprint!("{prompt}");
+    let echo = EchoOff::start(&saved, &prompt_state, prompt)?;
     let line = read_line();
     drop(echo);
     drop(signals);
@@ -109,7 +108,11 @@ fn read_line() -> Result<String, BoxError> {
 /// terminal only under this lock, so the prompt's end never races a Ctrl-Z.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Prompt {
-    /// Echo off (or about to be), waiting for the line.
+    /// The echo not off yet, the prompt not shown: a Ctrl-Z now only stops
+    /// the process (the terminal is as it was), and the prompt is shown
+    /// once, when the echo goes off.
+    Starting,
+    /// Echo off, waiting for the line.
     Hidden,
     /// Stopped by Ctrl-Z (or not back in the foreground yet): the terminal
     /// is as it was, the echo will go off again on resuming.
@@ -138,12 +141,15 @@ struct EchoOff {
 }
 
 impl EchoOff {
-    fn start(saved: &Termios, state: &PromptState) -> io::Result<EchoOff> {
+    /// Turns the echo off, then shows `prompt_text` (under the lock: a
+    /// Ctrl-Z cannot come between the two).
+    fn start(saved: &Termios, state: &PromptState, prompt_text: &str) -> io::Result<EchoOff> {
         let mut prompt = lock(state);
         // TCSANOW: TCSAFLUSH would drop keys typed ahead; they belong to
         // the password.
         tcsetattr(io::stdin(), SetArg::TCSANOW, &quiet(saved))?;
         *prompt = Prompt::Hidden;
+        eprint!("{prompt_text}");
         Ok(EchoOff {
             saved: saved.clone(),
             state: Arc::clone(state),
@@ -205,8 +211,9 @@ fn in_foreground() -> bool {
     }
 }
 
-/// The ending signals blocked in this thread and waited for by a watcher,
-/// which restores `saved` before the process exits. Dropped: this thread's
+/// The ending signals, and Ctrl-Z's SIGTSTP/SIGCONT, blocked in this thread
+/// and waited for by a watcher, which restores `saved` before the process
+/// exits (or stops). Dropped: this thread's
 /// signal mask is back, and a later signal only ends the process.
 struct SignalWatch {
     previous: SigSet,

@@ -40,7 +40,7 @@ pub const REFUSALS_PER_SECOND: u32 = 50;
 pub fn serve(socket: UdpSocket, shutdown: &Shutdown, idle: Duration) -> io::Result<()> {
     shutdown.wake_udp_socket(&socket)?;
     let mut pair = Pair::default();
-    let mut refusals = Refusals::new();
+    let mut refusals = RefusalBudget::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
         socket.set_read_timeout(pair.time_left(idle))?;
@@ -83,14 +83,14 @@ enum Heard {
 
 /// Counts the refusals of the current second.
 #[derive(Debug)]
-struct Refusals {
+struct RefusalBudget {
     second: Instant,
     sent: u32,
 }
 
-impl Refusals {
-    fn new() -> Refusals {
-        Refusals {
+impl RefusalBudget {
+    fn new() -> RefusalBudget {
+        RefusalBudget {
             second: Instant::now(),
             sent: 0,
         }
@@ -99,7 +99,7 @@ impl Refusals {
     /// Whether one more refusal may be sent now.
     fn allow(&mut self) -> bool {
         if self.second.elapsed() >= Duration::from_secs(1) {
-            *self = Refusals::new();
+            *self = RefusalBudget::new();
         }
         self.sent += 1;
         self.sent <= REFUSALS_PER_SECOND

@@ -101,7 +101,8 @@ pub fn interactive(stream: Stream) -> Result<(), BoxError> {
 fn spawn_printer(stream: Stream) -> Receiver<()> {
     let (tx, rx) = bounded(16);
     std::thread::spawn(move || {
-        // Ctrl-C during a password prompt must reach the prompt's watcher.
+        // Ctrl-C and Ctrl-Z during a password prompt must reach the
+        // prompt's watcher.
         block_signals_in_this_thread();
         let mut lines = Lines::new(stream, MAX_LINE);
         while let Ok(Line::Text(line)) = lines.read_line() {
