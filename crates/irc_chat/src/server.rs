@@ -40,6 +40,7 @@ use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 use protocols::chat_irc_file::DATA_PREFIX;
 use server_kit::accept::{self, Limits};
 use server_kit::cli::BoxError;
+use server_kit::journal::{self, Diagnostic, Journal};
 use server_kit::lines::{read_line_bounded, LineRead};
 use server_kit::refusal::{Refusals, Refused};
 use server_kit::{BindError, ClientWriter, PortChoice, SendError, Shutdown, Stream};
@@ -162,11 +163,15 @@ impl Server {
             greeting_delay: TICK.min(self.config.hub.greeting_delay),
             ..self.config.hub.clone()
         };
+        // Diagnostics go through their own thread: a stderr nobody reads
+        // (`2>&1 | less`, paused) must not stop the hub or the accept loop.
+        let (diag, diag_thread) = journal::diagnostics(BINARY)?;
         let stop = shutdown.clone();
         let hub_rendezvous = Arc::clone(&rendezvous);
+        let hub_diag = diag.clone();
         let hub = thread::Builder::new()
             .name("hub".into())
-            .spawn(move || hub_loop(hub_config, &rx, &stop, &hub_rendezvous))?;
+            .spawn(move || hub_loop(hub_config, &rx, &stop, &hub_rendezvous, &hub_diag))?;
         let context = Context {
             hub: tx,
             rendezvous,
@@ -185,9 +190,11 @@ impl Server {
             shutdown,
             limits,
             |stream, peer| {
-                eprintln!("{BINARY}: {peer} refusé : serveur complet");
+                diag.log(Diagnostic(format!("{peer} refusé : serveur complet")));
                 if refusals.refuse(stream, SERVER_FULL.as_bytes()) == Refused::NotSent {
-                    eprintln!("{BINARY}: {peer} : refus non envoyé (pas de thread)");
+                    diag.log(Diagnostic(format!(
+                        "{peer} : refus non envoyé (pas de thread)"
+                    )));
                 }
             },
             move |stream, peer| connection(stream, peer, &context),
@@ -195,6 +202,8 @@ impl Server {
         // Every connection thread has ended, and with them every sender of
         // the hub's channel: the hub drains it and ends.
         let _ = hub.join();
+        drop(diag);
+        diag_thread.join_within(journal::JOIN_PATIENCE);
         served
     }
 }
@@ -331,6 +340,7 @@ struct Outbox<'a> {
     touched: Vec<ClientId>,
     finished: Vec<JoinHandle<()>>,
     rendezvous: &'a Rendezvous,
+    diag: &'a Journal<Diagnostic>,
 }
 
 impl Outbox<'_> {
@@ -387,7 +397,8 @@ impl Outbox<'_> {
         c.pending.clear();
         if let Err(e) = c.writer.send(message) {
             if e == SendError::QueueFull {
-                eprintln!("{BINARY}: client {id} déconnecté : {e}");
+                self.diag
+                    .log(Diagnostic(format!("client {id} déconnecté : {e}")));
             }
             // Cut at once: this client is not reading (a writer stuck in
             // a write wakes up).
@@ -422,13 +433,20 @@ impl Outbox<'_> {
     }
 }
 
-fn hub_loop(config: HubConfig, rx: &Receiver<Input>, shutdown: &Shutdown, rendezvous: &Rendezvous) {
+fn hub_loop(
+    config: HubConfig,
+    rx: &Receiver<Input>,
+    shutdown: &Shutdown,
+    rendezvous: &Rendezvous,
+    diag: &Journal<Diagnostic>,
+) {
     let mut hub = Hub::new(config, Box::new(SystemClock::default()));
     let mut out = Outbox {
         conns: HashMap::new(),
         touched: Vec::new(),
         finished: Vec::new(),
         rendezvous,
+        diag,
     };
     let mut last_tick = Instant::now();
     let mut events: Vec<Event> = Vec::new();

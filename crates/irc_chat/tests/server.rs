@@ -316,3 +316,54 @@ fn a_full_server_says_so_in_french_and_closes() {
     shutdown.trigger();
     thread.join().unwrap();
 }
+
+/// An `irc_server` process whose stderr is a pipe nobody reads (as under a
+/// paused `2>&1 | less`): once the pipe is full, each refusal's stderr line
+/// would block the accept loop, and the next clients over the cap would
+/// wait in silence. The diagnostics' own thread keeps both the accept loop
+/// and the hub going (and drops lines it cannot write).
+#[test]
+fn a_stderr_nobody_reads_stops_neither_the_refusals_nor_the_chat() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_irc_server"))
+        .args(["--port", "0", "--connexions-max", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The ready line, then the pipe is left to fill up.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut ready = String::new();
+    stderr.read_line(&mut ready).unwrap();
+    let addr: std::net::SocketAddr = ready.trim().rsplit(' ').next().unwrap().parse().unwrap();
+    let mut a = Peer::project(addr, "alice");
+    let mut b = Peer::project(addr, "bob");
+    // Each refusal logs ~50 bytes: 3,000 of them are more than a pipe holds
+    // (64 KiB).
+    for i in 0..3_000 {
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut refused = Vec::new();
+        if let Err(e) = c.read_to_end(&mut refused) {
+            panic!("client {i} over the cap: {e}, after {refused:?}");
+        }
+        // Over the refusal threads' cap the line may be cut by a reset;
+        // what matters is that the answer comes at once.
+        assert!(
+            refused.is_empty()
+                || irc_chat::server::SERVER_FULL
+                    .as_bytes()
+                    .starts_with(&refused),
+            "{refused:?}"
+        );
+    }
+    a.send("JOIN c");
+    a.expect("Vous avez créé la chaîne c, vous en êtes l'administrateur\n");
+    b.send("JOIN c");
+    b.expect("Vous avez rejoint la chaîne c\n");
+    a.expect("bob a rejoint la chaîne c\n");
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(stderr);
+}

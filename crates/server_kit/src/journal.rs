@@ -158,6 +158,35 @@ where
     Ok((Journal { tx, shared }, JournalThread(handle)))
 }
 
+/// A diagnostic line, `<binary>: <text>` on stderr: the whole journal of a
+/// server whose stdout is not a lab's output ([`diagnostics`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic(pub String);
+
+impl Entry for Diagnostic {
+    fn stream(&self) -> Stream {
+        Stream::Err
+    }
+
+    fn format(&self, binary: &str, text: &mut Vec<u8>) {
+        let _ = writeln!(text, "{binary}: {}", self.0);
+    }
+
+    fn queued_bytes(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// Starts a journal of [`Diagnostic`]s on stderr: a server's threads (its
+/// hub above all) never wait on a stderr that nobody reads.
+pub fn diagnostics(binary: &'static str) -> io::Result<(Journal<Diagnostic>, JournalThread)> {
+    let limits = Limits {
+        entries: 4096,
+        bytes: 1 << 20,
+    };
+    start(binary, limits, io::sink(), io::stderr())
+}
+
 impl<T: Entry> Journal<T> {
     /// Queues `entry` without ever blocking; drops and counts it if the
     /// writer is too far behind.
@@ -326,6 +355,17 @@ mod tests {
         entries: 1024,
         bytes: 1 << 20,
     };
+
+    #[test]
+    fn diagnostics_are_prefixed_lines_on_stderr() {
+        let (out, err) = (Buffer::default(), Buffer::default());
+        let (journal, writer) = start("serveur", ROOMY, out.clone(), err.clone()).unwrap();
+        journal.log(Diagnostic("client 3 déconnecté".into()));
+        drop(journal);
+        writer.join();
+        assert_eq!(out.text(), "");
+        assert_eq!(err.text(), "serveur: client 3 déconnecté\n");
+    }
 
     #[test]
     fn entries_go_to_their_stream_in_order() {
