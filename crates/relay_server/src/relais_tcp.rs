@@ -21,6 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use server_kit::accept::Registry;
+use server_kit::journal::{self, Diagnostic, Journal};
 use server_kit::refusal::{Refusals, Refused};
 use server_kit::Shutdown;
 
@@ -50,27 +51,30 @@ pub fn serve(listener: TcpListener, shutdown: &Shutdown, options: &Options) -> i
     let registry = Registry::closed_on(shutdown);
     let busy = Arc::new(AtomicBool::new(false));
     let refusals = Refusals::default();
+    // Diagnostics go through their own thread: a stderr nobody reads must
+    // not stop the accept loop (a flood of refused clients) or a pair.
+    let (diag, diag_thread) = journal::diagnostics(SERVER_BINARY)?;
     let mut first: Option<Client> = None;
     let mut pair_thread: Option<JoinHandle<()>> = None;
-    while let Some(client) = accept_client(&listener, shutdown) {
+    while let Some(client) = accept_client(&listener, shutdown, &diag) {
         if busy.load(Ordering::Acquire) {
-            refuse(client, &refusals);
+            refuse(client, &refusals, &diag);
             continue;
         }
         let Some(waiting) = first.take() else {
-            first = greet(&client, options, ROLE_SENDER, 1).then_some(client);
+            first = greet(&client, options, ROLE_SENDER, 1, &diag).then_some(client);
             continue;
         };
         if !still_there(&waiting.0) {
-            eprintln!(
-                "{SERVER_BINARY}: le client 1 ({}) est parti avant l'arrivée du client 2",
+            diag.log(Diagnostic(format!(
+                "le client 1 ({}) est parti avant l'arrivée du client 2",
                 waiting.1
-            );
+            )));
             // The newcomer takes the first place, and is told `1`.
-            first = greet(&client, options, ROLE_SENDER, 1).then_some(client);
+            first = greet(&client, options, ROLE_SENDER, 1, &diag).then_some(client);
             continue;
         }
-        if !greet(&client, options, ROLE_RECEIVER, 2) {
+        if !greet(&client, options, ROLE_RECEIVER, 2, &diag) {
             first = Some(waiting);
             continue;
         }
@@ -80,17 +84,19 @@ pub fn serve(listener: TcpListener, shutdown: &Shutdown, options: &Options) -> i
             let _ = previous.join();
         }
         busy.store(true, Ordering::Release);
-        match start_pair(waiting, client, &registry, shutdown, options.idle, &busy) {
+        match start_pair(waiting, client, &registry, shutdown, options, &busy, &diag) {
             Ok(thread) => pair_thread = Some(thread),
             Err(e) => {
                 busy.store(false, Ordering::Release);
-                eprintln!("{SERVER_BINARY}: paire abandonnée ({e})");
+                diag.log(Diagnostic(format!("paire abandonnée ({e})")));
             }
         }
     }
     if let Some(thread) = pair_thread {
         let _ = thread.join();
     }
+    drop(diag);
+    diag_thread.join_within(journal::JOIN_PATIENCE);
     Ok(())
 }
 
@@ -101,8 +107,9 @@ fn start_pair(
     second: Client,
     registry: &Arc<Registry>,
     shutdown: &Shutdown,
-    idle: Duration,
+    options: &Options,
     busy: &Arc<AtomicBool>,
+    diag: &Journal<Diagnostic>,
 ) -> io::Result<JoinHandle<()>> {
     let guards = (
         registry.register(&first.0, usize::MAX)?,
@@ -113,8 +120,12 @@ fn start_pair(
         let _ = first.0.shutdown(Direction::Both);
         let _ = second.0.shutdown(Direction::Both);
     }
-    eprintln!("{SERVER_BINARY}: relais de {} vers {}", first.1, second.1);
-    let (busy, shutdown) = (Arc::clone(busy), shutdown.clone());
+    diag.log(Diagnostic(format!(
+        "relais de {} vers {}",
+        first.1, second.1
+    )));
+    let (busy, shutdown, diag) = (Arc::clone(busy), shutdown.clone(), diag.clone());
+    let idle = options.idle;
     thread::Builder::new()
         .name(format!("paire {} -> {}", first.1, second.1))
         .spawn(move || {
@@ -124,10 +135,10 @@ fn start_pair(
                 return;
             }
             match end {
-                Ok(why) => eprintln!(
-                    "{SERVER_BINARY}: fin de la paire ({why}) ; en attente de la paire suivante"
-                ),
-                Err(e) => eprintln!("{SERVER_BINARY}: fin de la paire ({e})"),
+                Ok(why) => diag.log(Diagnostic(format!(
+                    "fin de la paire ({why}) ; en attente de la paire suivante"
+                ))),
+                Err(e) => diag.log(Diagnostic(format!("fin de la paire ({e})"))),
             }
         })
 }
@@ -135,15 +146,23 @@ fn start_pair(
 /// Tells a late client the server is busy, without holding up the accept
 /// loop (server_kit's polite refusal: the line arrives even if the client
 /// spoke first).
-fn refuse((stream, from): Client, refusals: &Refusals) {
-    eprintln!("{SERVER_BINARY}: client {from} refusé : une paire est déjà en cours");
+fn refuse((stream, from): Client, refusals: &Refusals, diag: &Journal<Diagnostic>) {
+    diag.log(Diagnostic(format!(
+        "client {from} refusé : une paire est déjà en cours"
+    )));
     if refusals.refuse(stream, format!("{BUSY_TEXT}\n").as_bytes()) == Refused::NotSent {
-        eprintln!("{SERVER_BINARY}: client {from} : refus non envoyé (pas de thread)");
+        diag.log(Diagnostic(format!(
+            "client {from} : refus non envoyé (pas de thread)"
+        )));
     }
 }
 
 /// Accepts one connection (None on shutdown).
-fn accept_client(listener: &TcpListener, shutdown: &Shutdown) -> Option<Client> {
+fn accept_client(
+    listener: &TcpListener,
+    shutdown: &Shutdown,
+    diag: &Journal<Diagnostic>,
+) -> Option<Client> {
     loop {
         match listener.accept() {
             Ok((stream, from)) => {
@@ -154,7 +173,7 @@ fn accept_client(listener: &TcpListener, shutdown: &Shutdown) -> Option<Client> 
             }
             Err(_) if shutdown.is_triggered() => return None,
             Err(e) => {
-                eprintln!("{SERVER_BINARY}: accept : {e}");
+                diag.log(Diagnostic(format!("accept : {e}")));
                 if !transient(&e) {
                     // EMFILE and the like: give the system a moment.
                     thread::sleep(Duration::from_millis(100));
@@ -166,16 +185,24 @@ fn accept_client(listener: &TcpListener, shutdown: &Shutdown) -> Option<Client> 
 
 /// Gives a client its place: with `--roles`, the role byte (2.3); then the
 /// log line. False if the client cannot be written to.
-fn greet(client: &Client, options: &Options, role: u8, number: u8) -> bool {
+fn greet(
+    client: &Client,
+    options: &Options,
+    role: u8,
+    number: u8,
+    diag: &Journal<Diagnostic>,
+) -> bool {
     let (stream, from) = client;
     if options.roles {
         // A new connection's send buffer is empty: this cannot block.
         if let Err(e) = (&*stream).write_all(&[role]) {
-            eprintln!("{SERVER_BINARY}: client {from} : rôle non envoyé ({e})");
+            diag.log(Diagnostic(format!("client {from} : rôle non envoyé ({e})")));
             return false;
         }
     }
-    eprintln!("{SERVER_BINARY}: client {number} connecté depuis {from}");
+    diag.log(Diagnostic(format!(
+        "client {number} connecté depuis {from}"
+    )));
     true
 }
 

@@ -796,3 +796,47 @@ fn un_client_closes_a_line_over_1_mib_and_serves_the_next_client() {
     assert_eq!(server.out.text(), "suivant\n");
     drop(flooder);
 }
+
+/// A `relay_server relais` process whose stderr is a pipe nobody reads (a
+/// paused `2>&1 | less`): once the pipe is full, each refusal's stderr line
+/// would block the accept loop and the next late clients would wait in
+/// silence. Its diagnostics' own thread keeps refusing at once (dropping
+/// the lines it cannot write), and the pair carries on.
+#[test]
+fn a_stderr_nobody_reads_stops_neither_the_refusals_nor_the_pair() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relay_server"))
+        .args(["relais", "--port", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The ready line, then the pipe is left to fill up.
+    let mut stderr = io::BufReader::new(child.stderr.take().unwrap());
+    let mut ready = String::new();
+    stderr.read_line(&mut ready).unwrap();
+    let addr: SocketAddr = ready.trim().rsplit(' ').next().unwrap().parse().unwrap();
+    let first = TcpStream::connect(addr).unwrap();
+    let mut second = TcpStream::connect(addr).unwrap();
+    second.set_read_timeout(Some(WAIT)).unwrap();
+    // Each refusal logs ~70 bytes: 3,000 of them are more than a pipe holds
+    // (64 KiB).
+    for i in 0..3_000 {
+        let mut late = TcpStream::connect(addr).unwrap();
+        late.set_read_timeout(Some(WAIT)).unwrap();
+        let mut refused = Vec::new();
+        if let Err(e) = late.read_to_end(&mut refused) {
+            panic!("late client {i}: {e}, after {refused:?}");
+        }
+        // Over the refusal threads' cap the line may be cut by a reset;
+        // what matters is that the answer comes at once.
+        let busy = format!("{BUSY_TEXT}\n");
+        assert!(busy.as_bytes().starts_with(&refused), "{refused:?}");
+    }
+    (&first).write_all(b"toujours la\n").unwrap();
+    let mut got = [0u8; 12];
+    second.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"toujours la\n");
+    let _ = child.kill();
+    let _ = child.wait();
+}
