@@ -58,6 +58,23 @@ fn start_with(
     Shared,
     Shared,
 ) {
+    start_after(ip, mode, limits, |_| {})
+}
+
+/// As [`start_with`], calling `before` with the bound address before the
+/// server reads anything (datagrams sent then wait in its socket).
+fn start_after(
+    ip: IpAddr,
+    mode: Mode,
+    limits: Limits,
+    before: impl FnOnce(SocketAddr),
+) -> (
+    SocketAddr,
+    Shutdown,
+    thread::JoinHandle<io::Result<()>>,
+    Shared,
+    Shared,
+) {
     let config = Config {
         bind: ip,
         port: PortChoice::Exact(0),
@@ -67,6 +84,7 @@ fn start_with(
     };
     let server = Server::bind(&config).unwrap();
     let addr = server.local_addr().unwrap();
+    before(addr);
     let shutdown = Shutdown::new();
     let (out, err) = (Shared::default(), Shared::default());
     let handle = {
@@ -126,18 +144,22 @@ fn bien_recu_answers_every_datagram() {
 
 /// Many senders at once (their datagrams read in batches, answered in one
 /// `sendmmsg` per batch): each datagram gets exactly one answer, to its
-/// sender, and each is logged once.
+/// sender, and each is logged once. The datagrams are all waiting before
+/// the server reads, so its batches hold several senders' datagrams.
 #[test]
 fn bien_recu_answers_each_datagram_of_a_batch_to_its_sender() {
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let (addr, shutdown, handle, out, err) = start(ip, Mode::BienRecu);
     const EACH: usize = 50;
     let peers: Vec<UdpSocket> = (0..3).map(|_| peer(ip)).collect();
-    for k in 0..EACH {
-        for (p, peer) in peers.iter().enumerate() {
-            peer.send_to(format!("{p}:{k}").as_bytes(), addr).unwrap();
+    let send_all = |addr: SocketAddr| {
+        for k in 0..EACH {
+            for (p, peer) in peers.iter().enumerate() {
+                peer.send_to(format!("{p}:{k}").as_bytes(), addr).unwrap();
+            }
         }
-    }
+    };
+    let (_, shutdown, handle, out, err) =
+        start_after(ip, Mode::BienRecu, Limits::default(), send_all);
     for peer in &peers {
         for _ in 0..EACH {
             assert_eq!(recv(peer), "Bien reçu !");
