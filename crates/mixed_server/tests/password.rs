@@ -139,22 +139,30 @@ fn adding_alice(file: &std::path::Path) -> OnTerminal {
     terminal
 }
 
-#[test]
-fn the_password_typed_is_not_shown_and_is_stored_hashed() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("utilisateurs.txt");
-    let mut terminal = adding_alice(&file);
-    // Already off when the prompt shows: keys typed at once are hidden.
-    assert!(!terminal.echo_on(), "echo still on under the prompt");
-    terminal.type_keys("Tr3s-s3cret\n");
+/// Types `password` at [`adding_alice`]'s prompt and waits for the exit:
+/// checks it succeeded and never showed the password; returns what the
+/// terminal showed.
+fn alice_saved(mut terminal: OnTerminal, password: &str) -> String {
+    terminal.type_keys(&format!("{password}\n"));
     // Its last line: everything the terminal showed before is read too.
     terminal.wait_for("utilisateur alice enregistré");
     let (code, shown) = terminal.finish();
     assert_eq!(code, Some(0), "{shown}");
     assert!(
-        !shown.contains("Tr3s-s3cret"),
+        !shown.contains(password),
         "the password was shown: {shown:?}"
     );
+    shown
+}
+
+#[test]
+fn the_password_typed_is_not_shown_and_is_stored_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("utilisateurs.txt");
+    let terminal = adding_alice(&file);
+    // Already off when the prompt shows: keys typed at once are hidden.
+    assert!(!terminal.echo_on(), "echo still on under the prompt");
+    let shown = alice_saved(terminal, "Tr3s-s3cret");
     assert!(shown.contains("utilisateur alice enregistré"), "{shown:?}");
     let stored = fs::read_to_string(&file).unwrap();
     assert!(stored.starts_with("alice:$argon2id$"), "{stored}");
@@ -258,14 +266,7 @@ fn ctrl_z_at_the_prompt_gives_the_echo_back_until_fg() {
     let file = dir.path().join("utilisateurs.txt");
     let mut terminal = adding_alice(&file);
     stop_and_continue(&mut terminal, 1);
-    terminal.type_keys("Tr3s-s3cret\n");
-    terminal.wait_for("utilisateur alice enregistré");
-    let (code, shown) = terminal.finish();
-    assert_eq!(code, Some(0), "{shown}");
-    assert!(
-        !shown.contains("Tr3s-s3cret"),
-        "the password was shown: {shown:?}"
-    );
+    alice_saved(terminal, "Tr3s-s3cret");
     assert!(Users::load(&file).unwrap().check("alice", "Tr3s-s3cret"));
 }
 

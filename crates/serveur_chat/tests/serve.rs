@@ -34,47 +34,27 @@ fn two_members(ip: IpAddr, server: SocketAddr) -> (UdpSocket, UdpSocket) {
     (a, b)
 }
 
-fn start(
-    ip: IpAddr,
-    mode: Mode,
-) -> (
+/// A server running on its own thread: its address, its stop, its
+/// thread, its stdout and stderr.
+type Started = (
     SocketAddr,
     Shutdown,
     thread::JoinHandle<io::Result<()>>,
     Shared,
     Shared,
-) {
+);
+
+fn start(ip: IpAddr, mode: Mode) -> Started {
     start_with(ip, mode, Limits::default())
 }
 
-fn start_with(
-    ip: IpAddr,
-    mode: Mode,
-    limits: Limits,
-) -> (
-    SocketAddr,
-    Shutdown,
-    thread::JoinHandle<io::Result<()>>,
-    Shared,
-    Shared,
-) {
+fn start_with(ip: IpAddr, mode: Mode, limits: Limits) -> Started {
     start_after(ip, mode, limits, |_| {})
 }
 
 /// As [`start_with`], calling `before` with the bound address before the
 /// server reads anything (datagrams sent then wait in its socket).
-fn start_after(
-    ip: IpAddr,
-    mode: Mode,
-    limits: Limits,
-    before: impl FnOnce(SocketAddr),
-) -> (
-    SocketAddr,
-    Shutdown,
-    thread::JoinHandle<io::Result<()>>,
-    Shared,
-    Shared,
-) {
+fn start_after(ip: IpAddr, mode: Mode, limits: Limits, before: impl FnOnce(SocketAddr)) -> Started {
     let config = Config {
         bind: ip,
         port: PortChoice::Exact(0),
