@@ -42,7 +42,7 @@ use server_kit::accept::{self, Limits};
 use server_kit::cli::BoxError;
 use server_kit::journal::{self, Diagnostic, Journal};
 use server_kit::lines::{read_line_bounded, LineRead};
-use server_kit::refusal::{Refusals, Refused};
+use server_kit::refusal::Refusals;
 use server_kit::{BindError, ClientWriter, PortChoice, SendError, Shutdown, Stream};
 
 use crate::hub::{ClientId, Delivery, Event, Hub, HubConfig, SystemClock};
@@ -191,10 +191,8 @@ impl Server {
             limits,
             |stream, peer| {
                 diag.log(Diagnostic(format!("{peer} refusé : serveur complet")));
-                if refusals.refuse(stream, SERVER_FULL.as_bytes()) == Refused::NotSent {
-                    diag.log(Diagnostic(format!(
-                        "{peer} : refus non envoyé (pas de thread)"
-                    )));
+                if let Some(problem) = refusals.refuse(stream, SERVER_FULL.as_bytes()).problem() {
+                    diag.log(Diagnostic(format!("{peer} : {problem}")));
                 }
             },
             move |stream, peer| connection(stream, peer, &context),

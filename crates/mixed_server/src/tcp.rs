@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rustls::ServerConfig;
 use server_kit::accept::{self, Limits};
-use server_kit::refusal::{Refusals, Refused};
+use server_kit::refusal::Refusals;
 use server_kit::stream::{tls_error, Stream, TLS_HANDSHAKE_RECORD};
 use server_kit::tls::describe_tls_error;
 use server_kit::Shutdown;
@@ -76,10 +76,8 @@ pub fn refuse(
     log.log(Event::Diag(format!(
         "{peer} refusé : {max} clients déjà servis"
     )));
-    if refusals.refuse(stream, message) == Refused::NotSent {
-        log.log(Event::Diag(format!(
-            "{peer} : refus non envoyé (pas de thread)"
-        )));
+    if let Some(problem) = refusals.refuse(stream, message).problem() {
+        log.log(Event::Diag(format!("{peer} : {problem}")));
     }
 }
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use server_kit::accept::Registry;
 use server_kit::journal::{self, Diagnostic, Journal};
-use server_kit::refusal::{Refusals, Refused};
+use server_kit::refusal::Refusals;
 use server_kit::Shutdown;
 
 use crate::{timed_out, transient, BUSY_TEXT, ROLE_RECEIVER, ROLE_SENDER, SERVER_BINARY};
@@ -150,10 +150,11 @@ fn refuse((stream, from): Client, refusals: &Refusals, diag: &Journal<Diagnostic
     diag.log(Diagnostic(format!(
         "client {from} refusé : une paire est déjà en cours"
     )));
-    if refusals.refuse(stream, format!("{BUSY_TEXT}\n").as_bytes()) == Refused::NotSent {
-        diag.log(Diagnostic(format!(
-            "client {from} : refus non envoyé (pas de thread)"
-        )));
+    if let Some(problem) = refusals
+        .refuse(stream, format!("{BUSY_TEXT}\n").as_bytes())
+        .problem()
+    {
+        diag.log(Diagnostic(format!("client {from} : {problem}")));
     }
 }
 

@@ -47,6 +47,17 @@ pub enum Refused {
     NotSent,
 }
 
+impl Refused {
+    /// What the server's log says after the refusal line, if anything went
+    /// wrong (in French, as the servers' diagnostics).
+    pub fn problem(self) -> Option<&'static str> {
+        match self {
+            Refused::NotSent => Some("refus non envoyé (pas de thread)"),
+            Refused::Politely | Refused::Hurriedly => None,
+        }
+    }
+}
+
 /// The refusals in progress, capped. Cheap to clone (the count is shared).
 #[derive(Debug, Clone)]
 pub struct Refusals {
