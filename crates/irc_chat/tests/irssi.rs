@@ -4,36 +4,14 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use irc_chat::server::{Config, Server};
 use irc_chat::texts::{CHOOSE_NICK, CONNECTED};
 use server_kit::{PortChoice, Shutdown};
-
-fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux").args(args).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Kills the tmux session at the end of the test, even on failure.
-struct Session(String);
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .output();
-    }
-}
+use test_support::tmux::Tmux;
+use test_support::{have_program, skip};
 
 fn expect(reader: &mut BufReader<TcpStream>, text: &str) {
     let mut got = vec![0u8; text.len()];
@@ -43,12 +21,8 @@ fn expect(reader: &mut BufReader<TcpStream>, text: &str) {
 
 #[test]
 fn irssi_and_a_project_client_see_each_other() {
-    if !(have("irssi") && have("tmux")) {
-        assert!(
-            std::env::var("E2E_STRICT").as_deref() != Ok("1"),
-            "irssi et tmux sont requis (E2E_STRICT=1)"
-        );
-        eprintln!("test sauté : irssi ou tmux absent (apt-get install irssi tmux)");
+    if !(have_program("irssi") && have_program("tmux")) {
+        skip("test sauté : irssi ou tmux absent (apt-get install irssi tmux)");
         return;
     }
     let config = Config {
@@ -72,54 +46,33 @@ fn irssi_and_a_project_client_see_each_other() {
     );
 
     let home = tempfile::tempdir().unwrap();
-    let name = format!("irc_chat_irssi_{}", std::process::id());
-    let session = Session(name.clone());
-    let command = format!(
-        "irssi --home={} --connect=127.0.0.1 --port={port} --nick=irene",
-        home.path().display()
+    let home_arg = format!("--home={}", home.path().display());
+    let port_arg = format!("--port={port}");
+    let irssi = Tmux::start(
+        "irc_chat_irssi",
+        &[
+            "irssi",
+            &home_arg,
+            "--connect=127.0.0.1",
+            &port_arg,
+            "--nick=irene",
+        ],
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &name,
-        "-x",
-        "160",
-        "-y",
-        "40",
-        &command,
-    ]);
-    let type_line = |text: &str| {
-        tmux(&["send-keys", "-t", &name, "-l", text]);
-        tmux(&["send-keys", "-t", &name, "Enter"]);
-    };
     // irssi registers (CAP, NICK, USER); then it joins.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !tmux(&["capture-pane", "-p", "-t", &name]).contains("Bienvenue") {
-        assert!(Instant::now() < deadline, "irssi ne s'est pas enregistré");
-        thread::sleep(Duration::from_millis(100));
-    }
-    type_line("/join #salon");
+    irssi.wait_for("Bienvenue", 1, Duration::from_secs(20));
+    irssi.type_line("/join #salon");
     expect(&mut from_server, "irene a rejoint la chaîne salon\n");
-    type_line("bonjour paul");
+    irssi.type_line("bonjour paul");
     expect(&mut from_server, "irene: bonjour paul\n");
     paul.write_all(b"messagesalut irene\n").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !tmux(&["capture-pane", "-p", "-t", &name]).contains("salut irene") {
-        assert!(
-            Instant::now() < deadline,
-            "irssi n'a pas affiché le message"
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
-    let screen = tmux(&["capture-pane", "-p", "-t", &name]);
+    let screen = irssi.wait_for("salut irene", 1, Duration::from_secs(20));
     assert!(screen.contains("paul"), "{screen}");
-    type_line("/part");
+    irssi.type_line("/part");
     let mut line = String::new();
     from_server.read_line(&mut line).unwrap();
     assert_eq!(line, "irene est parti\n");
-    type_line("/quit");
-    drop(session);
+    irssi.type_line("/quit");
+    drop(irssi);
     shutdown.trigger();
     serving.join().unwrap();
 }

@@ -15,6 +15,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use e2e::tmux::Tmux;
 use mixed_server::password::INTERRUPTED;
 use mixed_server::users::Users;
 use nix::pty::openpty;
@@ -292,52 +293,6 @@ fn ctrl_z_at_a_login_prompt_gives_the_echo_back_until_fg() {
     assert!(code.is_some(), "{shown}");
 }
 
-/// What tmux shows of session `name`'s pane, blank lines dropped.
-fn pane(name: &str) -> String {
-    let out = Command::new("tmux")
-        .args(["capture-pane", "-p", "-t", name])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Waits until `name`'s pane shows `text` `times` times.
-fn pane_shows(name: &str, text: &str, times: usize) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let shown = pane(name);
-        if shown.matches(text).count() >= times {
-            return shown;
-        }
-        assert!(Instant::now() < deadline, "waited for {text:?}: {shown}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn keys(name: &str, keys: &[&str]) {
-    let status = Command::new("tmux")
-        .args(["send-keys", "-t", name])
-        .args(keys)
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-/// Kills the tmux session at the end of the test, even on failure.
-struct TmuxSession(String);
-
-impl Drop for TmuxSession {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .output();
-    }
-}
-
 /// The user's way, with a real job-control shell (interactive bash in
 /// tmux): Ctrl-Z typed at the prompt stops the program, `fg` brings the
 /// prompt back (shown again, echo off: the password typed then is not
@@ -353,27 +308,24 @@ fn ctrl_z_then_fg_in_a_real_shell() {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("utilisateurs.txt");
-    let name = format!("mixed_server_ctrl_z_{}", std::process::id());
-    let status = Command::new("tmux")
-        .args(["new-session", "-d", "-s", &name, "-x", "200", "-y", "40"])
-        .args(["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let _session = TmuxSession(name.clone());
+    let shell = Tmux::start(
+        "mixed_server_ctrl_z",
+        &["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"],
+    );
     let command = format!(
         "{} ajouter-utilisateur --utilisateurs {} alice",
         env!("CARGO_BIN_EXE_mixed_server"),
         file.display()
     );
-    keys(&name, &[&command, "Enter"]);
-    pane_shows(&name, PROMPT.trim_end(), 1);
-    keys(&name, &["ab", "C-z"]);
-    pane_shows(&name, "Stopped", 1);
-    keys(&name, &["fg", "Enter"]);
-    pane_shows(&name, PROMPT.trim_end(), 2);
-    keys(&name, &["Secret-42", "Enter"]);
-    let shown = pane_shows(&name, "utilisateur alice enregistré", 1);
+    shell.type_line(&command);
+    let prompt = PROMPT.trim_end();
+    shell.wait_for(prompt, 1, WAIT);
+    shell.keys(&["ab", "C-z"]);
+    shell.wait_for("Stopped", 1, WAIT);
+    shell.type_line("fg");
+    shell.wait_for(prompt, 2, WAIT);
+    shell.type_line("Secret-42");
+    let shown = shell.wait_for("utilisateur alice enregistré", 1, WAIT);
     assert!(
         !shown.contains("Secret-42"),
         "the password was shown: {shown}"

@@ -7,9 +7,13 @@
 //!   which installs every peer program) it fails instead.
 //! - [`TestRng`]: a small seeded generator for many varied inputs.
 //! - [`have_program`]: whether a peer program is on PATH.
+//! - [`tmux::Tmux`]: a terminal program (irssi, an interactive shell)
+//!   driven in tmux.
 //! - For the load generators: [`percentile`], a process's CPU time
 //!   ([`process_cpu_seconds`]) and the kernel's drops at a UDP port
 //!   ([`udp_socket_drops`]).
+
+pub mod tmux;
 
 /// The `p` percentile (0.0 to 1.0) of `sorted` (ascending), zero if empty:
 /// the value below which that share of the samples lies.
