@@ -265,7 +265,7 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-pub use test_support::{have_program, skip, strict, tmux, TestRng};
+pub use test_support::{have_program, skip, strict, tmux, unread_stderr, TestRng};
 
 /// An in-memory writer shared between the code under test (which writes to
 /// a clone) and the test (which reads what was written so far).

@@ -17,6 +17,7 @@ use irc_chat::server::{Config, Server};
 use irc_chat::texts::{CHOOSE_NICK, CONNECTED};
 use irc_chat::Flood;
 use server_kit::{PortChoice, Shutdown};
+use test_support::unread_stderr::UnreadStderr;
 use test_support::TestRng;
 
 #[test]
@@ -324,19 +325,11 @@ fn a_full_server_says_so_in_french_and_closes() {
 /// and the hub going (and drops lines it cannot write).
 #[test]
 fn a_stderr_nobody_reads_stops_neither_the_refusals_nor_the_chat() {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_irc_server"))
-        .args(["--port", "0", "--connexions-max", "2"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The ready line, then the pipe is left to fill up.
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut ready = String::new();
-    stderr.read_line(&mut ready).unwrap();
-    let addr: std::net::SocketAddr = ready.trim().rsplit(' ').next().unwrap().parse().unwrap();
+    let server = UnreadStderr::start(
+        env!("CARGO_BIN_EXE_irc_server"),
+        &["--port", "0", "--connexions-max", "2"],
+    );
+    let addr = server.addr;
     let mut a = Peer::project(addr, "alice");
     let mut b = Peer::project(addr, "bob");
     // Each refusal logs ~50 bytes: 3,000 of them are more than a pipe holds
@@ -363,7 +356,5 @@ fn a_stderr_nobody_reads_stops_neither_the_refusals_nor_the_chat() {
     b.send("JOIN c");
     b.expect("Vous avez rejoint la chaîne c\n");
     a.expect("bob a rejoint la chaîne c\n");
-    let _ = child.kill();
-    let _ = child.wait();
-    drop(stderr);
+    drop(server);
 }

@@ -8,6 +8,7 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use e2e::unread_stderr::UnreadStderr;
 use e2e::SharedBuffer;
 use relay_server::client::{self, ClientConfig, End, END_TCP, END_UDP, ROLE_1_TEXT, ROLE_2_TEXT};
 use relay_server::{Bound, Config, Mode, BUSY_TEXT, MAX_DATAGRAM, MAX_LINE};
@@ -804,18 +805,11 @@ fn un_client_closes_a_line_over_1_mib_and_serves_the_next_client() {
 /// the lines it cannot write), and the pair carries on.
 #[test]
 fn a_stderr_nobody_reads_stops_neither_the_refusals_nor_the_pair() {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_relay_server"))
-        .args(["relais", "--port", "0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The ready line, then the pipe is left to fill up.
-    let mut stderr = io::BufReader::new(child.stderr.take().unwrap());
-    let mut ready = String::new();
-    stderr.read_line(&mut ready).unwrap();
-    let addr: SocketAddr = ready.trim().rsplit(' ').next().unwrap().parse().unwrap();
+    let server = UnreadStderr::start(
+        env!("CARGO_BIN_EXE_relay_server"),
+        &["relais", "--port", "0"],
+    );
+    let addr = server.addr;
     let first = TcpStream::connect(addr).unwrap();
     let mut second = TcpStream::connect(addr).unwrap();
     second.set_read_timeout(Some(WAIT)).unwrap();
@@ -837,6 +831,5 @@ fn a_stderr_nobody_reads_stops_neither_the_refusals_nor_the_pair() {
     let mut got = [0u8; 12];
     second.read_exact(&mut got).unwrap();
     assert_eq!(&got, b"toujours la\n");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 }

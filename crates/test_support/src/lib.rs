@@ -9,11 +9,13 @@
 //! - [`have_program`]: whether a peer program is on PATH.
 //! - [`tmux::Tmux`]: a terminal program (irssi, an interactive shell)
 //!   driven in tmux.
+//! - [`unread_stderr::UnreadStderr`]: a server whose stderr nobody reads.
 //! - For the load generators: [`percentile`], a process's CPU time
 //!   ([`process_cpu_seconds`]) and the kernel's drops at a UDP port
 //!   ([`udp_socket_drops`]).
 
 pub mod tmux;
+pub mod unread_stderr;
 
 /// The `p` percentile (0.0 to 1.0) of `sorted` (ascending), zero if empty:
 /// the value below which that share of the samples lies.
